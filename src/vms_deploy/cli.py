@@ -1,0 +1,359 @@
+"""`vms-deploy`: the operator's command line over the plan compiler and the ops tooling.
+
+Every subcommand is a thin wrapper: the logic lives in the modules it calls (compiler, diff,
+explain, report, sitegen), which are unit-tested on their own. This file owns argument parsing,
+reading inputs (an inventory or a plan.json), git revisions for `diff`, and turning every user
+mistake into a one-paragraph message and an exit code instead of a traceback.
+
+Exit codes (docs/cli.md): 0 success; 2 bad input or usage. `diff` follows terraform's
+-detailed-exitcode so pipelines can tell the cases apart: 0 no change, 2 changes, 1 error.
+`check`: 0 allowed, 1 denied, 2 bad input. `explain`: 0 port open, 1 port closed, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Any, Iterator, Sequence
+
+from vms_deploy import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+DIFF_CHANGES, DIFF_ERROR = 2, 1
+GIT_TIMEOUT_SECONDS = 120
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message says what and how. Printed without a traceback."""
+
+
+# ----------------------------------------------------------------------------- inputs
+# Set from --vault-password-file / ANSIBLE_VAULT_PASSWORD_FILE before any inventory is read.
+_VAULT = {"password": None}
+
+
+def vault_password_from(path: str | None) -> str | None:
+    """The vault password from a file, or from an executable password script (as ansible does)."""
+    if not path:
+        return None
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        raise UserError(f"vault password file {path!r} does not exist: pass --vault-password-file FILE "
+                        "(or unset ANSIBLE_VAULT_PASSWORD_FILE)")
+    if os.access(path, os.X_OK):
+        proc = subprocess.run([path], capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS, check=False)
+        if proc.returncode != 0:
+            raise UserError(f"vault password script {path} failed: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+    with open(path, encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def load_inventory_data(path: str) -> dict[str, Any]:
+    """The plain inventory dict ({hosts, groups}) the compiler reads, from an Ansible inventory path."""
+    if not os.path.exists(path):
+        raise UserError(f"inventory {path!r} does not exist: pass the site's inventory directory or hosts file "
+                        "(for example inventories/sites/SITE)")
+    try:
+        from vms_deploy.inventory import load_inventory
+    except ImportError as exc:  # the loader is another part of this package; say so plainly
+        raise UserError(f"the inventory loader is not available in this installation ({exc}): "
+                        "reinstall vms-deploy (bin/setup or pip install -e .)") from None
+    try:
+        from ansible.errors import AnsibleError
+    except ImportError:  # pragma: no cover - ansible-core is a dependency of the loader itself
+        AnsibleError = RuntimeError  # noqa: N806
+    try:
+        return load_inventory(path, vault_password=_VAULT["password"])
+    except AnsibleError as exc:
+        text = str(getattr(exc, "message", "") or exc).splitlines()[0]
+        hint = ("pass --vault-password-file FILE or set ANSIBLE_VAULT_PASSWORD_FILE" if "vault" in text.lower()
+                else "fix the inventory files")
+        raise UserError(f"cannot read inventory {path}: {text}: {hint}") from None
+
+
+def compile_data(data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        from vms_deploy.compiler import compile_plan
+    except ImportError as exc:
+        raise UserError(f"the plan compiler is not available in this installation ({exc}): "
+                        "reinstall vms-deploy (bin/setup or pip install -e .)") from None
+    return compile_plan(data)
+
+
+def compile_inventory(path: str) -> dict[str, Any]:
+    """Load an Ansible inventory and compile its plan (raises ValidationFailed on bad input)."""
+    return compile_data(load_inventory_data(path))
+
+
+def read_plan_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            plan = json.load(fh)
+    except OSError as exc:
+        raise UserError(f"cannot read plan {path!r}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}): "
+                        "pass a plan.json written by 'vms-deploy plan' or an inventory") from None
+    if not isinstance(plan, dict) or plan.get("schema") != 1:
+        found = plan.get("schema") if isinstance(plan, dict) else type(plan).__name__
+        raise UserError(f"{path} is not a vms-deploy plan of schema 1 (schema = {found!r}): "
+                        "regenerate it with 'vms-deploy plan INVENTORY'")
+    return plan
+
+
+def is_plan_path(path: str) -> bool:
+    """plan.json files are JSON; inventories are directories, YAML or INI files."""
+    return path.endswith(".json") and not os.path.isdir(path)
+
+
+def load_target(path: str) -> tuple[dict[str, Any], str | None, dict[str, Any] | None]:
+    """(plan, inventory path, inventory data) from a plan.json (no inventory) or an inventory."""
+    if is_plan_path(path):
+        return read_plan_file(path), None, None
+    data = load_inventory_data(path)
+    return compile_data(data), path, data
+
+
+# ----------------------------------------------------------------------------- git revisions (diff)
+def _git(repo: str, *args: str) -> str:
+    try:
+        proc = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError:
+        raise UserError("git is not installed: install git to compare revisions, or pass two plan files") from None
+    if proc.returncode != 0:
+        raise UserError(f"git {' '.join(args)} failed in {repo}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout.strip()
+
+
+@contextlib.contextmanager
+def checkout_revision(repo: str, revision: str) -> Iterator[str]:
+    """A temporary, detached git worktree of `revision`; removed again afterwards."""
+    _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    tmp = tempfile.mkdtemp(prefix="vms-deploy-rev-")
+    tree = os.path.join(tmp, "tree")
+    try:
+        _git(repo, "worktree", "add", "--detach", "--quiet", tree, revision)
+        yield tree
+    finally:
+        with contextlib.suppress(UserError):
+            _git(repo, "worktree", "remove", "--force", tree)
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(UserError):
+            _git(repo, "worktree", "prune")
+
+
+def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
+    """Compile `inventory` as it is at `revision` of its git repository (None: the working tree)."""
+    if revision is None:
+        return compile_inventory(inventory)
+    start = inventory if os.path.isdir(inventory) else os.path.dirname(os.path.abspath(inventory))
+    if not os.path.exists(start):
+        raise UserError(f"inventory {inventory!r} does not exist")
+    top = _git(start, "rev-parse", "--show-toplevel")
+    relative = os.path.relpath(os.path.realpath(inventory), os.path.realpath(top))
+    with checkout_revision(top, revision) as tree:
+        path = os.path.join(tree, relative)
+        if not os.path.exists(path):
+            raise UserError(f"{relative} does not exist at revision {revision}: pick a revision that has the site "
+                            "(git log -- " + relative + ")")
+        return compile_inventory(path)
+
+
+# ----------------------------------------------------------------------------- subcommands
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = compile_inventory(args.inventory)
+    if args.out is None:
+        sys.stdout.write(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    written = write_plan_dir(plan, args.out)
+    for path in written:
+        print(f"wrote {path}")
+    for warning in plan.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def write_plan_dir(plan: dict[str, Any], out: str) -> list[str]:
+    """Write plan.json and the rendered sheets through plan_io (the same files as playbooks/plan.yml)."""
+    from vms_deploy import plan_io
+
+    changed = plan_io.write_plan_outputs(plan, out)
+    return [os.path.join(out, name) + ("" if was_changed else " (unchanged)") for name, was_changed in changed.items()]
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from vms_deploy.diff import RENDERERS, diff_plans
+
+    if args.inventory:
+        if args.plans:
+            raise UserError("diff takes either two plan files or --inventory with --rev-a/--rev-b, not both")
+        if not args.rev_a:
+            raise UserError("diff --inventory needs --rev-a (for example --rev-a origin/main); --rev-b defaults "
+                            "to the working tree")
+        old = plan_at_revision(args.inventory, args.rev_a)
+        new = plan_at_revision(args.inventory, args.rev_b)
+        title = args.title or f"plan diff for {new.get('site')}: {args.rev_a} -> {args.rev_b or 'working tree'}"
+    else:
+        if len(args.plans) != 2:
+            raise UserError("diff needs two plans (OLD NEW), each a plan.json or an inventory, "
+                            "or --inventory INV --rev-a REV [--rev-b REV]")
+        old = load_target(args.plans[0])[0]
+        new = load_target(args.plans[1])[0]
+        title = args.title or f"plan diff for {new.get('site')}"
+    changes = diff_plans(old, new)
+    sys.stdout.write(RENDERERS[args.format](changes, title))
+    return DIFF_CHANGES if changes else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from vms_deploy.explain import explain_port, host_by_address, render_explanation
+
+    plan, inventory, data = load_target(args.target)
+    found = explain_port(plan, args.host, args.port, args.protocol, inventory, data)
+    host = args.host if args.host in plan["hosts"] else host_by_address(plan, args.host)
+    if args.format == "json":
+        doc = {"host": host, "port": args.port, "protocol": args.protocol, "open": bool(found),
+               "rules": [{"rule": e.rule, "notes": e.notes,
+                          "sources": [{"cidr": o.cidr, "zone": o.zone, "variable": o.variable,
+                                       "locations": o.locations} for o in e.origins]} for e in found]}
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(render_explanation(plan, host, args.port, args.protocol, found))
+    return EXIT_OK if found else EXIT_FAIL
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from vms_deploy.explain import check_flow
+
+    plan = load_target(args.target)[0]
+    verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(verdict.as_dict(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(verdict.render())
+    return EXIT_OK if verdict.allowed else EXIT_FAIL
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from vms_deploy.report import write_report
+
+    plan = load_target(args.target)[0]
+    out = args.out or os.path.join("build", "report", str(plan.get("site")))
+    for path in write_report(plan, out, picture=not args.no_picture):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_new_site(args: argparse.Namespace) -> int:
+    from vms_deploy.sitegen import new_site
+
+    for path in new_site(args.name, args.product, args.topology, args.dir, remote_access=args.remote_access,
+                         force=args.force):
+        print(f"wrote {path}")
+    site_dir = os.path.join(args.dir, args.name)
+    print(f"next: edit {site_dir}/group_vars/all.yml and hosts.yml, encrypt {site_dir}/group_vars/all/vault.yml "
+          f"with ansible-vault, then run: vms-deploy plan {site_dir}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use 1-65535") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number; use 1-65535")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vms_deploy.sitegen import PRODUCTS, REMOTE_ACCESS, TOPOLOGIES
+
+    parser = argparse.ArgumentParser(prog="vms-deploy", description="Plan, review and explain VMS site deployments.",
+                                     epilog="Exit codes and examples: docs/cli.md")
+    parser.add_argument("--version", action="version", version=f"vms-deploy {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    vault = argparse.ArgumentParser(add_help=False)
+    vault.add_argument("--vault-password-file", default=os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"),
+                       help="Ansible Vault password file or script for encrypted inventory files "
+                            "(default: $ANSIBLE_VAULT_PASSWORD_FILE)")
+
+    p = sub.add_parser("plan", parents=[vault], help="compile an inventory into its plan (plan.json and sheets)")
+    p.add_argument("inventory", help="site inventory directory or hosts file")
+    p.add_argument("--out", help="directory for plan.json, ports.md, router.csv, router.md (default: print plan JSON)")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("diff", parents=[vault], help="what changes between two plans or two git revisions of a site")
+    p.add_argument("plans", nargs="*", metavar="PLAN", help="OLD and NEW: plan.json files or inventories")
+    p.add_argument("--inventory", help="site inventory inside a git repository (with --rev-a/--rev-b)")
+    p.add_argument("--rev-a", help="old git revision (e.g. origin/main)")
+    p.add_argument("--rev-b", help="new git revision (default: the working tree)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--title", help="heading of the output (default names the site and revisions)")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("explain", parents=[vault], help="why is this port open on this host")
+    p.add_argument("target", help="site inventory or plan.json")
+    p.add_argument("--host", required=True, help="host name (or address) in the plan")
+    p.add_argument("--port", required=True, type=_port)
+    p.add_argument("--protocol", choices=("tcp", "udp"), help="default: both")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("check", parents=[vault], help="would traffic from A to B:PORT be allowed")
+    p.add_argument("target", help="site inventory or plan.json")
+    p.add_argument("--from", dest="source", required=True, help="source IP address or host name")
+    p.add_argument("--to", dest="destination", required=True,
+                   help="destination host name, IP address, or the site's public address (router forwards)")
+    p.add_argument("--port", required=True, type=_port)
+    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", parents=[vault], help="self-contained HTML report with a network picture")
+    p.add_argument("target", help="site inventory or plan.json")
+    p.add_argument("--out", help="output directory (default build/report/SITE)")
+    p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("new-site", help="start a new site inventory from the template")
+    p.add_argument("name", help="site name (letters, digits, - and _)")
+    p.add_argument("--product", required=True, choices=PRODUCTS)
+    p.add_argument("--topology", required=True, choices=TOPOLOGIES)
+    p.add_argument("--remote-access", choices=REMOTE_ACCESS, default="port_forward")
+    p.add_argument("--dir", default=os.path.join("inventories", "sites"), help="parent directory (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing site directory's files")
+    p.set_defaults(func=cmd_new_site)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from vms_deploy.errors import ValidationFailed
+    from vms_deploy.explain import LookupFailed
+    from vms_deploy.report.graph import GraphvizMissing
+    from vms_deploy.sitegen import SiteGenError
+
+    args = build_parser().parse_args(argv)
+    error_code = DIFF_ERROR if args.command == "diff" else EXIT_USAGE
+    try:
+        _VAULT["password"] = vault_password_from(getattr(args, "vault_password_file", None))
+        return args.func(args)
+    except ValidationFailed as exc:
+        print(f"vms-deploy {args.command}: {exc.message()}", file=sys.stderr)
+    except (UserError, LookupFailed, GraphvizMissing, SiteGenError) as exc:
+        print(f"vms-deploy {args.command}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"vms-deploy {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    return error_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""One self-contained HTML page per site: everything inline, readable without Ansible.
+
+Sections follow what the people on site need: the summary and warnings for the reviewer, the
+picture, the router sheet for whoever configures the Internet router (name, protocol, external
+port, internal address and port, as in the vendors' port-forwarding guides), the port matrix per
+host for the Windows/Linux admins, the zone networks and the inter-zone flows the edge enforces.
+"""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from vms_deploy.diff import fmt_cidrs, fmt_ports
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+h3{margin-bottom:.3em}table{border-collapse:collapse;margin:.5em 0 1em;width:100%}
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.92em}
+th{background:#f2f2f2}td.num{font-family:monospace;white-space:nowrap}
+.warn{background:#fff4e5;border-left:4px solid #e69500;padding:.5em 1em}
+.meta td:first-child{font-weight:bold;width:14em}.picture{overflow:auto;border:1px solid #ddd;padding:.5em}
+.picture svg{max-width:100%;height:auto}footer{margin-top:2em;color:#777;font-size:.85em}
+@media print{.picture{border:none}h2{page-break-after:avoid}}
+"""
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = ()) -> str:
+    if not rows:
+        return "<p>none</p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td class=\"num\">{escape(str(c))}</td>" if i in numeric else f"<td>{escape(str(c))}</td>"
+                        for i, c in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _summary(plan: dict[str, Any]) -> str:
+    edge = plan.get("edge") or {}
+    rows = [["site", plan.get("site")], ["product", plan.get("product")], ["topology", plan.get("topology")],
+            ["remote access", plan.get("remote_access")], ["edge host", edge.get("host") or "none (router not managed)"],
+            ["public address", edge.get("public_address") or "unknown"],
+            ["hosts", str(len(plan.get("hosts", {})))], ["port forwards", str(len(plan.get("forwards", [])))]]
+    cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table class=\"meta\">{cells}</table>"
+
+
+def _warnings(plan: dict[str, Any]) -> str:
+    warnings = plan.get("warnings") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return f"<h2 id=\"warnings\">Warnings</h2><div class=\"warn\"><ul>{items}</ul></div>"
+
+
+def _router_sheet(plan: dict[str, Any]) -> str:
+    edge = plan.get("edge") or {}
+    rows = [[f["name"], f["protocol"].upper(), fmt_ports(f["external_ports"]), f.get("to_address", ""),
+             fmt_ports(f["to_ports"]), fmt_cidrs(f["sources"]), f.get("to_host", ""), f.get("purpose", "")]
+            for f in plan.get("forwards", [])]
+    intro = (f"<p>Configure these forwards on the Internet router (public address "
+             f"{escape(str(edge.get('public_address') or 'unknown'))}). Do not enable UPnP.</p>")
+    if plan.get("remote_access") == "vpn":
+        intro = "<p>Remote access is by VPN: the router needs no port forwards besides the VPN port below.</p>"
+    return intro + _table(["name", "protocol", "external port", "internal IP", "internal port", "allowed sources",
+                           "host", "purpose"], rows, numeric=(2, 3, 4))
+
+
+def _port_matrix(plan: dict[str, Any]) -> str:
+    parts = []
+    for name, hv in sorted(plan.get("hosts", {}).items()):
+        rows = [[r["protocol"].upper(), fmt_ports(r["ports"]), fmt_cidrs(r["sources"]), r.get("component", ""),
+                 r.get("service", ""), r.get("purpose", "")] for r in hv.get("inbound", [])]
+        parts.append(f"<h3 id=\"host-{escape(name)}\">{escape(name)} <small>{escape(str(hv.get('address')))}, zone "
+                     f"{escape(str(hv.get('zone')))}, {escape(str(hv.get('platform')))}, "
+                     f"{escape(', '.join(hv.get('components', [])))}</small></h3>")
+        parts.append(_table(["protocol", "ports", "allowed sources", "component", "service", "purpose"], rows,
+                            numeric=(1,)))
+    parts.append("<p>Everything not listed is closed by the host firewall.</p>")
+    return "".join(parts)
+
+
+def _zones(plan: dict[str, Any]) -> str:
+    rows = [[zone, ", ".join(cidrs) or "(none)"] for zone, cidrs in sorted(plan.get("zones", {}).items())]
+    return _table(["zone", "networks"], rows)
+
+
+def _flows(plan: dict[str, Any]) -> str:
+    rows = [[f["from"], f["to"], f.get("to_host") or fmt_cidrs(f.get("destinations", [])), f["protocol"].upper(),
+             fmt_ports(f["ports"]), fmt_cidrs(f["sources"]), f.get("purpose", "")]
+            for f in plan.get("zone_flows", []) if f["from"] != f["to"]]
+    return ("<p>Traffic between zones that the edge lets through (flows inside one zone are filtered by the host "
+            "firewalls only).</p>" + _table(["from", "to", "destination", "protocol", "ports", "sources", "purpose"],
+                                            rows, numeric=(4,)))
+
+
+def _vpn(plan: dict[str, Any]) -> str:
+    vpn = plan.get("vpn")
+    if not vpn:
+        return ""
+    rows = [[p["name"], p.get("address", "")] for p in vpn.get("peers", [])]
+    return (f"<h2 id=\"vpn\">VPN</h2><p>WireGuard on UDP {escape(str(vpn.get('listen_port')))} at the edge "
+            f"({escape(str(vpn.get('edge_address')))}), network {escape(str(vpn.get('network')))}.</p>"
+            + _table(["peer", "address"], rows))
+
+
+def render_html(plan: dict[str, Any], svg: str | None) -> str:
+    """The whole page. `svg` is inlined as is (already stripped of its XML prolog); None leaves a note."""
+    site = escape(str(plan.get("site")))
+    picture = (f"<div class=\"picture\">{svg}</div>" if svg else
+               "<p>Picture not generated (Graphviz 'dot' was not used for this report).</p>")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>vms-deploy report: {site}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>VMS site {site}</h1>",
+        _summary(plan),
+        _warnings(plan),
+        "<h2 id=\"picture\">Zones, hosts and allowed flows</h2>",
+        "<p>Arrows are connections the firewalls allow, labelled with protocol and port; red arrows are "
+        "router port forwards from the Internet.</p>",
+        picture,
+        "<h2 id=\"router\">Router sheet (port forwards)</h2>",
+        _router_sheet(plan),
+        _vpn(plan),
+        "<h2 id=\"ports\">Port matrix per host</h2>",
+        _port_matrix(plan),
+        "<h2 id=\"zones\">Zones</h2>",
+        _zones(plan),
+        "<h2 id=\"flows\">Flows the edge allows between zones</h2>",
+        _flows(plan),
+        f"<footer>Generated by vms-deploy from plan schema {escape(str(plan.get('schema')))}. "
+        "Regenerate with: vms-deploy report INVENTORY --out DIR</footer>",
+        "</body></html>",
+        "",
+    ])

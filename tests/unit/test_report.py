@@ -1,0 +1,141 @@
+"""HTML report and network picture: golden DOT/HTML, a real Graphviz render, self-containment.
+
+Regenerate golden files after an intended change: VMS_UPDATE_GOLDEN=1 pytest tests/unit/test_report.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from vms_deploy import cli
+from vms_deploy.report.graph import plan_to_dot, render_svg
+from vms_deploy.report.html import render_html
+
+ROOT = Path(__file__).resolve().parents[2]
+PLANS = ROOT / "tests" / "fixtures" / "plans"
+GOLDEN = ROOT / "tests" / "golden" / "report"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+SVG_STUB = "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>picture</text></svg>\n"
+
+
+def load(name: str) -> dict:
+    return json.loads((PLANS / f"{name}.json").read_text())
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}: run with VMS_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"{path} differs: review, then VMS_UPDATE_GOLDEN=1 to accept"
+
+
+@pytest.mark.parametrize("name", ["valerus_base", "valerus_vpn"])
+def test_dot_golden(name):
+    check_golden(f"{name}.dot", plan_to_dot(load(name)))
+
+
+@pytest.mark.parametrize("name", ["valerus_base", "valerus_vpn"])
+def test_html_golden(name):
+    # the SVG itself comes from the installed Graphviz version, so the golden page uses a stub picture
+    check_golden(f"{name}.html", render_html(load(name), SVG_STUB))
+
+
+def test_dot_shows_zones_hosts_flows_and_forwards():
+    dot = plan_to_dot(load("valerus_base"))
+    for cluster in ("cluster_internet", "cluster_servers", "cluster_clients", "cluster_cameras", "cluster_edge"):
+        assert f'subgraph "{cluster}"' in dot
+    assert 'host_rec1 [label="rec1\\n10.40.1.21\\nrecorder"];' in dot
+    assert 'net_clients -> host_rec1 [label="tcp 7563"];' in dot
+    assert "host_rec1 -> net_cameras" in dot
+    assert "tcp 80 > app1:9080" in dot and 'color="#b00020"' in dot
+    assert plan_to_dot(load("valerus_base")) == dot  # deterministic
+
+
+def test_vpn_picture_has_wireguard_and_no_forwards():
+    dot = plan_to_dot(load("valerus_vpn"))
+    # the edge rule for the WireGuard port and the VPN itself make one label, not two
+    assert 'net_internet -> host_edge [label="udp 51820 (WireGuard)"];' in dot
+    assert "forward" not in dot
+    assert 'subgraph "cluster_vpn"' in dot
+
+
+def test_html_has_the_sheets():
+    page = render_html(load("valerus_base"), SVG_STUB)
+    assert page.count("<table") >= 6
+    for needle in ("Router sheet", "valerus-gateway-http", "Port matrix per host", "video streams to clients",
+                   "port forwards expose the gateway", "<svg"):
+        assert needle in page
+    # well-formed enough for a browser: every opened element closed
+    parser = _TagBalance()
+    parser.feed(page)
+    assert parser.stack == []
+
+
+def test_html_escapes_plan_text():
+    plan = load("valerus_base")
+    plan["warnings"] = ["<script>alert(1)</script>"]
+    page = render_html(plan, None)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Picture not generated" in page
+
+
+@needs_dot
+def test_real_svg_render_is_inline_xml():
+    svg = render_svg(plan_to_dot(load("valerus_base")))
+    assert svg.startswith("<svg") and "<?xml" not in svg and "<!DOCTYPE" not in svg
+    root = ET.fromstring(svg)
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"rec1", "rec2", "app1", "10.40.1.21"} <= texts
+
+
+@needs_dot
+def test_cli_report_writes_a_self_contained_page(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert cli.main(["report", str(PLANS / "valerus_base.json"), "--out", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    assert "<svg" in page and "<style>" in page
+    # nothing is fetched from elsewhere: no external scripts, stylesheets or images
+    assert not re.search(r"<(script|link|img)\b", page)
+    assert not re.search(r"(src|href)=\"https?://", page)
+    png = tmp_path / "network.png"
+    subprocess.run(["dot", "-Tpng", str(out / "network.dot"), "-o", str(png)], check=True, timeout=60)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"index.html", "network.dot", "network.svg", "plan.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_cli_report_without_dot(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert cli.main(["report", str(PLANS / "valerus_base.json"), "--out", str(tmp_path)]) == 2
+    assert "apt-get install graphviz" in capsys.readouterr().err
+    assert cli.main(["report", str(PLANS / "valerus_base.json"), "--out", str(tmp_path), "--no-picture"]) == 0
+    assert "Picture not generated" in (tmp_path / "index.html").read_text()
+
+
+class _TagBalance(HTMLParser):
+    VOID = {"meta", "br", "hr", "img", "link", "input", "path", "polygon", "ellipse", "polyline"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
