@@ -1,0 +1,219 @@
+"""Port catalogs as data (catalogs/<product>.yml): loading, user overrides and custom services.
+
+A catalog lists components (what runs on a host) and their services (one port or port range, one
+transport or tcp+udp). Which hosts run a component comes from inventory groups; who may connect is
+a list of symbolic roles resolved to CIDRs by the compiler. Nothing here knows about hosts.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+CATALOG_DIR = Path(__file__).with_name("catalogs")
+PRODUCTS = ("valerus", "xprotect", "generic_nvr")
+PROTOCOLS = ("tcp", "udp", "tcp+udp")
+
+# Symbolic sources a service may name in connects_from, and what each means (docs/policy.md).
+HOST_ROLES = {
+    "app_servers": "app_server",
+    "recorders": "recorder",
+    "failover_recorders": "failover_recorder",
+    "gateways": "gateway",
+    "event_servers": "event_server",
+    "log_servers": "log_server",
+    "lpr_servers": "lpr_server",
+}
+NETWORK_ROLES = {
+    "clients": "vms_client_networks",
+    "cameras": "vms_camera_networks",
+    "internet": "vms_remote_allowlist",
+    "management": "vms_management_networks",
+    "vpn": "vms_vpn_network",
+    "event_sources": "vms_event_source_networks",
+    "analytics_sources": "vms_analytics_source_networks",
+    "onvif_clients": "vms_onvif_client_networks",
+    "dlna_devices": "vms_dlna_device_networks",
+}
+SOURCE_ROLES = tuple(sorted(set(HOST_ROLES) | set(NETWORK_ROLES) | {"all_servers"}))
+
+# Keys a user may set for one service in vms_port_overrides.
+OVERRIDE_KEYS = ("port", "external_port", "enabled", "connects_from")
+# Keys of one entry in vms_custom_services.
+CUSTOM_SERVICE_KEYS = ("name", "protocol", "port", "connects_from", "purpose", "forward", "external_port")
+
+
+class CatalogError(Exception):
+    """The shipped catalog itself is broken (a bug in this project, not in the inventory)."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    component: str
+    protocol: str
+    ports: tuple[int, int]
+    connects_from: tuple[str, ...] = ()
+    purpose: str = ""
+    seed: bool = False
+    application: str = ""
+    local_only: bool = False
+    feature: str | None = None
+    plain_http: bool = False
+    plain_text: bool = False
+    shared: str | None = None
+    secure_variant: str | None = None
+    plain_variant: str | None = None
+    tls_connects_from: tuple[str, ...] | None = None
+    per_instance: bool = False
+    forward_external: int | None = None
+    when_component: str | None = None
+    unless_component: str | None = None
+    note: str = ""
+    custom: bool = False
+    overridden: tuple[str, ...] = ()
+
+    def transports(self) -> tuple[str, ...]:
+        return ("tcp", "udp") if self.protocol == "tcp+udp" else (self.protocol,)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    title: str
+    group: str | None
+    default_on: str | None
+    placement: str | None
+    services: dict[str, Service] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    product: str
+    title: str
+    required_groups: tuple[str, ...]
+    optional_groups: tuple[str, ...]
+    single_host_groups: tuple[str, ...]
+    features: dict
+    components: dict[str, Component]
+
+    def services(self) -> dict[str, Service]:
+        """Every service of the product by its (product-unique) name."""
+        return {name: svc for comp in self.components.values() for name, svc in comp.services.items()}
+
+    def groups(self) -> tuple[str, ...]:
+        return self.required_groups + self.optional_groups
+
+
+def port_pair(value) -> tuple[int, int]:
+    """A catalog/override port (int or [first, last]) as a pair. Raises ValueError with a reason."""
+    if isinstance(value, bool):
+        raise ValueError("is a boolean, not a port number")
+    if isinstance(value, int):
+        first = last = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        first = last = int(value.strip())
+    elif isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        first, last = value
+    else:
+        raise ValueError("is not a port number (1-65535) or a [first, last] range")
+    for port in (first, last):
+        if not 1 <= port <= 65535:
+            raise ValueError(f"has port {port} outside 1-65535")
+    if first > last:
+        raise ValueError(f"is a reversed range (first {first} > last {last})")
+    return (first, last)
+
+
+def _service(name: str, component: str, raw: dict) -> Service:
+    try:
+        ports = port_pair(raw["port"])
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"catalog service {name}: bad port: {exc}") from None
+    if raw.get("protocol") not in PROTOCOLS:
+        raise CatalogError(f"catalog service {name}: protocol must be one of {PROTOCOLS}")
+    unknown = set(raw.get("connects_from", [])) - set(SOURCE_ROLES)
+    if unknown:
+        raise CatalogError(f"catalog service {name}: unknown source roles {sorted(unknown)}")
+    tls_from = raw.get("tls_connects_from")
+    return Service(
+        name=name, component=component, protocol=raw["protocol"], ports=ports,
+        connects_from=tuple(raw.get("connects_from", [])), purpose=raw.get("purpose", ""),
+        seed=bool(raw.get("seed", False)), application=raw.get("application", ""),
+        local_only=bool(raw.get("local_only", False)), feature=raw.get("feature"),
+        plain_http=bool(raw.get("plain_http", False)), plain_text=bool(raw.get("plain_text", False)),
+        shared=raw.get("shared"), secure_variant=raw.get("secure_variant"), plain_variant=raw.get("plain_variant"),
+        tls_connects_from=tuple(tls_from) if tls_from is not None else None,
+        per_instance=bool(raw.get("per_instance", False)),
+        forward_external=(raw.get("forward") or {}).get("external_port"),
+        when_component=raw.get("when_component"), unless_component=raw.get("unless_component"),
+        note=raw.get("note", ""),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def load_catalog(product: str) -> Catalog:
+    """The shipped catalog of one product. Raises KeyError for an unknown product."""
+    if product not in PRODUCTS:
+        raise KeyError(product)
+    raw = yaml.safe_load((CATALOG_DIR / f"{product}.yml").read_text(encoding="utf-8"))
+    components = {}
+    seen: set[str] = set()
+    for cname, craw in raw["components"].items():
+        services = {}
+        for sname, sraw in craw["services"].items():
+            if sname in seen:
+                raise CatalogError(f"catalog {product}: service name {sname} is used twice")
+            seen.add(sname)
+            services[sname] = _service(sname, cname, sraw)
+        components[cname] = Component(
+            name=cname, title=craw.get("title", cname), group=craw.get("group"),
+            default_on=craw.get("default_on"), placement=craw.get("placement"), services=services)
+    return Catalog(
+        product=product, title=raw.get("title", product),
+        required_groups=tuple(raw.get("required_groups", [])),
+        optional_groups=tuple(raw.get("optional_groups", [])),
+        single_host_groups=tuple(raw.get("single_host_groups", [])),
+        features=dict(raw.get("features") or {}), components=components)
+
+
+def all_groups() -> tuple[str, ...]:
+    """Every inventory group any product knows (for "group not used by this product" checks)."""
+    groups: set[str] = set()
+    for product in PRODUCTS:
+        groups.update(load_catalog(product).groups())
+    return tuple(sorted(groups))
+
+
+def apply_override(service: Service, override: dict) -> Service | None:
+    """One service with a validated user override applied; None when the user disabled it."""
+    if override.get("enabled") is False:
+        return None
+    changes: dict = {}
+    if "port" in override:
+        changes["ports"] = port_pair(override["port"])
+    if "external_port" in override:
+        changes["forward_external"] = int(override["external_port"])
+    if "connects_from" in override:
+        changes["connects_from"] = tuple(override["connects_from"])
+        changes["tls_connects_from"] = None
+    if override.get("enabled") is True and service.feature:
+        # Explicitly enabling one feature port is allowed without the site-wide feature flag.
+        changes["feature"] = None
+    changes["overridden"] = tuple(sorted(override))
+    return replace(service, **changes)
+
+
+def custom_service(entry: dict) -> Service:
+    """A validated vms_custom_services entry as a Service of component "custom"."""
+    external = entry.get("external_port")
+    if external is None and entry.get("forward"):
+        external = port_pair(entry["port"])[0]
+    return Service(
+        name=str(entry["name"]), component="custom", protocol=entry.get("protocol", "tcp"),
+        ports=port_pair(entry["port"]), connects_from=tuple(entry.get("connects_from", ["clients"])),
+        purpose=str(entry.get("purpose") or f"custom service {entry['name']}"), seed=False,
+        forward_external=external, custom=True)

@@ -1,0 +1,454 @@
+"""Policy compiler: validated inventory data -> plan dict (schema 1, docs/architecture.md).
+
+Every decision about which port opens where, from whom, and what the router forwards is made
+here, once; renderers only translate the plan. How each seed rule maps to code: docs/policy.md.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from . import PLAN_SCHEMA
+from .catalog import HOST_ROLES, Catalog, Service, apply_override, custom_service, load_catalog, port_pair
+from .errors import ValidationFailed
+from .model import Site, cidr, sorted_cidrs
+
+ANYWHERE = "0.0.0.0/0"
+DEVICE_WARNING_LIMIT = 150  # seeds/000: above 150 IP devices Vicon advises a separate Application Server
+DEFAULT_CAMERA_PORTS = (
+    {"protocol": "tcp", "port": 80, "purpose": "camera HTTP and ONVIF"},
+    {"protocol": "tcp", "port": 443, "purpose": "camera HTTPS"},
+    {"protocol": "tcp", "port": 554, "purpose": "camera RTSP streams"},
+)
+MANAGEMENT_PORTS = {"linux": 22, "windows": 5986}
+
+
+@dataclass
+class Settings:
+    """Site-wide inputs with their defaults applied."""
+
+    site: str
+    product: str
+    clients: list[str]
+    cameras: list[str]
+    allowlist: list[str]
+    management: list[str]
+    server_networks: list[str]
+    dmz_networks: list[str]
+    extra_networks: dict[str, list[str]]
+    features: set[str]
+    tls: bool
+    web_player: bool
+    remote_access: str
+    public_address: str | None
+    device_count: int
+    vpn_network: str | None
+
+
+def compile_plan(data: dict, extra_errors=None) -> dict:
+    """Validate `data` ({hosts, groups}) and compile the plan. Raises ValidationFailed with all errors.
+
+    extra_errors: InputErrors found before this point (e.g. undecryptable vault values found by the
+    action plugin), reported together with the validator's.
+    """
+    from .validate import validate  # local import: validate imports compiler helpers
+
+    errors = validate(data, extra_errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return compile_site(Site.from_dict(data))
+
+
+def _list(site: Site, name: str, default=()) -> list[str]:
+    value = site.site_var(name)
+    return sorted_cidrs(value if value is not None else default)
+
+
+def settings_of(site: Site, catalog: Catalog) -> Settings:
+    product = site.product()
+    features = set(site.site_var("vms_enabled_features") or [])
+    web_player = site.site_var("vms_web_player")
+    web_player = True if web_player is None else bool(web_player)
+    for name, spec in catalog.features.items():
+        if spec.get("variable") == "vms_web_player":
+            if web_player:
+                features.add(name)
+        elif spec.get("default") and name not in features:
+            features.add(name)
+    edge_hosts = site.members("vms_edge")
+    public = None
+    for host in edge_hosts:
+        if site.var(host, "vms_public_address", None):
+            public = site.var(host, "vms_public_address")
+    if public is None:
+        public = site.site_var("vms_public_address")
+    remote = site.site_var("vms_remote_access")
+    if remote is None:
+        if product == "generic_nvr":
+            wants = any(site.var(h, "vms_forwarded_services", None) for h in site.members("vms_recorders"))
+            remote = "port_forward" if wants else "none"
+        else:
+            remote = "port_forward" if site.members("vms_gateways") else "none"
+    tls = site.site_var("vms_tls_enabled")
+    vpn_network = site.site_var("vms_vpn_network")
+    return Settings(
+        site=str(site.site_var("vms_site")), product=product,
+        clients=_list(site, "vms_client_networks"), cameras=_list(site, "vms_camera_networks"),
+        allowlist=_list(site, "vms_remote_allowlist", [ANYWHERE]),
+        management=_list(site, "vms_management_networks"),
+        server_networks=_list(site, "vms_server_networks"), dmz_networks=_list(site, "vms_dmz_networks"),
+        extra_networks={
+            "event_sources": _list(site, "vms_event_source_networks"),
+            "analytics_sources": _list(site, "vms_analytics_source_networks"),
+            "onvif_clients": _list(site, "vms_onvif_client_networks"),
+            "dlna_devices": _list(site, "vms_dlna_device_networks"),
+        },
+        features=features, tls=True if tls is None else bool(tls), web_player=web_player,
+        remote_access=remote, public_address=str(public) if public else None,
+        device_count=int(site.site_var("vms_device_count") or 0),
+        vpn_network=cidr(vpn_network) if (remote == "vpn" and vpn_network) else None)
+
+
+def vms_hosts(site: Site, catalog: Catalog) -> list[str]:
+    """Hosts running a VMS component (every product group member except the edge)."""
+    hosts: set[str] = set()
+    for comp in catalog.components.values():
+        if comp.group:
+            hosts.update(site.members(comp.group))
+    return sorted(hosts - set(site.members("vms_edge")))
+
+
+def placements(site: Site, catalog: Catalog) -> dict[str, list[str]]:
+    """host -> sorted component names. Groups place components; default_on fills empty optional groups."""
+    comps: dict[str, set[str]] = {host: set() for host in site.hosts}
+    servers = vms_hosts(site, catalog)
+    for comp in catalog.components.values():
+        if comp.placement == "all_servers":
+            hosts = servers
+        else:
+            hosts = site.members(comp.group) if comp.group else []
+            if not hosts and comp.default_on:
+                hosts = [h for h in site.members("vms_" + comp.default_on) if h in servers]
+        for host in hosts:
+            comps[host].add(comp.name)
+    for host in site.members("vms_edge"):
+        comps[host].add("edge")
+    return {host: sorted(names) for host, names in comps.items()}
+
+
+def zone_of(site: Site, host: str) -> str:
+    if site.var(host, "vms_zone", None):
+        return site.var(host, "vms_zone")
+    groups = set(site.host_groups(host))
+    if "vms_edge" in groups:
+        return "edge"
+    if groups == {"vms_gateways"}:
+        return "dmz"
+    return "servers"
+
+
+def platform_of(site: Site, host: str, product: str) -> str:
+    if site.var(host, "vms_platform", None):
+        return site.var(host, "vms_platform")
+    if host in site.members("vms_edge") or product == "generic_nvr":
+        return "linux"
+    return "windows"
+
+
+def topology_of(site: Site, product: str) -> str:
+    recorders = set(site.members("vms_recorders"))
+    apps = site.members("vms_app_servers")
+    if product == "generic_nvr" or not apps:
+        return "all_in_one" if len(recorders) <= 1 else "separate_recorders"
+    app = apps[0]
+    if app not in recorders:
+        return "separate_app_server"
+    return "all_in_one" if recorders == {app} else "separate_recorders"
+
+
+class _Compiler:
+    def __init__(self, site: Site):
+        self.site = site
+        self.catalog = load_catalog(site.product())
+        self.s = settings_of(site, self.catalog)
+        self.comps = placements(site, self.catalog)
+        self.addr = {h: site.address(h) for h in site.hosts}
+        self.servers = vms_hosts(site, self.catalog)
+        self.warnings: list[str] = []
+
+    # --- sources -------------------------------------------------------------------------
+    def role_cidrs(self, role: str) -> list[str]:
+        s = self.s
+        if role in HOST_ROLES:
+            comp = HOST_ROLES[role]
+            return [self.addr[h] + "/32" for h in self.site.hosts if comp in self.comps[h]]
+        if role == "all_servers":
+            return [self.addr[h] + "/32" for h in self.servers]
+        if role == "clients":
+            return s.clients + ([s.vpn_network] if s.vpn_network else [])
+        if role == "cameras":
+            return s.cameras
+        if role == "internet":
+            return s.allowlist
+        if role == "management":
+            return s.management
+        if role == "vpn":
+            return [s.vpn_network] if s.vpn_network else []
+        if role in s.extra_networks:
+            return s.extra_networks[role]
+        return [cidr(role)]  # a literal address/CIDR from an override or custom service
+
+    # --- services per host ------------------------------------------------------------------
+    def host_services(self, host: str) -> list[Service]:
+        """Catalog services of the host's components, overrides applied, then its custom services."""
+        comps = self.comps[host]
+        overrides = self.site.var(host, "vms_port_overrides", None) or {}
+        result = []
+        for cname in comps:
+            comp = self.catalog.components.get(cname)
+            if comp is None:
+                continue
+            for svc in comp.services.values():
+                if svc.when_component and svc.when_component not in comps:
+                    continue
+                if svc.unless_component and svc.unless_component in comps:
+                    continue
+                if svc.name in overrides:
+                    svc = apply_override(svc, overrides[svc.name])
+                    if svc is None:
+                        continue
+                result.append(svc)
+        for entry in self.site.var(host, "vms_custom_services", None) or []:
+            result.append(custom_service(entry))
+        return result
+
+    def is_open(self, svc: Service) -> bool:
+        if svc.local_only:
+            return False
+        if svc.feature and svc.feature not in self.s.features:
+            return False
+        if svc.plain_variant and not self.s.tls:
+            return False  # secure variant without certificates: the plain port is used instead
+        return True
+
+    def source_roles(self, svc: Service) -> tuple[str, ...]:
+        if svc.secure_variant and self.s.tls and svc.tls_connects_from is not None:
+            return svc.tls_connects_from
+        return svc.connects_from
+
+    def instance_ports(self, host: str, svc: Service) -> tuple[int, int]:
+        if not svc.per_instance:
+            return svc.ports
+        count = int(self.site.var(host, "vms_recorder_instances", 1) or 1)
+        return (svc.ports[0], svc.ports[0] + count - 1)
+
+    # --- forwards ---------------------------------------------------------------------------
+    def forwarded(self) -> dict[tuple[str, str], int]:
+        """(host, service) -> first external port, for every service the router forwards."""
+        s = self.s
+        if s.remote_access != "port_forward":
+            return {}
+        wanted: dict[tuple[str, str], int] = {}
+        for host in self.site.hosts:
+            services = {svc.name: svc for svc in self.host_services(host) if self.is_open(svc)}
+            if s.product == "generic_nvr" and "recorder" in self.comps[host]:
+                for entry in self.site.var(host, "vms_forwarded_services", None) or []:
+                    name = entry if isinstance(entry, str) else entry["service"]
+                    svc = services.get(name)
+                    if svc is None:
+                        continue
+                    ext = svc.forward_external if svc.forward_external else svc.ports[0]
+                    if isinstance(entry, dict) and entry.get("external_port") is not None:
+                        ext = port_pair(entry["external_port"])[0]
+                    wanted[(host, name)] = ext
+            elif "gateway" in self.comps[host]:
+                for svc in services.values():
+                    if svc.component == "gateway" and svc.forward_external:
+                        wanted[(host, svc.name)] = svc.forward_external
+            for svc in services.values():
+                if svc.custom and svc.forward_external:
+                    wanted[(host, svc.name)] = svc.forward_external
+        if wanted and not self.site.members("vms_edge") and not s.public_address:
+            self.warnings.append(
+                "remote access is port_forward but there is no vms_edge host and no vms_public_address: no router "
+                "forwards were computed. Set vms_public_address in group_vars/all.yml to get the router sheet.")
+            return {}
+        return wanted
+
+    # --- the plan -----------------------------------------------------------------------------
+    def compile(self) -> dict:
+        s = self.s
+        forwarded = self.forwarded()
+        hosts = {}
+        services_by_host = {}
+        for host in self.site.hosts:
+            inbound = []
+            services_by_host[host] = {}
+            own = self.addr[host] + "/32"
+            for svc in self.host_services(host):
+                if not self.is_open(svc):
+                    continue
+                services_by_host[host][svc.name] = svc
+                roles = [r for r in self.source_roles(svc) if r != "internet" or (host, svc.name) in forwarded]
+                sources = sorted_cidrs(c for r in roles for c in self.role_cidrs(r))
+                sources = [c for c in sources if c != own]  # a host reaches itself over loopback
+                if not sources:
+                    continue  # nobody may connect: the port stays closed
+                ports = self.instance_ports(host, svc)
+                for proto in svc.transports():
+                    inbound.append({"protocol": proto, "ports": list(ports), "sources": sources,
+                                    "component": svc.component, "service": svc.name, "purpose": svc.purpose})
+            platform = platform_of(self.site, host, s.product)
+            if s.management:
+                port = self.site.var(host, "vms_management_port", None) or MANAGEMENT_PORTS[platform]
+                inbound.append({"protocol": "tcp", "ports": [port, port], "sources": list(s.management),
+                                "component": "management", "service": "management",
+                                "purpose": "administration (SSH)" if platform == "linux" else "administration (WinRM HTTPS)"})
+            inbound.sort(key=lambda r: (r["ports"], r["protocol"], r["component"], r["service"]))
+            hosts[host] = {"address": self.addr[host], "zone": zone_of(self.site, host), "platform": platform,
+                           "groups": self.site.host_groups(host), "components": self.comps[host], "inbound": inbound}
+        forwards = self.forwards(forwarded, services_by_host)
+        zones = self.zones(hosts)
+        plan = {
+            "schema": PLAN_SCHEMA, "site": s.site, "product": s.product,
+            "topology": topology_of(self.site, s.product), "remote_access": s.remote_access,
+            "zones": zones, "hosts": hosts,
+            "edge": {"host": (self.site.members("vms_edge") or [None])[0], "public_address": s.public_address},
+            "forwards": forwards, "zone_flows": self.zone_flows(hosts, zones),
+            "vpn": self.vpn(), "features": sorted(s.features),
+        }
+        plan["warnings"] = self.compute_warnings(plan, services_by_host)
+        return plan
+
+    def forwards(self, forwarded, services_by_host) -> list[dict]:
+        multi = len({h for h, _ in forwarded}) > 1
+        out = []
+        for (host, name), ext in forwarded.items():
+            svc = services_by_host[host].get(name)
+            if svc is None:
+                continue
+            first, last = self.instance_ports(host, svc)
+            for proto in svc.transports():
+                label = f"{self.s.product}-{name}".replace("_", "-")
+                if multi:
+                    label += f"-{host}"
+                if svc.protocol == "tcp+udp":
+                    label += f"-{proto}"
+                out.append({"name": label, "protocol": proto, "external_ports": [ext, ext + last - first],
+                            "to_host": host, "to_address": self.addr[host], "to_ports": [first, last],
+                            "sources": list(self.s.allowlist), "component": svc.component, "service": name,
+                            "purpose": svc.purpose})
+        out.sort(key=lambda f: (f["external_ports"], f["protocol"], f["name"]))
+        return out
+
+    def zones(self, hosts: dict) -> dict:
+        s = self.s
+
+        def by_zone(zone):
+            return sorted_cidrs(h["address"] for h in hosts.values() if h["zone"] == zone)
+
+        return {"internet": [ANYWHERE], "dmz": s.dmz_networks or by_zone("dmz"),
+                "servers": s.server_networks or by_zone("servers"), "clients": list(s.clients),
+                "cameras": list(s.cameras), "vpn": [s.vpn_network] if s.vpn_network else [],
+                "management": list(s.management)}
+
+    @staticmethod
+    def classify(source: str, zones: dict) -> str:
+        """The zone whose network most specifically contains `source` (internet contains everything)."""
+        net = ipaddress.ip_network(source)
+        best, best_len = "internet", -1
+        for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers"):
+            for text in zones.get(zone, []):
+                znet = ipaddress.ip_network(text)
+                if net.subnet_of(znet) and znet.prefixlen > best_len:
+                    best, best_len = zone, znet.prefixlen
+        return best
+
+    def zone_flows(self, hosts: dict, zones: dict) -> list[dict]:
+        flows: dict[tuple, dict] = {}
+        for host, h in hosts.items():
+            for rule in h["inbound"]:
+                for source in rule["sources"]:
+                    src_zone = self.classify(source, zones)
+                    key = (src_zone, h["zone"], host, rule["protocol"], tuple(rule["ports"]), rule["component"],
+                           rule["service"])
+                    flow = flows.setdefault(key, {
+                        "from": src_zone, "to": h["zone"], "sources": [], "destinations": [h["address"] + "/32"],
+                        "to_host": host, "protocol": rule["protocol"], "ports": list(rule["ports"]),
+                        "component": rule["component"], "service": rule["service"], "purpose": rule["purpose"]})
+                    flow["sources"].append(source)
+        if self.s.cameras:
+            self.camera_flows(hosts, flows)
+        out = []
+        for flow in flows.values():
+            flow["sources"] = sorted_cidrs(flow["sources"])
+            out.append(flow)
+        out.sort(key=lambda f: (f["from"], f["to"], f["to_host"] or "", f["ports"], f["protocol"], f["service"]))
+        return out
+
+    def camera_ports(self) -> list[dict]:
+        value = self.site.site_var("vms_camera_ports")
+        return list(DEFAULT_CAMERA_PORTS if value is None else value)
+
+    def camera_flows(self, hosts: dict, flows: dict) -> None:
+        """Recorders (and failover recorders) connect out to the cameras: the only way into that zone."""
+        by_zone: dict[str, list[str]] = {}
+        for host, h in hosts.items():
+            if {"recorder", "failover_recorder"} & set(h["components"]):
+                by_zone.setdefault(h["zone"], []).append(h["address"] + "/32")
+        for zone, sources in by_zone.items():
+            for entry in self.camera_ports():
+                ports = list(port_pair(entry["port"]))
+                for proto in ("tcp", "udp") if entry.get("protocol") == "tcp+udp" else (entry.get("protocol", "tcp"),):
+                    key = (zone, "cameras", None, proto, tuple(ports), "recorder", f"camera_{proto}_{ports[0]}")
+                    flows[key] = {"from": zone, "to": "cameras", "sources": list(sources),
+                                  "destinations": list(self.s.cameras), "to_host": None, "protocol": proto,
+                                  "ports": ports, "component": "recorder", "service": f"camera_{proto}_{ports[0]}",
+                                  "purpose": entry.get("purpose") or "recorder to camera"}
+
+    def vpn(self) -> dict | None:
+        s = self.s
+        if s.remote_access != "vpn":
+            return None
+        peers = [{"name": str(p["name"]), "address": cidr(p["address"])}
+                 for p in (self.site.site_var("vms_vpn_peers") or [])]
+        peers.sort(key=lambda p: p["name"])
+        return {"listen_port": int(self.site.site_var("vms_vpn_listen_port") or 51820), "network": s.vpn_network,
+                "edge_address": s.public_address, "peers": peers}
+
+    def compute_warnings(self, plan: dict, services_by_host: dict) -> list[str]:
+        s = self.s
+        warnings = list(self.warnings)
+        for fwd in plan["forwards"]:
+            svc = services_by_host[fwd["to_host"]][fwd["service"]]
+            if svc.plain_http:
+                warnings.append(
+                    f"forward {fwd['name']} carries plain HTTP from the Internet (external {fwd['protocol']} "
+                    f"{_ports(fwd['external_ports'])} -> {fwd['to_host']} {_ports(fwd['to_ports'])}); credentials "
+                    "can be read on the way: prefer the HTTPS port, or vms_remote_access: vpn")
+        if plan["forwards"] and ANYWHERE in s.allowlist:
+            warnings.append(
+                "vms_remote_allowlist is 0.0.0.0/0: the forwarded ports are open to the whole Internet; restrict "
+                "vms_remote_allowlist to the remote users' addresses (IP allow-listing) or use vms_remote_access: vpn")
+        if s.product == "valerus" and plan["topology"] == "all_in_one" and s.device_count > DEVICE_WARNING_LIMIT:
+            warnings.append(
+                f"vms_device_count is {s.device_count} on an all-in-one Valerus site: above {DEVICE_WARNING_LIMIT} IP "
+                "devices Vicon recommends a separate Application Server")
+        if s.remote_access == "vpn" and not s.public_address and not self.site.site_var("vms_public_name"):
+            warnings.append(
+                "vms_remote_access is vpn but neither vms_public_address nor vms_public_name is set: VPN peers need "
+                "the edge's public address as their endpoint")
+        if s.product == "generic_nvr" and plan["forwards"]:
+            warnings.append(
+                "router port forwards exist for the NVR: disable UPnP on the router so no device can open ports by "
+                "itself, and configure these forwards by hand")
+        return sorted(set(warnings))
+
+
+def _ports(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+
+
+def compile_site(site: Site) -> dict:
+    """Compile an already validated Site into the plan dict."""
+    return _Compiler(site).compile()

@@ -1,0 +1,63 @@
+"""Input errors a user can act on, and the exception that carries all of them at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Marker for "the variable is not set" so a message can say so instead of printing None.
+MISSING = object()
+
+
+def show_value(value: Any) -> str:
+    """Short, stable rendering of a bad value for a message (never a Python object repr)."""
+    if value is MISSING:
+        return "(not set)"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@dataclass(frozen=True)
+class InputError:
+    """One problem in the inventory: where (host), what (variable = value), why, and how to fix it.
+
+    host is an inventory host name, a comma-separated list of hosts when the same bad value comes
+    from a group variable, "all" for a site-wide value, or "" when no host is involved.
+    """
+
+    host: str
+    variable: str
+    value: Any
+    problem: str
+    fix: str
+
+    def where(self) -> str:
+        if not self.host:
+            return "site"
+        if self.host == "all":
+            return "all hosts"
+        return ("hosts " if "," in self.host else "host ") + self.host
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.variable} = {show_value(self.value)} {self.problem}. Fix: {self.fix}"
+
+    def key(self) -> tuple:
+        return (self.variable, show_value(self.value), self.problem, self.fix)
+
+    def as_dict(self) -> dict:
+        return {"host": self.host, "variable": self.variable, "value": show_value(self.value),
+                "problem": self.problem, "fix": self.fix, "message": str(self)}
+
+
+class ValidationFailed(Exception):
+    """Raised with every InputError found; nothing may be written or touched after it."""
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = list(errors)
+        super().__init__(self.message())
+
+    def header(self) -> str:
+        count = len(self.errors)
+        return f"the site inventory has {count} error{'s' if count != 1 else ''}; nothing was changed:"
+
+    def message(self) -> str:
+        return "\n".join([self.header()] + [f"  - {err}" for err in self.errors])

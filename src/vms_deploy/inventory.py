@@ -1,0 +1,123 @@
+"""Load an Ansible inventory into the plain data dict the model takes, using Ansible's own loader.
+
+Used by the CLI, benches and tests; playbooks get the same dict from hostvars in the vms_plan
+action plugin. Variables are merged exactly as Ansible merges them (group_vars, host_vars, hosts).
+Vault values that cannot be decrypted become InputErrors, not tracebacks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, ValidationFailed
+
+VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
+             "the site's vault password (ansible-vault encrypt_string)")
+
+
+def wanted_variable(name: str) -> bool:
+    """Variables the site model reads: all vms_* plus the connection address."""
+    return name.startswith("vms_") or name == "ansible_host"
+
+
+def plain(value: Any) -> Any:
+    """Ansible's tagged/lazy containers and strings as plain Python (so yaml/json can dump them)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def load_inventory(path: str | Path, vault_password: str | None = None) -> dict:
+    """{"hosts": {name: vars}, "groups": {group: [hosts]}} for an inventory path.
+
+    Raises ValidationFailed when the inventory cannot be parsed or a vault value cannot be decrypted.
+    """
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    path = Path(path)
+    if not path.exists():
+        raise ValidationFailed([InputError("", "inventory", str(path), "does not exist",
+                                           "give the path of an inventory directory or hosts.yml")])
+    loader = DataLoader()
+    if vault_password is not None:
+        _use_vault_password(loader, vault_password)
+    try:
+        inventory = InventoryManager(loader=loader, sources=[str(path)])
+        variables = VariableManager(loader=loader, inventory=inventory)
+    except AnsibleError as exc:
+        raise ValidationFailed([InputError("", "inventory", str(path), f"cannot be parsed ({exc.message})",
+                                           "correct the YAML syntax in the inventory files")]) from None
+    data, errors = collect(inventory, variables, loader)
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+def collect(inventory, variables, loader, names=None) -> tuple[dict, list[InputError]]:
+    """The data dict from an InventoryManager/VariableManager pair, and the variables that could not
+    be resolved. `variables` should be a VariableManager that has seen no play: then only inventory
+    variables (group_vars, host_vars, hosts) and extra vars are read, never facts or registered
+    results of earlier plays."""
+    from ansible.errors import AnsibleError
+
+    hosts: dict[str, dict] = {}
+    errors: list[InputError] = []
+    # inventory.hosts, not get_hosts(): inside a play get_hosts() honours the play's host pattern.
+    selected = inventory.hosts.values() if names is None else [inventory.get_host(n) for n in names]
+    for host in sorted((h for h in selected if h is not None), key=lambda h: h.name):
+        hvars = variables.get_vars(host=host, include_hostvars=False)
+        hosts[host.name] = {}
+        for name in sorted(hvars):
+            if not wanted_variable(name):
+                continue
+            try:
+                hosts[host.name][name] = resolve(loader, hvars, hvars[name])
+            except AnsibleError as exc:
+                errors.append(variable_error(host.name, name, exc))
+    groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
+              for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
+    return {"hosts": hosts, "groups": groups}, errors
+
+
+def _use_vault_password(loader, password: str) -> None:
+    """Make `password` the vault secret. ansible-core 2.19 keeps vault secrets in one process-wide
+    context (initialised once by the CLI), so replace its secrets when it already exists."""
+    from ansible.parsing.vault import VaultSecret, VaultSecretsContext
+
+    secrets = [("default", VaultSecret(password.encode()))]
+    loader.set_vault_secrets(secrets)
+    context = VaultSecretsContext.current(optional=True)
+    if context is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+    else:
+        context.secrets = secrets
+
+
+def resolve(loader, hvars: dict, value: Any) -> Any:
+    """Template one value (expands {{ }} and decrypts vault) into plain Python."""
+    from ansible.template import Templar
+
+    templar = Templar(loader=loader, variables=hvars)
+    return plain(templar.template(value))
+
+
+def variable_error(host: str, name: str, exc: Exception) -> InputError:
+    text = str(getattr(exc, "message", exc))
+    if "vault" in text.lower() or "decrypt" in text.lower():
+        return InputError(host, name, "(vault-encrypted)", "cannot be decrypted", VAULT_FIX)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return InputError(host, name, "(template)", f"cannot be resolved: {first}",
+                      "correct the Jinja2 expression or define the variables it uses")

@@ -1,0 +1,1 @@
+"""Renderers: plan dict in, backend text or data out."""

@@ -1,0 +1,648 @@
+"""Every input check, run before anything is compiled, written or touched.
+
+`validate(data) -> list[InputError]` collects ALL problems (never stops at the first) so one run
+shows the user everything to fix. Each error names the host, the variable, the bad value and the
+fix. Variable names and types come from roles/validate_inventory/meta/argument_specs.yml (entry
+point "inventory"), the single source of truth for the inventory reference.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .catalog import (CUSTOM_SERVICE_KEYS, NETWORK_ROLES, OVERRIDE_KEYS, PRODUCTS, PROTOCOLS, SOURCE_ROLES,
+                      all_groups, load_catalog, port_pair)
+from .errors import MISSING, InputError
+from .model import Site, parse_cidr, parse_ipv4
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "roles" / "validate_inventory" / "meta" / "argument_specs.yml"
+SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowlist", "vms_server_networks",
+                "vms_dmz_networks", "vms_management_networks") + tuple(
+                    v for v in NETWORK_ROLES.values() if v.endswith("_networks") and v not in (
+                        "vms_client_networks", "vms_camera_networks", "vms_management_networks"))
+# Variables that describe the whole site: every host must see the same value (set them in group_vars/all).
+SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_web_player", "vms_enabled_features",
+             "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port", "vms_vpn_network",
+             "vms_vpn_peers") + NETWORK_VARS
+MAX_INSTANCES = 99
+# Groups created at run time by stages/prechecks.yml (group_by); reserved, never inventory topology.
+RUNTIME_GROUP_PREFIX = "vms_platform_"
+TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "list": "a list",
+              "dict": "a mapping (key: value)", "raw": "a value"}
+
+
+@functools.lru_cache(maxsize=None)
+def inventory_spec(path: str = str(SPEC_PATH)) -> dict[str, dict]:
+    """name -> option spec of every documented inventory variable."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return dict(raw["argument_specs"]["inventory"]["options"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise RuntimeError(f"cannot read the inventory variable reference {path}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def role_variables(roles_dir: str = str(SPEC_PATH.parents[2])) -> frozenset[str]:
+    """vms_* options documented by the other roles' argument_specs (their own inventory knobs, e.g.
+    vms_win_installer_source). They are accepted by the unknown-variable check; their roles check
+    their types."""
+    names: set[str] = set()
+    for path in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # a broken role spec is that role's lint failure, not an inventory error
+        for entry in (raw.get("argument_specs") or {}).values():
+            names.update(n for n in ((entry or {}).get("options") or {}) if str(n).startswith("vms_"))
+    return frozenset(names)
+
+
+def did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "dict":
+        return isinstance(value, dict)
+    return True
+
+
+def _example(name: str, spec: dict) -> str:
+    if "default" in spec:
+        return f"{name}: {yaml.safe_dump(spec['default'], default_flow_style=True).strip().removesuffix('...').strip()}"
+    if spec.get("choices"):
+        return f"{name}: {spec['choices'][0]}"
+    return f"{name}: <{TYPE_WORDS.get(spec.get('type', 'raw'), 'value')}>"
+
+
+class _Validator:
+    def __init__(self, data: Any):
+        self.errors: list[InputError] = []
+        self.bad: set[tuple[str, str]] = set()  # (host, variable) already reported: skip deeper checks
+        self.data = data
+
+    def err(self, host, variable, value, problem, fix):
+        self.errors.append(InputError(host, variable, value, problem, fix))
+        self.bad.add((host, variable))
+
+    # ----------------------------------------------------------------------------------------
+    def run(self) -> list[InputError]:
+        data = self.data
+        if not isinstance(data, dict) or not isinstance(data.get("hosts"), dict) or not data["hosts"]:
+            self.err("", "hosts", MISSING, "is empty: the inventory has no hosts",
+                     "check the inventory path and that its YAML parses (ansible-inventory -i PATH --graph), then "
+                     "list the site's hosts in the groups vms_app_servers, vms_recorders, ...")
+            return self.errors
+        if not isinstance(data.get("groups") or {}, dict):
+            self.err("", "groups", data.get("groups"), "is not a mapping of group names to hosts",
+                     "pass groups as {group: [hosts]}")
+            return self.errors
+        self.site = Site.from_dict(data)
+        if not self.site.hosts:
+            self.err("", "hosts", sorted(map(str, data["hosts"])), "are in no vms-deploy group",
+                     "put the site's hosts in vms_app_servers, vms_recorders, vms_gateways, vms_edge (see docs/inventory.md)")
+            return self.errors
+        self.check_variables()
+        self.check_site_consistency()
+        product = self.check_product()
+        self.check_site_name()
+        # Deeper checks see only values of the documented type: a reported bad value is dropped
+        # (as if unset) so one mistake gives one message, never a crash in a later check.
+        for host, name in self.bad:
+            self.site.hosts.get(host, {}).pop(name, None)
+        self.check_addresses()
+        self.check_networks()
+        if product:
+            self.catalog = load_catalog(product)
+            self.check_groups(product)
+            self.check_features(product)
+            self.check_host_ports(product)
+            self.check_remote_access(product)
+            if not self.errors:
+                self.check_conflicts()
+        return self.dedupe()
+
+    def dedupe(self) -> list[InputError]:
+        return merge_errors(self.errors, set(self.site.hosts) if hasattr(self, "site") else set())
+
+
+    # --- names and types ----------------------------------------------------------------
+    def check_variables(self):
+        spec = inventory_spec()
+        others = role_variables()
+        known = sorted(set(spec) | others)
+        for host, hvars in self.site.hosts.items():
+            for name, value in sorted(hvars.items()):
+                if not name.startswith("vms_") or (name in others and name not in spec):
+                    continue
+                if name not in spec:
+                    hint = did_you_mean(name, known + list(all_groups()))
+                    self.err(host, name, value, f"is not a vms-deploy variable{hint}",
+                             "correct the name or remove it; every variable is listed in docs/inventory.md")
+                    continue
+                opt = spec[name]
+                kind = opt.get("type", "raw")
+                if value is None:
+                    if "default" in opt and opt["default"] is not None:
+                        self.err(host, name, value, "is empty (null)",
+                                 f"give {TYPE_WORDS[kind]} or remove the line, e.g. {_example(name, opt)}")
+                    continue
+                if not _type_ok(value, kind):
+                    got = type(value).__name__
+                    hint = ""
+                    if kind == "list" and isinstance(value, str):
+                        hint = f"; write it as a list: {name}: [{value!r}]"
+                    self.err(host, name, value, f"is {got}, not {TYPE_WORDS[kind]}",
+                             f"use {TYPE_WORDS[kind]}{hint or ', e.g. ' + _example(name, opt)}")
+                    continue
+                if kind == "list" and opt.get("elements") in ("str", "dict", "int"):
+                    wrong = [v for v in value if not _type_ok(v, opt["elements"])]
+                    if wrong:
+                        self.err(host, name, value, f"has an item {wrong[0]!r} that is not {TYPE_WORDS[opt['elements']]}",
+                                 f"make every item {TYPE_WORDS[opt['elements']]}, e.g. {_example(name, opt)}")
+                        continue
+                if opt.get("choices") and value not in opt["choices"]:
+                    self.err(host, name, value, f"is not one of {', '.join(opt['choices'])}"
+                             f"{did_you_mean(str(value), opt['choices'])}",
+                             f"set {name} to one of: {', '.join(opt['choices'])}")
+
+    def check_site_consistency(self):
+        for name in SITE_VARS:
+            values = {}
+            for host, hvars in self.site.hosts.items():
+                if name in hvars and (host, name) not in self.bad:
+                    values.setdefault(repr(hvars[name]), []).append(host)
+            if len(values) > 1:
+                detail = "; ".join(f"{', '.join(h)}: {v}" for v, h in sorted(values.items()))
+                for host in sorted(h for hs in values.values() for h in hs):
+                    self.err(host, name, self.site.hosts[host][name],
+                             f"differs between hosts ({detail}); it is site-wide",
+                             f"set {name} once, in group_vars/all.yml, and remove it from host and group variables")
+
+    def check_product(self) -> str | None:
+        missing = [h for h in self.site.hosts if self.site.hosts[h].get("vms_product") is None]
+        if missing:
+            for host in missing:
+                self.err(host, "vms_product", MISSING, "is not set",
+                         f"set vms_product to one of {', '.join(PRODUCTS)} in group_vars/all.yml")
+            return None
+        product = self.site.product()
+        if any((h, "vms_product") in self.bad for h in self.site.hosts):
+            return None
+        return product if product in PRODUCTS else None
+
+    def check_site_name(self):
+        for host, hvars in self.site.hosts.items():
+            if (host, "vms_site") in self.bad:
+                continue
+            value = hvars.get("vms_site", MISSING)
+            if value is MISSING or value is None:
+                self.err(host, "vms_site", MISSING, "is not set",
+                         "set vms_site (the site's short name, e.g. vms_site: hq) in group_vars/all.yml")
+            elif not SITE_NAME.match(value):
+                self.err(host, "vms_site", value, "is not a valid site name (it names a directory)",
+                         "use letters, digits, '.', '-' and '_' only, starting with a letter or digit (e.g. hq-01)")
+
+    # --- addresses ----------------------------------------------------------------------------
+    def check_addresses(self):
+        by_address: dict[str, list[str]] = {}
+        for host in self.site.hosts:
+            variable, value = self.site.address_source(host)
+            if (host, variable) in self.bad:
+                continue
+            if value is MISSING:
+                self.err(host, "vms_address", MISSING, "is not set and the host has no ansible_host (no IP address)",
+                         f"set vms_address (or ansible_host) for {host} to its IPv4 address")
+                continue
+            try:
+                addr = parse_ipv4(value)
+            except ValueError as exc:
+                self.err(host, variable, value, str(exc), "set vms_address (or ansible_host) to the host's IPv4 address")
+                continue
+            by_address.setdefault(str(addr), []).append(host)
+        for addr, hosts in sorted(by_address.items()):
+            if len(hosts) > 1:
+                for host in hosts:
+                    others = ", ".join(h for h in hosts if h != host)
+                    self.err(host, self.site.address_source(host)[0], addr,
+                             f"is also the address of {others} (two hosts with one address)",
+                             "give every host its own address; one machine with several roles is one host in several groups")
+        for host in self.site.hosts:
+            value = self.site.var(host, "vms_public_address", None)
+            if value is None or (host, "vms_public_address") in self.bad:
+                continue
+            try:
+                parse_ipv4(value)
+            except ValueError as exc:
+                self.err(host, "vms_public_address", value, str(exc),
+                         "set vms_public_address to the site's public IPv4 address (as the router sees it)")
+
+    def _networks(self, host: str, name: str) -> list[ipaddress.IPv4Network] | None:
+        value = self.site.var(host, name, None)
+        if value is None or (host, name) in self.bad:
+            return None
+        nets = []
+        for item in value:
+            try:
+                nets.append(parse_cidr(item))
+            except ValueError as exc:
+                self.err(host, name, item, str(exc),
+                         f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is x.x.x.x/32)")
+                return None
+        return nets
+
+    def check_networks(self):
+        for host in self.site.hosts:
+            nets = {name: self._networks(host, name) for name in NETWORK_VARS}
+            for name, value in nets.items():
+                for net in value or []:
+                    if net.prefixlen != 0 or name == "vms_remote_allowlist":
+                        continue
+                    if name == "vms_management_networks":
+                        self.err(host, name, str(net), "opens the management port (SSH/WinRM) to the whole Internet",
+                                 "list only the administrators' networks, e.g. [10.0.99.0/24]")
+                    else:
+                        self.err(host, name, str(net), "covers the whole Internet (only vms_remote_allowlist may)",
+                                 f"list the real networks in {name}; Internet access goes through vms_remote_allowlist")
+            # An empty vms_remote_allowlist is valid: the forwards then admit nobody.
+            pairs = (("vms_client_networks", "vms_camera_networks", "the camera network must hold only cameras"),
+                     ("vms_server_networks", "vms_camera_networks", "cameras may reach only the recorders"),
+                     ("vms_dmz_networks", "vms_server_networks", "the DMZ must be separate from the server zone"),
+                     ("vms_dmz_networks", "vms_camera_networks", "cameras may reach only the recorders"),
+                     ("vms_dmz_networks", "vms_client_networks", "the DMZ must be separate from the client network"))
+            for left, right, why in pairs:
+                for a in nets.get(left) or []:
+                    for b in nets.get(right) or []:
+                        if a.overlaps(b):
+                            self.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
+                                     f"make {left} and {right} separate networks, or correct the CIDR")
+            self.check_host_zone(host, nets)
+
+    def check_host_zone(self, host, nets):
+        from .compiler import zone_of
+        variable, value = self.site.address_source(host)
+        try:
+            addr = parse_ipv4(value)
+        except ValueError:
+            return
+        zone = zone_of(self.site, host)
+        declared = {"servers": nets.get("vms_server_networks"), "dmz": nets.get("vms_dmz_networks")}.get(zone)
+        if declared and not any(addr in net for net in declared):
+            var = "vms_server_networks" if zone == "servers" else "vms_dmz_networks"
+            self.err(host, variable, str(addr), f"is in zone {zone} but outside {var} {[str(n) for n in declared]}",
+                     f"add the host's network to {var}, correct the address, or set vms_zone for the host")
+        for net in nets.get("vms_camera_networks") or []:
+            if addr in net and zone in ("dmz", "edge"):
+                self.err(host, variable, str(addr), f"is in the camera network {net} but the host is in zone {zone}",
+                         "keep DMZ and edge hosts out of the camera network")
+
+    # --- groups ------------------------------------------------------------------------------------
+    def check_groups(self, product: str):
+        cat = self.catalog
+        members = self.site.groups
+        for group in cat.required_groups:
+            if not members.get(group):
+                self.err("", group, [], f"is empty, but a {cat.title} site needs at least one host in it",
+                         f"add the host(s) to group {group} in the inventory (one host may be in several groups)")
+        known = set(cat.groups())
+        for group in sorted(set(all_groups()) - known):
+            for host in members.get(group, []):
+                self.err(host, group, host, f"is a group that {cat.title} does not have",
+                         f"remove {host} from {group}; {cat.title} uses: {', '.join(cat.groups())}")
+        for group, hosts in sorted(members.items()):
+            if group.startswith("vms_") and group not in set(all_groups()) and not group.startswith(RUNTIME_GROUP_PREFIX):
+                for host in hosts:
+                    self.err(host, group, host, f"is not a vms-deploy group{did_you_mean(group, all_groups())}",
+                             "correct the group name or use a name that does not start with vms_")
+        for group in cat.single_host_groups:
+            hosts = members.get(group, [])
+            if len(hosts) > 1:
+                for host in hosts:
+                    self.err(host, group, hosts, f"holds {len(hosts)} hosts; a {cat.title} site has exactly one",
+                             f"keep one host in {group}")
+        edge = members.get("vms_edge", [])
+        for host in edge:
+            others = [g for g in self.site.host_groups(host) if g != "vms_edge"]
+            if others:
+                self.err(host, "vms_edge", host, f"is the edge firewall but also in {', '.join(others)}",
+                         "run the edge router on its own host; VMS components belong behind it")
+        if len(edge) > 1:
+            for host in edge:
+                self.err(host, "vms_edge", edge, "holds more than one host", "keep one edge host per site")
+
+    def check_features(self, product: str):
+        names = sorted(self.catalog.features)
+        for host in self.site.hosts:
+            for feat in self.site.var(host, "vms_enabled_features", None) or []:
+                if (host, "vms_enabled_features") in self.bad:
+                    break
+                if feat not in names:
+                    self.err(host, "vms_enabled_features", feat,
+                             f"is not a {self.catalog.title} feature{did_you_mean(str(feat), names)}",
+                             f"use one of: {', '.join(names) or '(none for this product)'}")
+
+    # --- ports --------------------------------------------------------------------------------------
+    def _port(self, host, variable, value, what="port") -> tuple[int, int] | None:
+        try:
+            return port_pair(value)
+        except ValueError as exc:
+            self.err(host, variable, value, f"{exc}" if what == "port" else f"({what}) {exc}",
+                     "use a port number 1-65535, or [first, last] with first <= last")
+            return None
+
+    def _sources(self, host, variable, roles):
+        if not isinstance(roles, list):
+            self.err(host, variable, roles, "is not a list of sources",
+                     f"use a list of roles ({', '.join(SOURCE_ROLES)}) or CIDRs")
+            return
+        for role in roles:
+            if isinstance(role, str) and role in SOURCE_ROLES:
+                continue
+            try:
+                net = parse_cidr(role)
+            except ValueError:
+                self.err(host, variable, role, f"is neither a source role nor a CIDR{did_you_mean(str(role), SOURCE_ROLES)}",
+                         f"use a role ({', '.join(SOURCE_ROLES)}) or an IPv4 CIDR")
+                continue
+            if net.prefixlen == 0:
+                self.err(host, variable, role, "opens the service to the whole Internet",
+                         "name the 'internet' role (limited by vms_remote_allowlist) or a narrower CIDR")
+
+    def check_host_ports(self, product: str):
+        services = self.catalog.services()
+        for host in self.site.hosts:
+            v = self.site.var
+            port = v(host, "vms_management_port", None)
+            if port is not None and (host, "vms_management_port") not in self.bad:
+                self._port(host, "vms_management_port", port)
+            inst = v(host, "vms_recorder_instances", None)
+            if inst is not None and (host, "vms_recorder_instances") not in self.bad and not 1 <= inst <= MAX_INSTANCES:
+                self.err(host, "vms_recorder_instances", inst, f"is outside 1-{MAX_INSTANCES}",
+                         "set the number of Recording Server instances on the host (usually 1)")
+            count = v(host, "vms_device_count", None)
+            if count is not None and (host, "vms_device_count") not in self.bad and count < 0:
+                self.err(host, "vms_device_count", count, "is negative", "set the number of IP devices (0 or more)")
+            overrides = v(host, "vms_port_overrides", None)
+            if overrides and (host, "vms_port_overrides") not in self.bad:
+                for name, ovr in sorted(overrides.items(), key=lambda kv: str(kv[0])):
+                    var = f"vms_port_overrides.{name}"
+                    if name not in services:
+                        self.err(host, "vms_port_overrides", name,
+                                 f"names no {self.catalog.title} service{did_you_mean(str(name), services)}",
+                                 "use a service name from docs/policy.md, or vms_custom_services for a new service")
+                        continue
+                    if not isinstance(ovr, dict):
+                        self.err(host, var, ovr, "is not a mapping", "write e.g. {port: 9080} or {enabled: false}")
+                        continue
+                    for key in sorted(ovr, key=str):
+                        if key not in OVERRIDE_KEYS:
+                            self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), OVERRIDE_KEYS)}",
+                                     f"use only: {', '.join(OVERRIDE_KEYS)}")
+                    if "port" in ovr:
+                        self._port(host, f"{var}.port", ovr["port"])
+                    if "external_port" in ovr:
+                        self._port(host, f"{var}.external_port", ovr["external_port"])
+                    if "enabled" in ovr and not isinstance(ovr["enabled"], bool):
+                        self.err(host, f"{var}.enabled", ovr["enabled"], "is not true or false", "use enabled: true or false")
+                    if "connects_from" in ovr:
+                        self._sources(host, f"{var}.connects_from", ovr["connects_from"])
+            self.check_custom(host, services)
+            self.check_camera_ports(host)
+            self.check_forwarded(host, product, services)
+
+    def check_custom(self, host, services):
+        entries = self.site.var(host, "vms_custom_services", None)
+        if not entries or (host, "vms_custom_services") in self.bad:
+            return
+        names = set()
+        for i, entry in enumerate(entries):
+            var = f"vms_custom_services[{i}]"
+            unknown = sorted(set(entry) - set(CUSTOM_SERVICE_KEYS), key=str)
+            for key in unknown:
+                self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), CUSTOM_SERVICE_KEYS)}",
+                         f"use only: {', '.join(CUSTOM_SERVICE_KEYS)}")
+            name = entry.get("name")
+            if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]*$", name):
+                self.err(host, f"{var}.name", name, "is missing or not a lower-case identifier",
+                         "give each custom service a name such as backup_agent")
+            elif name in names or name in services:
+                self.err(host, f"{var}.name", name, "is already used by another service",
+                         "give the custom service a unique name")
+            else:
+                names.add(name)
+            if entry.get("protocol", "tcp") not in PROTOCOLS:
+                self.err(host, f"{var}.protocol", entry.get("protocol"), "is not tcp, udp or tcp+udp",
+                         "set protocol to tcp, udp or tcp+udp")
+            if "port" not in entry:
+                self.err(host, f"{var}.port", MISSING, "is not set", "give port: N or port: [first, last]")
+            else:
+                self._port(host, f"{var}.port", entry["port"])
+            if "external_port" in entry:
+                self._port(host, f"{var}.external_port", entry["external_port"])
+            if "forward" in entry and not isinstance(entry["forward"], bool):
+                self.err(host, f"{var}.forward", entry["forward"], "is not true or false", "use forward: true or false")
+            if "connects_from" in entry:
+                self._sources(host, f"{var}.connects_from", entry["connects_from"])
+
+    def check_camera_ports(self, host):
+        entries = self.site.var(host, "vms_camera_ports", None)
+        if not entries or (host, "vms_camera_ports") in self.bad:
+            return
+        for i, entry in enumerate(entries):
+            var = f"vms_camera_ports[{i}]"
+            if entry.get("protocol", "tcp") not in PROTOCOLS:
+                self.err(host, f"{var}.protocol", entry.get("protocol"), "is not tcp, udp or tcp+udp",
+                         "set protocol to tcp, udp or tcp+udp")
+            if "port" not in entry:
+                self.err(host, f"{var}.port", MISSING, "is not set", "give port: N or port: [first, last]")
+            else:
+                self._port(host, f"{var}.port", entry["port"])
+
+    def check_forwarded(self, host, product, services):
+        entries = self.site.var(host, "vms_forwarded_services", None)
+        if not entries or (host, "vms_forwarded_services") in self.bad:
+            return
+        if product != "generic_nvr" or "vms_recorders" not in self.site.host_groups(host):
+            self.err(host, "vms_forwarded_services", entries, "is only used for generic_nvr recorders",
+                     "remove it; Valerus and XProtect forward their gateway's ports (change them with vms_port_overrides)")
+            return
+        custom = {e.get("name") for e in self.site.var(host, "vms_custom_services", None) or [] if isinstance(e, dict)}
+        for i, entry in enumerate(entries):
+            var = f"vms_forwarded_services[{i}]"
+            if isinstance(entry, dict):
+                unknown = sorted(set(entry) - {"service", "external_port"}, key=str)
+                for key in unknown:
+                    self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), ['service', 'external_port'])}",
+                             "use only service and external_port")
+                name = entry.get("service")
+                if "external_port" in entry:
+                    self._port(host, f"{var}.external_port", entry["external_port"])
+            else:
+                name = entry
+            if not isinstance(name, str) or (name not in services and name not in custom):
+                self.err(host, var, name, f"names no NVR service{did_you_mean(str(name), list(services))}",
+                         f"use one of: {', '.join(services)} (or a vms_custom_services name)")
+
+    # --- remote access ---------------------------------------------------------------------------
+    def check_remote_access(self, product: str):
+        site = self.site
+        remote = site.site_var("vms_remote_access")
+        if any((h, "vms_remote_access") in self.bad for h in site.hosts):
+            return
+        gateways = site.members("vms_gateways")
+        if remote == "port_forward" and product != "generic_nvr" and not gateways:
+            self.err("all", "vms_remote_access", remote, f"needs a gateway, but vms_gateways is empty",
+                     "add the Internet Gateway / Mobile Server host to vms_gateways, or set vms_remote_access: none")
+        if remote == "vpn":
+            self.check_vpn()
+        port = site.site_var("vms_vpn_listen_port")
+        if port is not None and not any((h, "vms_vpn_listen_port") in self.bad for h in site.hosts):
+            self._port("all", "vms_vpn_listen_port", port)
+
+    def check_vpn(self):
+        site = self.site
+        if not site.members("vms_edge"):
+            self.err("", "vms_edge", [], "is empty, but vms_remote_access: vpn terminates the VPN on the edge host",
+                     "add the Linux edge host to group vms_edge, or use vms_remote_access: port_forward")
+        network = site.site_var("vms_vpn_network")
+        if any((h, "vms_vpn_network") in self.bad for h in site.hosts):
+            return
+        if network is None:
+            self.err("all", "vms_vpn_network", MISSING, "is not set but vms_remote_access is vpn",
+                     "set vms_vpn_network to an unused private CIDR, e.g. 10.99.0.0/24")
+            return
+        try:
+            net = parse_cidr(network)
+        except ValueError as exc:
+            self.err("all", "vms_vpn_network", network, str(exc), "set vms_vpn_network to a CIDR such as 10.99.0.0/24")
+            return
+        for var in ("vms_client_networks", "vms_camera_networks", "vms_server_networks", "vms_dmz_networks"):
+            for item in site.site_var(var) or []:
+                try:
+                    if net.overlaps(parse_cidr(item)):
+                        self.err("all", "vms_vpn_network", network, f"overlaps {var} entry {item}",
+                                 "choose a VPN network that no site network uses")
+                except ValueError:
+                    pass
+        peers = site.site_var("vms_vpn_peers") or []
+        if any((h, "vms_vpn_peers") in self.bad for h in site.hosts):
+            return
+        seen_names, seen_addr = set(), set()
+        for i, peer in enumerate(peers):
+            var = f"vms_vpn_peers[{i}]"
+            for key in sorted(set(peer) - {"name", "address", "public_key"}, key=str):
+                self.err("all", var, key, f"is an unknown key{did_you_mean(str(key), ['name', 'address', 'public_key'])}",
+                         "use only name, address and public_key")
+            name = peer.get("name")
+            if not isinstance(name, str) or not name:
+                self.err("all", f"{var}.name", name, "is missing", "give every peer a name")
+            elif name in seen_names:
+                self.err("all", f"{var}.name", name, "is used by two peers", "give every peer its own name")
+            seen_names.add(name)
+            try:
+                addr = parse_cidr(str(peer.get("address", "")) if "/" in str(peer.get("address", ""))
+                                  else f"{peer.get('address')}/32")
+            except ValueError as exc:
+                self.err("all", f"{var}.address", peer.get("address"), str(exc), "give the peer's tunnel address, e.g. 10.99.0.2/32")
+                continue
+            if addr.prefixlen != 32 or not addr.subnet_of(net):
+                self.err("all", f"{var}.address", peer.get("address"), f"is not a single address inside vms_vpn_network {net}",
+                         f"give a /32 inside {net}")
+            elif addr in seen_addr:
+                self.err("all", f"{var}.address", peer.get("address"), "is used by two peers", "give every peer its own address")
+            seen_addr.add(addr)
+
+    # --- port conflicts (needs the rest to be valid) -----------------------------------------------
+    def check_conflicts(self):
+        from .compiler import _Compiler, MANAGEMENT_PORTS, platform_of
+        comp = _Compiler(self.site)
+        for host in self.site.hosts:
+            claims = []
+            for svc in comp.host_services(host):
+                if not comp.is_open(svc):
+                    continue
+                ports = comp.instance_ports(host, svc)
+                for proto in svc.transports():
+                    claims.append((proto, ports, svc.component, svc.name, svc.shared))
+            if comp.s.management:
+                platform = platform_of(self.site, host, comp.s.product)
+                port = self.site.var(host, "vms_management_port", None) or MANAGEMENT_PORTS[platform]
+                claims.append(("tcp", (port, port), "management", "management", None))
+            for i, a in enumerate(claims):
+                for b in claims[i + 1:]:
+                    if a[0] != b[0] or a[1][1] < b[1][0] or b[1][1] < a[1][0]:
+                        continue
+                    if a[4] and a[4] == b[4]:
+                        continue  # one web server (IIS) serving both components
+                    self.err(host, "ports", f"{a[0]} {_span(a[1])} / {_span(b[1])}",
+                             f"is claimed by two services: {a[2]}.{a[3]} and {b[2]}.{b[3]}",
+                             f"move one of them with vms_port_overrides (e.g. {{{b[3]}: {{port: N}}}}) "
+                             "or disable it with {enabled: false}")
+        seen: dict[tuple, str] = {}
+        forwarded = comp.forwarded()
+        for (host, name), ext in sorted(forwarded.items()):
+            svc = next(s for s in comp.host_services(host) if s.name == name)
+            first, last = comp.instance_ports(host, svc)
+            for proto in svc.transports():
+                for port in range(ext, ext + last - first + 1):
+                    if not 1 <= port <= 65535:
+                        self.err(host, "external_port", ext, f"makes forward {name} end past 65535",
+                                 "choose a lower external_port")
+                        break
+                    key = (proto, port)
+                    if key in seen and seen[key] != f"{host}.{name}":
+                        self.err(host, "external_port", port,
+                                 f"is forwarded twice on the router ({proto}): {seen[key]} and {host}.{name}",
+                                 "give each forward its own external_port (vms_port_overrides or vms_forwarded_services)")
+                        break
+                    seen[key] = f"{host}.{name}"
+
+
+def merge_errors(errors, all_hosts) -> list[InputError]:
+    """One error per (variable, value, problem): a bad group variable is reported once, for its hosts."""
+    merged: dict[tuple, list] = {}
+    first: dict[tuple, InputError] = {}
+    for err in errors:
+        merged.setdefault(err.key(), []).extend(h for h in err.host.split(",") if h)
+        first.setdefault(err.key(), err)
+    out = []
+    for key, hosts in merged.items():
+        hosts = sorted(set(hosts))
+        err = first[key]
+        if len(hosts) > 1 and set(hosts) == all_hosts:
+            host = "all"
+        else:
+            host = ",".join(hosts)
+        out.append(InputError(host, err.variable, err.value, err.problem, err.fix))
+    out.sort(key=lambda e: (e.host, e.variable, e.problem))
+    return out
+
+
+def _span(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+
+
+def validate(data: Any, extra_errors=None) -> list[InputError]:
+    """Every problem in the inventory data, sorted; empty when the site compiles.
+
+    extra_errors (e.g. undecryptable vault values found while reading hostvars) are merged in.
+    """
+    validator = _Validator(data)
+    validator.errors.extend(extra_errors or [])
+    return validator.run()
