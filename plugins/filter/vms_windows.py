@@ -1,0 +1,160 @@
+"""Filters for the Windows roles (thin wrappers over vms_deploy.render.windows_*).
+
+Every decision the Windows roles make from the plan is taken by these filters on the controller, so the
+golden files in tests/golden/windows/ hold exactly what the modules receive.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from vms_deploy.render import windows_certificates as certs
+    from vms_deploy.render import windows_firewall as firewall
+    from vms_deploy.render import windows_install as install
+    from vms_deploy.render import xprotect_args
+    IMPORT_ERROR = None
+except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
+    IMPORT_ERROR = exc
+
+MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+
+
+def _plan(value):
+    if isinstance(value, dict) and "plan" in value and "hosts" not in value:
+        value = value["plan"]  # the registered vms_plan result works as well as the plan itself
+    if not isinstance(value, dict) or "hosts" not in value:
+        raise AnsibleFilterError(f"expected the plan dict from the vms_plan action, got {type(value).__name__}")
+    return value
+
+
+def _call(func, *args, **kwargs):
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    try:
+        return func(*args, **kwargs)
+    except (firewall.WindowsInputError, ValueError, KeyError) as exc:
+        raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
+
+
+def vms_windows_firewall_rules(plan, host, winrm_port=5986, controller_cidrs=None):
+    """plan | vms_windows_firewall_rules(host) -> the rule dicts the PowerShell script applies."""
+    return _call(firewall.rules_for_host, _plan(plan), host, int(winrm_port), controller_cidrs or [])
+
+
+def vms_windows_firewall_parameters(plan, host, winrm_port=5986, controller_cidrs=None):
+    """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script."""
+    return _call(firewall.script_parameters, _plan(plan), host, int(winrm_port), controller_cidrs or [])
+
+
+def vms_windows_install_plan(plan, host, packages, source, args_file=None):
+    """plan | vms_windows_install_plan(host, vms_win_packages, vms_win_installer_source)."""
+    kwargs = {"args_file": args_file} if args_file else {}
+    return _call(install.install_plan, _plan(plan), host, packages or {}, source, **kwargs)
+
+
+def vms_windows_host_summary(plan, host, packages=None):
+    """plan | vms_windows_host_summary(host, vms_win_packages) -> components, features, known services."""
+    return _call(install.host_summary, _plan(plan), host, packages or {})
+
+
+def vms_windows_port_checks(plan, host, winrm_port=5986):
+    """plan | vms_windows_port_checks(host) -> planned listening ports (the precheck script's input)."""
+    return _call(install.port_checks, _plan(plan), host, (5985, int(winrm_port)))
+
+
+def vms_windows_port_conflicts(listeners, plan, host, installed_services, packages, winrm_port=5986):
+    """listeners | vms_windows_port_conflicts(plan, host, services, vms_win_packages) -> messages."""
+    return _call(install.port_conflicts, _plan(plan), host, listeners or [], installed_services or [],
+                 packages or {}, (5985, int(winrm_port)))
+
+
+def vms_windows_version_problem(version, host, minimum):
+    return _call(install.version_problem, host, version, minimum)
+
+
+def vms_windows_disk_problem(free_bytes, host, drive, minimum_gb):
+    return _call(install.disk_problem, host, drive, free_bytes, minimum_gb)
+
+
+def vms_windows_feature_problems(installed, host, required, manage):
+    return _call(install.feature_problems, host, list(required or []), dict(installed or {}), bool(manage))
+
+
+def vms_xprotect_arguments(plan, host, base_xml, component_elements, settings=None):
+    """plan | vms_xprotect_arguments(host, base_xml, elements, settings) -> arguments file text."""
+    return _call(xprotect_args.render_arguments, _plan(plan), host, base_xml, component_elements or {},
+                 settings or {})
+
+
+def vms_pfx_thumbprint(pfx_b64, host, password):
+    """lookup('file', pfx, ...) | b64 content | vms_pfx_thumbprint(host, password) -> SHA-1 thumbprint."""
+    try:
+        data = base64.b64decode(pfx_b64)
+    except (ValueError, TypeError) as exc:
+        raise AnsibleFilterError(f"host {host}: vms_tls_pfx_path: the PFX content is not base64 ({exc})") from None
+    return _call(certs.pfx_thumbprint, host, data, password)
+
+
+def vms_valerus_web_proxy_port(plan, host):
+    return _call(certs.valerus_web_proxy_port, _plan(plan), host)
+
+
+def vms_windows_needs_certificate(plan, host):
+    """plan | vms_windows_needs_certificate(host) -> true when the host terminates TLS with the site certificate."""
+    return _call(certs.needs_certificate, _plan(plan), host)
+
+
+def vms_valerus_binding_plan(bindings, thumbprint, port, site="Valerus Web Proxy"):
+    """website_info bindings | vms_valerus_binding_plan(thumbprint, port) -> {action, remove_params, add_params}."""
+    return _call(certs.valerus_binding_plan, list(bindings or []), thumbprint, site, int(port))
+
+
+def vms_xprotect_cert_targets(components, ports=None):
+    return _call(certs.xprotect_cert_targets, list(components or []), ports or {})
+
+
+def vms_xprotect_manual_step(mismatched, host, thumbprint):
+    return _call(certs.xprotect_manual_step, host, thumbprint, list(mismatched or []))
+
+
+def vms_windows_port_changes(plan, host):
+    """plan | vms_windows_port_changes(host) -> messages for ports moved off the product default."""
+    changes = _call(install.port_changes, _plan(plan), host)
+    return install.port_change_messages(host, changes)
+
+
+def vms_valerus_gateway_registration(plan, host):
+    """plan | vms_valerus_gateway_registration(host) -> {app_server, checks, manual_step, ...}."""
+    return _call(install.gateway_registration, _plan(plan), host)
+
+
+def vms_windows_round_trips(plan, winrm_port=5986):
+    return _call(firewall.round_trips, _plan(plan), int(winrm_port))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "vms_windows_firewall_rules": vms_windows_firewall_rules,
+            "vms_windows_firewall_parameters": vms_windows_firewall_parameters,
+            "vms_windows_install_plan": vms_windows_install_plan,
+            "vms_windows_port_checks": vms_windows_port_checks,
+            "vms_windows_host_summary": vms_windows_host_summary,
+            "vms_windows_port_conflicts": vms_windows_port_conflicts,
+            "vms_windows_version_problem": vms_windows_version_problem,
+            "vms_windows_disk_problem": vms_windows_disk_problem,
+            "vms_windows_feature_problems": vms_windows_feature_problems,
+            "vms_xprotect_arguments": vms_xprotect_arguments,
+            "vms_pfx_thumbprint": vms_pfx_thumbprint,
+            "vms_valerus_web_proxy_port": vms_valerus_web_proxy_port,
+            "vms_valerus_binding_plan": vms_valerus_binding_plan,
+            "vms_windows_needs_certificate": vms_windows_needs_certificate,
+            "vms_xprotect_cert_targets": vms_xprotect_cert_targets,
+            "vms_xprotect_manual_step": vms_xprotect_manual_step,
+            "vms_windows_round_trips": vms_windows_round_trips,
+            "vms_valerus_gateway_registration": vms_valerus_gateway_registration,
+            "vms_windows_port_changes": vms_windows_port_changes,
+        }

@@ -1,0 +1,287 @@
+"""Windows Firewall rule group rendered from the plan, and the add/update/remove decision.
+
+Two halves, both used on the controller:
+
+* ``rules_for_host(plan, host)`` turns a Windows host's ``inbound`` list into the rule dicts that
+  ``roles/windows_firewall/files/Set-VmsFirewallRuleGroup.ps1`` receives (one script run per host).
+* ``reconcile(current, desired)`` is the decision the script makes on the host. It lives here too so
+  it can be tested without Windows; the PowerShell script implements the same steps, and each step
+  below carries a ``PS:`` note naming the script function that mirrors it.
+
+Rule names are stable: ``vms-deploy-<component>-<protocol>-<ports>-<service>``, so a rerun finds the
+rule it made before, and an operator reading ``wf.msc`` sees component, port and purpose.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable
+
+from vms_deploy.errors import InputError
+
+GROUP = "vms-deploy"
+DEFAULT_WINRM_PORT = 5986
+# The properties the script compares (PS: Get-VmsComparable). Name is the key, not a property.
+COMPARED = ("display_name", "description", "protocol", "local_ports", "remote_addresses",
+            "direction", "action", "enabled")
+
+
+class WindowsInputError(ValueError):
+    """Bad input for one Windows host, worded like every other vms-deploy input error
+    (vms_deploy.errors.InputError): host, variable = value, problem, fix."""
+
+    def __init__(self, host: str, variable: str, value, problem: str, fix: str):
+        self.error = InputError(host, variable, value, problem, fix)
+        super().__init__(str(self.error))
+
+
+WindowsFirewallError = WindowsInputError  # the name the firewall renderer started with
+
+
+def port_spec(ports) -> str:
+    """[9080, 9080] -> "9080"; [40001, 40099] -> "40001-40099" (the form New-NetFirewallRule takes)."""
+    first, last = int(ports[0]), int(ports[-1])
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def rule_name(component: str, protocol: str, ports, service: str) -> str:
+    return f"{GROUP}-{component}-{protocol}-{port_spec(ports)}-{service}".replace("_", "-").lower()
+
+
+def normalize_address(text: str) -> str:
+    """One remote address as CIDR. Windows reports "10.0.0.0/255.255.255.0", "10.0.0.5" or "Any".
+
+    PS: ConvertTo-VmsCidr.
+    """
+    text = str(text).strip()
+    if text.lower() == "any":
+        return "0.0.0.0/0"
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:  # a keyword such as LocalSubnet: never in a plan, so it always differs
+        return text.lower()
+
+
+def _address_key(cidr: str):
+    try:
+        net = ipaddress.ip_network(cidr)
+        return (net.version, int(net.network_address), net.prefixlen, "")
+    except ValueError:
+        return (9, 0, 0, cidr)
+
+
+def normalize_addresses(addresses: Iterable[str]) -> list[str]:
+    cidrs = sorted({normalize_address(a) for a in addresses}, key=_address_key)
+    # "Any" swallows everything else, exactly as the firewall treats it.
+    return ["0.0.0.0/0"] if "0.0.0.0/0" in cidrs else cidrs
+
+
+def normalize_ports(text) -> str:
+    """"9081,9080" / ["9080", "9081"] -> "9080,9081" (sorted, de-duplicated). PS: ConvertTo-VmsPortList."""
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    parts = {p.strip() for p in items if str(p).strip()}
+
+    def key(p):
+        first = p.split("-")[0]
+        return (0, int(first), p) if first.isdigit() else (1, 0, p)
+    return ",".join(sorted(parts, key=key))
+
+
+def comparable(rule: dict) -> dict:
+    """The normalized properties of one rule, as the script compares them (PS: Get-VmsComparable)."""
+    return {
+        "display_name": str(rule.get("display_name", "")),
+        "description": str(rule.get("description", "")),
+        "protocol": str(rule.get("protocol", "")).upper(),
+        "local_ports": normalize_ports(rule.get("local_ports", "")),
+        "remote_addresses": normalize_addresses(rule.get("remote_addresses", []) or ["Any"]),
+        "direction": str(rule.get("direction", "inbound")).lower(),
+        "action": str(rule.get("action", "allow")).lower(),
+        "enabled": bool(rule.get("enabled", True)),
+    }
+
+
+def _rule(name, component, service, protocol, ports, sources, purpose):
+    spec = port_spec(ports)
+    return {
+        "name": name,
+        "display_name": f"VMS {component} {protocol.upper()} {spec} ({service})",
+        "group": GROUP,
+        "protocol": protocol.upper(),
+        "local_ports": spec,
+        "remote_addresses": normalize_addresses(sources),
+        "direction": "inbound",
+        "action": "allow",
+        "enabled": True,
+        "description": (purpose or service)[:1000],
+    }
+
+
+def winrm_rule(host: str, plan: dict, winrm_port: int, controller_cidrs: Iterable[str]) -> dict:
+    """The management rule the plan must always carry (lock-out guard, see reconcile)."""
+    sources = list(plan.get("zones", {}).get("management", [])) + list(controller_cidrs or [])
+    if not sources:
+        raise WindowsInputError(
+            host, "vms_management_networks", [],
+            f"leaves WinRM (tcp {winrm_port}) open to no source: the firewall would lock Ansible out",
+            "set vms_management_networks to the CIDR Ansible connects from, or vms_win_controller_address")
+    return _rule(rule_name("management", "tcp", [winrm_port, winrm_port], "winrm"), "management", "winrm",
+                 "tcp", [winrm_port, winrm_port], sources,
+                 "WinRM over HTTPS for Ansible from the management networks (never removed by vms-deploy)")
+
+
+def rules_for_host(plan: dict, host: str, winrm_port: int = DEFAULT_WINRM_PORT,
+                   controller_cidrs: Iterable[str] = ()) -> list[dict]:
+    """The complete rule group for one Windows host, sorted by name (byte-stable for golden files)."""
+    hosts = plan.get("hosts", {})
+    if host not in hosts:
+        raise WindowsInputError(host, "inventory_hostname", host, "host is not in the plan",
+                                   "add the host to a vms_* group of the site, or drop it from the play")
+    entry = hosts[host]
+    if entry.get("platform") != "windows":
+        raise WindowsInputError(host, "vms_platform", entry.get("platform"),
+                                   "is not windows: the Windows Firewall role runs only on Windows hosts",
+                                   "set vms_platform: windows for this host, or use the nftables role")
+    rules: dict[str, dict] = {}
+    for item in entry.get("inbound", []):
+        protocol = str(item["protocol"]).lower()
+        name = rule_name(item["component"], protocol, item["ports"], item["service"])
+        if name in rules:  # same port and service listed twice: one rule, union of sources
+            merged = rules[name]["remote_addresses"] + list(item["sources"])
+            rules[name]["remote_addresses"] = normalize_addresses(merged)
+            continue
+        rules[name] = _rule(name, item["component"], item["service"], protocol, item["ports"],
+                            item["sources"], item.get("purpose", ""))
+    extra = _controller_cidrs(host, controller_cidrs)
+    winrm = [r for r in rules.values() if covers(r, "TCP", winrm_port)]
+    if winrm:  # the plan already opens WinRM: the controller joins its sources
+        if extra:
+            winrm[0]["remote_addresses"] = normalize_addresses(winrm[0]["remote_addresses"] + extra)
+    else:
+        rule = winrm_rule(host, plan, winrm_port, extra)
+        rules[rule["name"]] = rule
+    return [rules[n] for n in sorted(rules)]
+
+
+def _controller_cidrs(host: str, values: Iterable[str]) -> list[str]:
+    out = []
+    for value in values or []:
+        try:
+            net = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            raise WindowsInputError(host, "vms_win_controller_address", value, "is not an IPv4 address or CIDR",
+                                       "set the controller's address as seen by the host, e.g. 10.9.0.5") from None
+        out.append(str(net))
+    return out
+
+
+def covers(rule: dict, protocol: str, port: int) -> bool:
+    """True when the rule allows this protocol/port from at least one address. PS: Test-VmsCovers."""
+    if str(rule.get("protocol", "")).upper() != protocol.upper() or not rule.get("enabled", True):
+        return False
+    if str(rule.get("action", "allow")).lower() != "allow" or not rule.get("remote_addresses", ["Any"]):
+        return False
+    for part in normalize_ports(rule.get("local_ports", "")).split(","):
+        first, _, last = part.partition("-")
+        if first.isdigit() and int(first) <= port <= int(last or first):
+            return True
+    return False
+
+
+def reconcile(current: list[dict], desired: list[dict], winrm_port: int = DEFAULT_WINRM_PORT) -> dict:
+    """Decide what the script does. ``current`` = rules now in the group, ``desired`` = rules_for_host.
+
+    Returns ``{"add": [rule], "update": [{"name", "before", "after", "changes"}], "remove": [name],
+    "unchanged": [name]}``, every list sorted by name. The script applies add, then update, then
+    remove, so access never narrows below the old set before the new set is in place.
+    """
+    # PS: the guard at the top of the script. Refuse a desired set that would cut WinRM off.
+    if not any(covers(r, "TCP", winrm_port) for r in desired):
+        raise ValueError(f"refusing to apply: no desired rule allows the WinRM port tcp {winrm_port}; "
+                         "the plan must carry the management rule (vms_management_networks)")
+    for rule in desired:
+        if rule.get("group", GROUP) != GROUP:
+            raise ValueError(f"rule {rule['name']} is in group {rule.get('group')!r}, not {GROUP!r}: "
+                             "the script only manages its own group")
+    names = [r["name"] for r in desired]
+    if len(names) != len(set(names)):
+        raise ValueError("desired rules have duplicate names: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
+    now = {r["name"]: r for r in current}
+    want = {r["name"]: r for r in desired}
+    result: dict = {"add": [], "update": [], "remove": [], "unchanged": []}
+    for name in sorted(want):                                 # PS: Get-VmsChanges, first loop
+        if name not in now:
+            result["add"].append(want[name])
+            continue
+        before, after = comparable(now[name]), comparable(want[name])
+        changes = sorted(k for k in COMPARED if before[k] != after[k])
+        if changes:
+            result["update"].append({"name": name, "before": before, "after": after, "changes": changes})
+        else:
+            result["unchanged"].append(name)
+    result["remove"] = sorted(n for n in now if n not in want)  # PS: Get-VmsChanges, second loop
+    return result
+
+
+def diff_text(current: list[dict], desired: list[dict]) -> tuple[str, str]:
+    """before/after text for --diff: one line per rule, the same layout the script returns. PS: Format-VmsRule."""
+    def lines(rules):
+        out = []
+        for rule in sorted(rules, key=lambda r: r["name"]):
+            c = comparable(rule)
+            out.append(f"{rule['name']}: {c['protocol']} {c['local_ports']} from "
+                       f"{','.join(c['remote_addresses'])} {c['action']} "
+                       f"{'enabled' if c['enabled'] else 'disabled'}")
+        return "\n".join(out) + ("\n" if out else "")
+    return lines(current), lines(desired)
+
+
+def script_parameters(plan: dict, host: str, winrm_port: int = DEFAULT_WINRM_PORT,
+                      controller_cidrs: Iterable[str] = ()) -> dict:
+    """The ``parameters`` given to ansible.windows.win_powershell for this host's script run."""
+    return {"Group": GROUP, "WinRmPort": int(winrm_port),
+            "Rules": rules_for_host(plan, host, winrm_port, controller_cidrs)}
+
+
+def round_trips(plan: dict, winrm_port: int = DEFAULT_WINRM_PORT) -> dict:
+    """WinRM round trips per Windows host for the firewall stage: this toolkit (one script run) versus
+    one community.windows.win_firewall_rule task per rule. Hosts without a management source are
+    counted as if the WinRM rule were present."""
+    out = {}
+    for host in sorted(plan.get("hosts", {})):
+        if plan["hosts"][host].get("platform") != "windows":
+            continue
+        try:
+            count = len(rules_for_host(plan, host, winrm_port))
+        except WindowsInputError:
+            count = len(rules_for_host(plan, host, winrm_port, ["0.0.0.0/32"]))
+        out[host] = {"rules": count, "script": 1, "per_rule_module": count}
+    return out
+
+
+def main(argv=None) -> int:
+    """python -m vms_deploy.render.windows_firewall INVENTORY... : WinRM round trips of the firewall stage."""
+    import sys
+
+    from vms_deploy.compiler import compile_plan
+    from vms_deploy.errors import ValidationFailed
+    from vms_deploy.inventory import load_inventory
+
+    paths = (argv if argv is not None else sys.argv[1:]) or []
+    if not paths:
+        print("usage: python -m vms_deploy.render.windows_firewall INVENTORY...", file=sys.stderr)
+        return 2
+    print("| inventory | Windows host | rules | round trips (this script) | round trips (win_firewall_rule per rule) |")
+    print("| --- | --- | --- | --- | --- |")
+    for path in paths:
+        try:
+            plan = compile_plan(load_inventory(path))
+        except ValidationFailed as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for host, row in round_trips(plan).items():
+            print(f"| {path} | {host} | {row['rules']} | {row['script']} | {row['per_rule_module']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,327 @@
+"""What a Windows host gets installed, and the precheck decisions, rendered from the plan.
+
+The roles only loop over what these functions return (module parameters for
+ansible.windows.win_package / win_service / win_feature), so golden files of the returned data are the
+exact parameters the modules receive.
+
+Vendor facts that are NOT in the seed documents (installer file names, silent switches, product ids,
+service names) are never invented here: they come from ``vms_win_packages`` in the inventory, and a
+missing one is an actionable error naming the host, the variable and what to put there.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from vms_deploy.errors import MISSING
+from vms_deploy.render.windows_firewall import WindowsInputError
+
+# Plan component -> installable Windows component, per product (issue 5 lists exactly these).
+# Several spellings are accepted for XProtect so the table does not depend on one catalog naming.
+COMPONENTS = {
+    "valerus": {
+        "app_server": "valerus_application_server",
+        "recorder": "valerus_recording_server",
+        "gateway": "valerus_internet_gateway",
+    },
+    "xprotect": {
+        "app_server": "xprotect_management_server",
+        "management_server": "xprotect_management_server",
+        "recorder": "xprotect_recording_server",
+        "recording_server": "xprotect_recording_server",
+        "gateway": "xprotect_mobile_server",
+        "mobile_server": "xprotect_mobile_server",
+        "event_server": "xprotect_event_server",
+        "log_server": "xprotect_log_server",
+    },
+}
+# Components that run behind IIS and so need the Web-Server role (seed: XProtect Management Server
+# ports 80/443 are served by IIS; the Valerus web server and the "Valerus Web Proxy" IIS site that
+# serves the New Web Player, so any Valerus host the plan gives web_player_* ports needs IIS too).
+IIS_COMPONENTS = {"valerus_application_server", "xprotect_management_server"}
+IIS_FEATURES = ["Web-Server", "Web-Mgmt-Console"]
+# Plan components that are not Windows software of their own: the edge is Linux, the management
+# rule is WinRM itself, and XProtect's Data Collector comes with every XProtect server install.
+# Everything else not in COMPONENTS (SQL Server, failover/LPR/ONVIF... servers) is reported as
+# "not_installed": it gets firewall rules, but is installed by hand.
+NOT_INSTALLED_HERE = {"edge", "management", "data_collector"}
+REBOOT_CODES = [0, 3010, 1641]
+REQUIRED_PACKAGE_KEYS = ("file", "arguments", "services")
+
+
+def windows_components(plan: dict, host: str) -> tuple[list[str], list[str]]:
+    """(installable components, plan components this role does not install), both sorted."""
+    entry = plan["hosts"][host]
+    table = COMPONENTS.get(plan.get("product"), {})
+    mine, other = set(), set()
+    for comp in entry.get("components", []):
+        if comp in table:
+            mine.add(table[comp])
+        elif comp not in NOT_INSTALLED_HERE:
+            other.add(comp)
+    return sorted(mine), sorted(other)
+
+
+def host_summary(plan: dict, host: str, packages: dict | None = None) -> dict:
+    """What the prechecks need to know about a host, without requiring the installer facts.
+
+    ``services_known`` lists the services named in ``vms_win_packages`` for the host's components
+    (empty for a component whose facts are not set yet).
+    """
+    product = plan.get("product")
+    components, other = windows_components(plan, host)
+    serves_web_player = any(str(i.get("service", "")).startswith("web_player")
+                            for i in plan["hosts"][host].get("inbound", []))
+    needs_iis = bool(IIS_COMPONENTS & set(components)) or (product == "valerus" and serves_web_player)
+    known = [{"component": c, "name": s} for c in components
+             for s in (((packages or {}).get(c) or {}).get("services") or [])]
+    return {"host": host, "product": product, "components": components, "not_installed": other,
+            "features": sorted(IIS_FEATURES) if needs_iis else [],
+            "recorder": any(c.endswith("recording_server") for c in components),
+            "services_known": known}
+
+
+def _join_source(source: str, file: str) -> str:
+    if source.startswith(("http://", "https://")):
+        return source.rstrip("/") + "/" + file
+    return source.rstrip("\\") + "\\" + file
+
+
+def _check_source(host: str, source) -> str:
+    if not source or not isinstance(source, str):
+        raise WindowsInputError(host, "vms_win_installer_source", source, "is not set, so there is nowhere to install from",
+                                r"set it to a UNC share (\\fileserver\vms\installers) or an https:// URL")
+    if source.startswith("http://"):
+        raise WindowsInputError(host, "vms_win_installer_source", source,
+                                "is plain http: installers could be tampered with on the way",
+                                "use an https:// URL or a UNC share")
+    if not source.startswith(("https://", "\\\\")):
+        raise WindowsInputError(host, "vms_win_installer_source", source,
+                                "is neither a UNC path nor an https URL",
+                                r"use \\server\share\folder or https://host/path")
+    return source
+
+
+def install_plan(plan: dict, host: str, packages: dict, source: str,
+                 args_file: str = r"C:\ProgramData\vms-deploy\xprotect-arguments.xml") -> dict:
+    """win_package / win_service / win_feature parameters for one host.
+
+    ``packages`` is ``vms_win_packages``: ``{component: {file, arguments, services, product_id?}}``.
+    XProtect is one System Installer run for every component of the host (driven by the generated
+    arguments file); Valerus has one installer per component.
+    """
+    product = plan.get("product")
+    summary = host_summary(plan, host, packages)
+    components = summary["components"]
+    result = {"host": host, "product": product, "components": components, "not_installed": summary["not_installed"],
+              "features": summary["features"], "packages": [], "services": []}
+    if not components:
+        return result
+    source = _check_source(host, source)
+    missing = []
+    for comp in components:
+        spec = (packages or {}).get(comp) or {}
+        for key in REQUIRED_PACKAGE_KEYS:
+            if spec.get(key) in (None, "", []):
+                missing.append(f"vms_win_packages.{comp}.{key}")
+    if missing:
+        also = f" (also not set: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise WindowsInputError(host, missing[0], MISSING, "is required to install this host's components" + also,
+                                "copy them from your installer's documentation into group_vars "
+                                "(see docs/windows.md, 'Installers'); vms-deploy never guesses them")
+    services = []
+    for comp in components:
+        for svc in packages[comp]["services"]:
+            services.append({"component": comp, "name": svc, "start_mode": "auto", "state": "started"})
+    result["services"] = services
+    if product == "xprotect":
+        # One installer run installs every selected component; it is skipped when all services exist.
+        first = packages[components[0]]
+        result["packages"].append({
+            "components": components,
+            "args_file": args_file,
+            "params": _package_params(source, first, first["arguments"].replace("{args_file}", args_file),
+                                      [s["name"] for s in services]),
+        })
+    else:
+        for comp in components:
+            spec = packages[comp]
+            result["packages"].append({
+                "components": [comp], "args_file": None,
+                "params": _package_params(source, spec, spec["arguments"], spec["services"]),
+            })
+    return result
+
+
+def _package_params(source: str, spec: dict, arguments: str, services: list[str]) -> dict:
+    params = {"path": _join_source(source, spec["file"]), "arguments": arguments, "state": "present",
+              "expected_return_code": list(REBOOT_CODES)}
+    # Idempotence: the product id when the vendor publishes one, otherwise the first service.
+    if spec.get("product_id"):
+        params["product_id"] = spec["product_id"]
+    else:
+        params["creates_service"] = services[0]
+    return params
+
+
+def needs_reboot(rc) -> bool:
+    """win_package returns reboot_required, but an exe bundle may only say so with its exit code."""
+    return int(rc or 0) in (3010, 1641)
+
+
+def port_checks(plan: dict, host: str, skip_ports: Iterable[int] = (5985, 5986)) -> list[dict]:
+    """Every planned listening port of the host, for the "port already taken" precheck.
+
+    WinRM's own ports are skipped: Ansible is connected through them, so they are always taken.
+    """
+    out = []
+    skip = {int(p) for p in skip_ports}
+    for item in plan["hosts"][host].get("inbound", []):
+        first, last = int(item["ports"][0]), int(item["ports"][-1])
+        if item["protocol"] == "tcp" and first == last and first in skip:
+            continue
+        out.append({"protocol": str(item["protocol"]).lower(), "first": int(item["ports"][0]),
+                    "last": int(item["ports"][-1]), "component": item["component"],
+                    "service": item["service"]})
+    return sorted(out, key=lambda c: (c["protocol"], c["first"], c["service"]))
+
+
+def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
+                   installed_services: Iterable[str], packages: dict,
+                   skip_ports: Iterable[int] = (5985, 5986)) -> list[str]:
+    """Planned ports already taken by another program, as messages saying what to fix.
+
+    ``listeners``: ``[{protocol, port, process}]`` read on the host (one script run). A port whose
+    component is already installed (all its services exist) belongs to the product itself and is
+    not a conflict; otherwise any listener on it is one. Ports of IIS-hosted components may be held
+    by http.sys (process "System", pid 4) once IIS is installed; that is expected, not a conflict.
+    """
+    table = COMPONENTS.get(plan.get("product"), {})
+    installed = set(installed_services or [])
+    owned = set()
+    for comp, target in table.items():
+        services = ((packages or {}).get(target) or {}).get("services") or []
+        if services and all(s in installed for s in services):
+            owned.add(comp)
+    problems = []
+    iis_plan_components = {c for c, t in table.items() if t in IIS_COMPONENTS}
+    for check in port_checks(plan, host, skip_ports):
+        if check["component"] in owned:
+            continue
+        for lis in listeners or []:
+            if check["component"] in iis_plan_components and str(lis.get("process", "")).lower() == "system":
+                continue
+            if str(lis.get("protocol", "")).lower() == check["protocol"] and \
+                    check["first"] <= int(lis.get("port", -1)) <= check["last"]:
+                problems.append(
+                    f"host {host}: {check['protocol']} port {lis['port']} is planned for "
+                    f"{check['component']} ({check['service']}) but is already used by "
+                    f"{lis.get('process') or 'an unknown process'} (pid {lis.get('pid', '?')}). Fix: stop or "
+                    f"reconfigure that program, or move the VMS port with vms_port_overrides")
+    return sorted(set(problems))
+
+
+def version_problem(host: str, version: str, minimum: str) -> str | None:
+    """None when the Windows version (e.g. "10.0.17763.0") is at least ``minimum``."""
+    def parts(text):
+        return [int(p) for p in str(text).split(".") if p.isdigit()]
+    have, need = parts(version), parts(minimum)
+    if not have:
+        return f"host {host}: could not read the Windows version ({version!r}). Fix: check WinRM and facts"
+    if have < need:
+        return (f"host {host}: Windows {version} is older than the supported minimum {minimum}. Fix: upgrade "
+                f"Windows, or lower vms_win_min_version if the vendor supports your version")
+    return None
+
+
+def disk_problem(host: str, drive: str, free_bytes, minimum_gb: float) -> str | None:
+    if free_bytes is None:
+        return (f"host {host}: recording drive {drive} does not exist. Fix: set vms_win_recording_drive "
+                f"to the drive that holds recordings")
+    free_gb = int(free_bytes) / 1024 ** 3
+    if free_gb < float(minimum_gb):
+        return (f"host {host}: drive {drive} has {free_gb:.1f} GiB free, below vms_win_recording_min_free_gb="
+                f"{minimum_gb}. Fix: free space, use another drive (vms_win_recording_drive), or lower the minimum")
+    return None
+
+
+def feature_problems(host: str, required: list[str], installed: dict, manage: bool) -> list[str]:
+    """``installed`` maps feature name -> bool. Missing features are fine when the role will add them."""
+    missing = [f for f in required if not installed.get(f)]
+    if not missing or manage:
+        return []
+    return [f"host {host}: Windows features {', '.join(missing)} are required (IIS for the web components) "
+            f"but not installed. Fix: install them, or set vms_win_manage_features: true"]
+
+
+# How each product lets a port move off its default (seed facts; nothing here is automated because
+# neither vendor documents a scriptable way). Keyed by (product, service); the fallback is per product.
+PORT_CHANGE_HOW = {
+    ("valerus", "gateway_http"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
+    ("valerus", "gateway_streaming"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
+    ("xprotect", "mgmt_matrix"): "change it in the XProtect Management Client (seed: configurable there)",
+    ("xprotect", "screen_recorder"): "change it in the XProtect Management Client (seed: configurable there)",
+}
+PORT_CHANGE_FALLBACK = {
+    "valerus": "the seed documents no way to change it: ask Vicon technical support",
+    "xprotect": "not configurable in the Management Client: 'contact Milestone Support' (seed)",
+}
+
+
+def port_changes(plan: dict, host: str) -> list[dict]:
+    """Planned ports that differ from the product's default, with how the product lets them change."""
+    from vms_deploy.catalog import load_catalog  # the plan compiler's catalog: one source of defaults
+    product = plan.get("product")
+    try:
+        services = load_catalog(product).services()
+    except KeyError:
+        return []
+    out = []
+    for item in plan["hosts"][host].get("inbound", []):
+        svc = services.get(item.get("service"))
+        planned = (int(item["ports"][0]), int(item["ports"][-1]))
+        if svc is None or tuple(svc.ports) == planned:
+            continue
+        if svc.per_instance and planned[0] == svc.ports[0]:
+            continue  # more recorder instances take the next ports (seed: 9002, 9003...): not a change
+        out.append({"component": item["component"], "service": item["service"], "protocol": item["protocol"],
+                    "default": port_spec_pair(svc.ports), "planned": port_spec_pair(planned),
+                    "how": PORT_CHANGE_HOW.get((product, item["service"]), PORT_CHANGE_FALLBACK.get(product, ""))})
+    return sorted(out, key=lambda c: (c["service"], c["protocol"]))
+
+
+def port_spec_pair(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+
+
+def port_change_messages(host: str, changes: list[dict]) -> list[str]:
+    return [f"host {host}: {c['service']} ({c['component']}) is planned on {c['protocol']} {c['planned']} instead of "
+            f"the default {c['default']}; vms-deploy cannot change this port in the product: {c['how']}. "
+            f"Fix: make the change, then set vms_win_port_changes_confirmed: true, or drop the override from "
+            f"vms_port_overrides" for c in changes]
+
+
+def gateway_registration(plan: dict, host: str) -> dict:
+    """Valerus Internet Gateway registration: the checks from the application server and the manual step.
+
+    The seed documents registration only in the Valerus web UI (no API), so it is not automated: the
+    role stops with ``manual_step`` until the operator confirms it, and every run checks that the
+    gateway's ports answer from the application server.
+    """
+    entry = plan["hosts"][host]
+    app = sorted(h for h, e in plan["hosts"].items() if "app_server" in e.get("components", []))
+    ports = {i["service"]: int(i["ports"][0]) for i in entry.get("inbound", [])
+             if i.get("service") in ("gateway_http", "gateway_streaming")}
+    if not app:
+        raise WindowsInputError(host, "vms_app_servers", [], "has no host, so there is no application server to register the gateway with",
+                                "put the Valerus Application Server in group vms_app_servers")
+    http_port = ports.get("gateway_http", 9080)
+    app_host = app[0]
+    checks = [{"service": s, "port": p} for s, p in sorted(ports.items(), key=lambda kv: kv[1])]
+    step = (f"host {host}: register the Internet Gateway in Valerus (the product offers no automated way): "
+            f"1. In a browser, log in to Valerus on {app_host} ({plan['hosts'][app_host]['address']}). "
+            f"2. Configuration > System > Internet Gateway > Add Internet Gateway. "
+            f"3. IP address: {entry['address']}; port: {http_port} (streaming uses {ports.get('gateway_streaming', 9081)}). "
+            f"4. Click Apply and wait until the gateway's status is online. "
+            f"5. Set vms_win_gateway_registered: true for {host} in the inventory and rerun with --tags gateway.")
+    return {"host": host, "address": entry["address"], "app_server": app_host,
+            "app_platform": plan["hosts"][app_host].get("platform"), "checks": checks, "manual_step": step}
