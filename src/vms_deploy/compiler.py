@@ -56,7 +56,10 @@ def compile_plan(data: dict, extra_errors=None) -> dict:
     errors = validate(data, extra_errors)
     if errors:
         raise ValidationFailed(errors)
-    return compile_site(Site.from_dict(data))
+    plan = compile_site(Site.from_dict(data))
+    # Warnings found while reading the inventory (weak passwords: see inventory.collect).
+    plan["warnings"] = sorted(set(plan["warnings"]) | set(data.get("warnings", ())))
+    return plan
 
 
 def _list(site: Site, name: str, default=()) -> list[str]:

@@ -4,14 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .secrets import NOT_SHOWN, shown_value
+
 # Marker for "the variable is not set" so a message can say so instead of printing None.
 MISSING = object()
 
 
-def show_value(value: Any) -> str:
-    """Short, stable rendering of a bad value for a message (never a Python object repr)."""
+def show_value(value: Any, variable: str | None = None) -> str:
+    """Short, stable rendering of a bad value for a message (never a Python object repr).
+
+    Values of variables that may hold a secret (by name, or a password inside) are never shown."""
     if value is MISSING:
         return "(not set)"
+    if variable is not None:
+        if shown_value(variable, value) == NOT_SHOWN:
+            return NOT_SHOWN
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
@@ -38,13 +45,13 @@ class InputError:
         return ("hosts " if "," in self.host else "host ") + self.host
 
     def __str__(self) -> str:
-        return f"{self.where()}: {self.variable} = {show_value(self.value)} {self.problem}. Fix: {self.fix}"
+        return f"{self.where()}: {self.variable} = {show_value(self.value, self.variable)} {self.problem}. Fix: {self.fix}"
 
     def key(self) -> tuple:
-        return (self.variable, show_value(self.value), self.problem, self.fix)
+        return (self.variable, show_value(self.value, self.variable), self.problem, self.fix)
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "variable": self.variable, "value": show_value(self.value),
+        return {"host": self.host, "variable": self.variable, "value": show_value(self.value, self.variable),
                 "problem": self.problem, "fix": self.fix, "message": str(self)}
 
 

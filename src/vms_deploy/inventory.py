@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ValidationFailed
+from .secrets import inventory_secrets, password_warnings
 
 VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
              "the site's vault password (ansible-vault encrypt_string)")
@@ -89,7 +90,10 @@ def collect(inventory, variables, loader, names=None) -> tuple[dict, list[InputE
                 errors.append(variable_error(host.name, name, exc))
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
-    return {"hosts": hosts, "groups": groups}, errors
+    # Weak or plain-text passwords are judged here, where values still carry Ansible's vault tag.
+    site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
+    warnings = password_warnings(inventory_secrets(inventory, variables, loader, names), site)
+    return {"hosts": hosts, "groups": groups, "warnings": warnings}, errors
 
 
 def _use_vault_password(loader, password: str) -> None:

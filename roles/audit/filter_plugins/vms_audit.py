@@ -1,0 +1,116 @@
+"""Filters of the audit role: turn module results into findings, and findings into the site report.
+
+A finding is {host, check, status, detail}; status is ok, warning or drift. Only drift (and hosts that
+could not be audited) make the audit fail. No finding ever carries file content or a secret: the
+certificate check compares checksums only.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+from ansible.errors import AnsibleFilterError
+
+STATUSES = ("ok", "warning", "drift")
+MAX_CHANGED_LINES = 12
+
+
+def _recorded_listing(state):
+    """The live listing vms_nft_table recorded at its last apply, from a slurp of its state file."""
+    if not isinstance(state, dict) or not state.get("content"):
+        return None
+    try:
+        return json.loads(base64.b64decode(state["content"])).get("live")
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def changed_lines(recorded, live):
+    """'+ rule' / '- rule' lines: what differs between the applied listing and the live one."""
+    old = [line.strip() for line in (recorded or "").splitlines() if line.strip()]
+    new = [line.strip() for line in (live or "").splitlines() if line.strip()]
+    added = [f"+ {line}" for line in new if line not in old]
+    removed = [f"- {line}" for line in old if line not in new]
+    lines = removed + added
+    if len(lines) > MAX_CHANGED_LINES:
+        lines = lines[:MAX_CHANGED_LINES] + [f"... {len(lines) - MAX_CHANGED_LINES} more"]
+    return lines
+
+
+def nft_finding(result, host, check, state=None):
+    """Finding from a vms_nft_table result in mode=audit; state: slurp of its state file (optional),
+    to tell which rules were changed by hand."""
+    if not isinstance(result, dict) or "in_sync" not in result:
+        raise AnsibleFilterError(f"host {host}: {check}: expected a vms_nft_table result in mode=audit, got "
+                                 f"{type(result).__name__}")
+    table = result.get("table", "inet vms_deploy")
+    if result["in_sync"]:
+        status, detail = "ok", f"table {table} matches the plan"
+    elif not result.get("listing"):
+        status, detail = "drift", (f"table {table} is missing: no vms-deploy firewall is in force; "
+                                   "re-run site.yml --tags firewall (or --tags edge)")
+    elif result.get("drift"):
+        lines = changed_lines(_recorded_listing(state), result.get("listing"))
+        how = (" (" + "; ".join(lines) + ")") if lines else ""
+        status, detail = "drift", (f"table {table} was changed outside vms-deploy since the last apply{how}; "
+                                   "re-run site.yml to restore the plan")
+    else:
+        status, detail = "drift", (f"table {table} is not the plan's: the plan changed since the last apply (or "
+                                   "its state record is gone); re-run site.yml to apply it")
+    return {"host": host, "check": check, "status": status, "detail": detail}
+
+
+def cert_finding(live, planned, info, warning_days):
+    """{status, detail} from stat results (live on the gateway, planned on the controller) and
+    community.crypto.x509_certificate_info of the planned file (with valid_at.soon)."""
+    live = live or {}
+    planned = planned or {}
+    if not planned.get("exists"):
+        return {"status": "drift", "detail": (f"the controller has no site certificate at {planned.get('path', '?')} "
+                                              "to compare with; run site.yml --tags certificates,gateway")}
+    if not live.get("exists"):
+        return {"status": "drift", "detail": (f"no certificate installed at {live.get('path', '?')}; "
+                                              "re-run site.yml --tags gateway")}
+    if live.get("checksum") != planned.get("checksum"):
+        return {"status": "drift", "detail": ("the installed certificate is not the site certificate (replaced by "
+                                              "hand, or renewed and not deployed); re-run site.yml --tags gateway")}
+    info = info or {}
+    not_after = info.get("not_after", "?")
+    if info.get("expired"):
+        return {"status": "drift", "detail": f"the site certificate expired ({not_after}); renew it "
+                                             "(vms_tls_rotate: true) and re-run site.yml --tags certificates,gateway"}
+    if info.get("valid_at", {}).get("soon") is False:
+        return {"status": "warning", "detail": f"the site certificate expires within {warning_days} days "
+                                               f"({not_after}); renew it before then"}
+    return {"status": "ok", "detail": f"the installed certificate is the site certificate (valid until {not_after})"}
+
+
+def audit_report(plan, findings_by_host):
+    """The site report: every plan host must have findings; lines for people, lists for tools."""
+    if not isinstance(plan, dict) or "hosts" not in plan:
+        raise AnsibleFilterError("vms_audit_report: expected the plan dict from vms_plan")
+    findings, missing = [], []
+    for host in sorted(plan["hosts"]):
+        got = (findings_by_host or {}).get(host)
+        if not got:
+            missing.append(host)
+            continue
+        for item in got:
+            if item.get("status") not in STATUSES:
+                raise AnsibleFilterError(f"host {host}: finding {item!r} has no valid status")
+            findings.append(item)
+    findings.sort(key=lambda f: (f["host"], f["check"]))
+    lines = [f"{f['status'].upper():7} {f['host']}: {f['check']}: {f['detail']}" for f in findings]
+    lines += [f"DRIFT   {h}: not audited (unreachable or an audit task failed; see above)" for h in missing]
+    drift = [f"{f['host']} {f['check']}: {f['detail']}" for f in findings if f["status"] == "drift"]
+    drift += [f"{h}: not audited" for h in missing]
+    return {"schema": 1, "site": plan.get("site"), "in_sync": not drift, "findings": findings,
+            "not_audited": missing, "drift": drift,
+            "warnings": [f"{f['host']} {f['check']}: {f['detail']}" for f in findings if f["status"] == "warning"],
+            "lines": lines}
+
+
+class FilterModule:
+    def filters(self):
+        return {"vms_audit_nft_finding": nft_finding, "vms_audit_cert_finding": cert_finding,
+                "vms_audit_report": audit_report}
