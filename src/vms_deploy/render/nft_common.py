@@ -1,0 +1,325 @@
+"""Pieces shared by the nftables renderers (host and edge) and the lab's flow checks.
+
+Everything here is pure: plan dict in, text or data out, byte-stable for golden files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Iterable
+
+TABLE_NAME = "vms_deploy"
+TABLE_FAMILY = "inet"
+
+# Linux hosts are managed over SSH; this port is always opened to the management networks
+# (and the module adds the live SSH connection on top, see plugins/modules/vms_nft_table.py).
+MANAGEMENT_PORTS = {"linux": [("tcp", 22, 22)], "windows": [("tcp", 5985, 5986), ("tcp", 22, 22)]}
+
+# Drops are logged, but rate limited so a port scan cannot flood the log.
+LOG_LIMIT = "limit rate 5/second burst 10 packets"
+ICMP_LIMIT = "limit rate 10/second burst 20 packets"
+
+_NAME_BAD = re.compile(r"[^a-z0-9_]+")
+
+
+class RenderError(ValueError):
+    """Raised when a plan cannot be expressed as nftables rules; the message says what to fix."""
+
+
+def set_name(prefix: str, text: str) -> str:
+    """A valid, readable nftables set name (letters, digits, underscore; <= 63 chars)."""
+    name = _NAME_BAD.sub("_", f"{prefix}_{text}".lower()).strip("_")
+    return name[:63]
+
+
+def port_expr(ports: Iterable[int]) -> str:
+    first, last = list(ports)
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _without_covered(nets) -> list:
+    """Drop networks another listed network contains (nftables refuses overlapping intervals);
+    adjacent networks stay separate so sets read like the inventory."""
+    nets = sorted(set(nets), key=lambda n: (n.version, n.prefixlen, int(n.network_address)))
+    kept: list = []
+    for net in nets:
+        if not any(net.version == k.version and net.subnet_of(k) for k in kept):
+            kept.append(net)
+    return sorted(kept, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
+
+
+def collapse(cidrs: Iterable[str]) -> list[str]:
+    return [str(n) for n in _without_covered(ipaddress.ip_network(c, strict=False) for c in ipv4_only(cidrs))]
+
+
+def elements(cidrs: Iterable[str]) -> str:
+    """Set elements without overlaps, sorted numerically, host routes written as bare addresses."""
+    nets = _without_covered(ipaddress.ip_network(c, strict=False) for c in cidrs)
+    out = [str(n.network_address) if n.num_addresses == 1 else str(n) for n in nets]
+    return ", ".join(out)
+
+
+def ipv4_only(cidrs: Iterable[str]) -> list[str]:
+    return [c for c in cidrs if ipaddress.ip_network(c, strict=False).version == 4]
+
+
+def render_set(name: str, cidrs: Iterable[str], comment: str | None = None) -> list[str]:
+    """An interval set of IPv4 sources; an empty set is valid and matches nothing."""
+    cidrs = ipv4_only(cidrs)
+    lines = [f"\tset {name} {{", "\t\ttype ipv4_addr", "\t\tflags interval"]
+    if comment:
+        lines.append(f'\t\tcomment "{quote(comment)}"')
+    if cidrs:
+        lines.append(f"\t\telements = {{ {elements(cidrs)} }}")
+    lines.append("\t}")
+    return lines
+
+
+def quote(text: str) -> str:
+    """nftables comments are double-quoted, at most 128 bytes, no double quotes inside."""
+    text = text.replace('"', "'").replace("\\", "/")
+    return text.encode("utf-8")[:120].decode("utf-8", "ignore")
+
+
+ZONE_ORDER = ["internet", "dmz", "servers", "clients", "cameras", "vpn", "management"]
+
+
+class SetNamer:
+    """Gives one named set per distinct source list.
+
+    A list equal to a zone's networks is named after the zone (src_clients), 0.0.0.0/0 is
+    src_anywhere, a single plan host is host_NAME, anything else is named after the first service using it. Deterministic as
+    long as callers visit rules in a stable order (the plan's lists are sorted).
+    """
+
+    def __init__(self, prefix: str = "src", zones: dict | None = None, hosts: dict | None = None):
+        self.prefix = prefix
+        self.by_sources: dict[tuple, str] = {}
+        self.sets: list[tuple[str, list[str], str]] = []
+        self.zone_of: dict[tuple, str] = {}
+        zones = zones or {}
+        for zone in sorted(zones, key=lambda z: (ZONE_ORDER.index(z) if z in ZONE_ORDER else 99, z)):
+            self.zone_of.setdefault(self._key(zones[zone] or []), zone)
+        # A list holding exactly one plan host is named after that host, whichever side it is on.
+        self.host_of = {(f"{h['address']}/32",): name for name, h in sorted((hosts or {}).items())
+                        if h.get("address")}
+
+    @staticmethod
+    def _key(sources: Iterable[str]) -> tuple:
+        return tuple(collapse(sources))
+
+    def register(self, name: str, sources: Iterable[str], label: str) -> str:
+        """Force a name for a list (the edge's zone sets); later identical lists reuse it."""
+        key = self._key(sources)
+        self.by_sources.setdefault(key, name)
+        self.sets.append((name, list(key), label))
+        return name
+
+    def name_for(self, sources: Iterable[str], label: str, prefix: str | None = None) -> str:
+        key = self._key(sources)
+        if key in self.by_sources:
+            return self.by_sources[key]
+        prefix = prefix or self.prefix
+        if key == ("0.0.0.0/0",):
+            base, comment = set_name(prefix, "anywhere"), "anywhere"
+        elif key in self.host_of:
+            base, comment = set_name("host", self.host_of[key]), f"host {self.host_of[key]}"
+        elif key in self.zone_of:
+            base, comment = set_name(prefix, self.zone_of[key]), f"zone {self.zone_of[key]}"
+        else:
+            base, comment = set_name(prefix, label), f"{prefix} of {label}"
+        name, n = base, 2
+        used = {s[0] for s in self.sets}
+        while name in used:
+            name = f"{base}_{n}"
+            n += 1
+        self.by_sources[key] = name
+        self.sets.append((name, list(key), comment))
+        return name
+
+
+def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[str]:
+    """The input chain both renderers use: default drop, state, management, ICMP, plan services."""
+    h = plan["hosts"][host]
+    lines = [
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy drop;",
+        '\t\tiif "lo" accept',
+        "\t\tct state established,related accept",
+        "\t\tct state invalid drop",
+    ]
+    inbound = h.get("inbound", [])
+    # Management first, so no later rule can shadow it. The plan's own management entries
+    # (vms_management_port) win; without them the platform's defaults go to the management set.
+    mgmt_rules = [r for r in inbound if r.get("component") == "management"]
+    if mgmt_rules:
+        for rule in merged_inbound(mgmt_rules):
+            sname = namer.name_for(rule["sources"], "management")
+            lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
+                         'accept comment "management"')
+    elif management_sources(plan):
+        for proto, first, last in MANAGEMENT_PORTS.get(h.get("platform", "linux"), MANAGEMENT_PORTS["linux"]):
+            lines.append(f'\t\tip saddr @{mgmt_set} {proto} dport {port_expr([first, last])} accept comment "management"')
+    lines.append(f'\t\ticmp type echo-request {ICMP_LIMIT} accept comment "diagnostics"')
+    for rule in service_rules(h):
+        sname = namer.name_for(rule["sources"], rule["service"])
+        comment = f'{rule["component"]}/{rule["service"]}'
+        lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
+                     f'accept comment "{quote(comment)}"')
+    lines.append(f'\t\t{LOG_LIMIT} log prefix "vms-deploy drop in: " level info')
+    lines.append("\t}")
+    return lines
+
+
+def service_rules(host: dict) -> list[dict]:
+    """The host's VMS services (management is rendered separately and is not a stand-in port)."""
+    return merged_inbound([r for r in host.get("inbound", []) if r.get("component") != "management"])
+
+
+def merged_inbound(inbound: list[dict]) -> list[dict]:
+    """One rule per (service, protocol, port range): sources of duplicates are merged into one set."""
+    merged: dict[tuple, dict] = {}
+    for rule in inbound:
+        key = (rule.get("component", ""), rule["service"], rule["protocol"], tuple(rule["ports"]))
+        if key in merged:
+            merged[key]["sources"] = sorted(set(merged[key]["sources"]) | set(rule["sources"]))
+        else:
+            merged[key] = {**rule, "component": rule.get("component", ""), "sources": sorted(set(rule["sources"]))}
+    return sorted(merged.values(), key=lambda r: (r["ports"][0], r["ports"][1], r["protocol"], r["service"]))
+
+
+def management_sources(plan: dict) -> list[str]:
+    return list(plan.get("zones", {}).get("management", []) or [])
+
+
+def header(kind: str, plan: dict, host: str) -> list[str]:
+    return [
+        f"# vms-deploy {kind} firewall for {host} (site {plan.get('site')}, product {plan.get('product')})",
+        "# Generated from the site plan; do not edit: the next run replaces this table.",
+    ]
+
+
+def check_host(plan: dict, host: str) -> dict:
+    hosts = plan.get("hosts", {})
+    if host not in hosts:
+        known = ", ".join(sorted(hosts)) or "none"
+        raise RenderError(f"host {host!r} is not in the plan of site {plan.get('site')!r} (hosts: {known}); "
+                          "add it to one of the vms_* groups or run the play on plan hosts only")
+    return hosts[host]
+
+
+# --- What the firewalls allow, seen from a vantage point (the lab's verify step) ---------------
+
+def _in_any(address: str, cidrs: Iterable[str]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def zone_of(plan: dict, address: str) -> str:
+    """The zone whose networks hold the address; management only if nothing else does."""
+    zones = plan.get("zones", {})
+    for zone in sorted(zones, key=lambda z: (z == "management", ZONE_ORDER.index(z) if z in ZONE_ORDER else 99, z)):
+        if zone != "internet" and _in_any(address, zones[zone] or []):
+            return zone
+    return "internet"
+
+
+def _matches(rule: dict, protocol: str, port: int, ports_key: str = "ports") -> bool:
+    first, last = rule[ports_key]
+    return rule["protocol"] == protocol and first <= port <= last
+
+
+def host_allows(plan: dict, host: str, protocol: str, port: int, source: str) -> bool:
+    return any(_matches(r, protocol, port) and _in_any(source, r["sources"])
+               for r in plan["hosts"][host].get("inbound", []))
+
+
+def edge_allows(plan: dict, source: str, destination: str, protocol: str, port: int) -> bool:
+    """Routed traffic between two zones needs a zone flow; inside one zone the edge is not on the path."""
+    if zone_of(plan, source) == zone_of(plan, destination):
+        return True
+    src_zone = zone_of(plan, source)
+    return any(f["from"] != f["to"] and _matches(f, protocol, port) and _in_any(source, f["sources"])
+               and (f["from"] != "internet" or src_zone == "internet")  # see nftables_edge: != @internal
+               and _in_any(destination, f["destinations"]) for f in plan.get("zone_flows") or [])
+
+
+def flow_checks(plan: dict, vantages: list[dict]) -> list[dict]:
+    """Every connection a vantage point should try, with the result the plan expects.
+
+    For each vantage (dict with name, address) and each plan host other than the edge: the first
+    port of every inbound rule of that host (stand-ins listen there, so a refusal can only come
+    from a firewall). From Internet vantages also every forward on the public address, and the
+    host ports that are NOT forwarded (the edge must drop those). Expected open = the host
+    firewall admits the source AND (same zone, or a zone flow lets it through the edge).
+    """
+    edge = plan.get("edge") or {}
+    edge_host, public = edge.get("host"), edge.get("public_address")
+    checks: dict[tuple, dict] = {}
+
+    def add(v: dict, address: str, protocol: str, port: int, expect: bool, target: str, why: str) -> None:
+        key = (v["name"], address, protocol, port)
+        if key not in checks:
+            checks[key] = {"vantage": v["name"], "source": v["address"], "address": address,
+                           "protocol": protocol, "port": port, "expect_open": expect,
+                           "target": target, "why": why}
+
+    for v in sorted(vantages, key=lambda x: x["name"]):
+        src = v["address"]
+        for host in sorted(plan.get("hosts", {})):
+            h = plan["hosts"][host]
+            if host == edge_host or not h.get("address"):
+                continue
+            for rule in service_rules(h):
+                proto, port = rule["protocol"], rule["ports"][0]
+                by_host = host_allows(plan, host, proto, port, src)
+                by_edge = edge_allows(plan, src, h["address"], proto, port)
+                why = ("allowed" if by_host and by_edge else
+                       "host firewall drops this source" if not by_host else "edge has no zone flow")
+                add(v, h["address"], proto, port, by_host and by_edge,
+                    f"{host} {rule['component']}/{rule['service']}", why)
+        if public and zone_of(plan, src) == "internet":
+            forwarded = set()
+            for fwd in sorted(plan.get("forwards") or [], key=lambda f: f["name"]):
+                port = fwd["external_ports"][0]
+                inner = fwd["to_ports"][0]
+                forwarded.add((fwd["protocol"], port))
+                ok = _in_any(src, fwd["sources"]) and host_allows(plan, fwd["to_host"], fwd["protocol"], inner, src)
+                add(v, public, fwd["protocol"], port, ok, f"{fwd['to_host']}:{inner} via forward {fwd['name']}",
+                    "forwarded" if ok else "source not in the forward's allow-list or host firewall")
+            for host in sorted(plan.get("hosts", {})):
+                for rule in service_rules(plan["hosts"][host]):
+                    key = (rule["protocol"], rule["ports"][0])
+                    if key not in forwarded:
+                        add(v, public, key[0], key[1], False, f"edge public address ({host} {rule['service']} "
+                            "is not forwarded)", "not forwarded")
+    return [checks[k] for k in sorted(checks)]
+
+
+# --- Stand-in listeners (lab) ---------------------------------------------------------------
+
+STANDIN_FULL_RANGE = 32
+
+
+def standin_ports(plan: dict, host: str, skip: Iterable[str] = ()) -> list[dict]:
+    """Ports a lab stand-in listens on for `host`: every service port of its plan.
+
+    Ranges up to STANDIN_FULL_RANGE ports are listened on in full; longer ones (recorder media
+    ranges) on the first, middle and last port only, which is what verify probes. `skip` holds
+    "proto/port" strings served by something real (the gateway's reverse proxy, sshd).
+    """
+    h = check_host(plan, host)
+    skipped = set(skip)
+    out: dict[tuple, dict] = {}
+    for rule in service_rules(h):
+        first, last = rule["ports"]
+        ports = (range(first, last + 1) if last - first < STANDIN_FULL_RANGE
+                 else sorted({first, (first + last) // 2, last}))
+        for port in ports:
+            key = (rule["protocol"], port)
+            if f"{key[0]}/{key[1]}" in skipped or key in out:
+                continue
+            out[key] = {"protocol": rule["protocol"], "port": port, "component": rule["component"],
+                        "service": rule["service"]}
+    return [out[k] for k in sorted(out)]

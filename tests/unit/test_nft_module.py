@@ -1,0 +1,193 @@
+"""plugins/modules/vms_nft_table.py against the real `nft`, each test in its own network namespace.
+
+The module runs as Ansible runs it (python3 module.py args.json) inside `unshare -n`, so the
+host's own firewall is never touched. Every test starts from an empty ruleset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "plugins" / "modules" / "vms_nft_table.py"
+sys.path.insert(0, str(ROOT / "src"))
+from vms_deploy.render.nftables_host import render_host_ruleset  # noqa: E402
+
+PLAN = json.loads((Path(__file__).parent / "fixtures" / "nftables" / "plan_valerus_aio.json").read_text())
+
+
+def _usable() -> bool:
+    if not shutil.which("nft") or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _usable(), reason="needs nft and unshare -n (root)")
+
+
+class Netns:
+    """A private network namespace kept alive by a sleeping process; commands join it with nsenter."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.proc = subprocess.Popen(["unshare", "-n", "sleep", "120"])
+        self.state_dir = tmp / "state"
+        # Never run nft before the child really has its own namespace: that would be this machine's.
+        mine = os.readlink("/proc/self/ns/net")
+        for _ in range(200):
+            try:
+                if os.readlink(f"/proc/{self.proc.pid}/ns/net") != mine and \
+                        Path(f"/proc/{self.proc.pid}/comm").read_text().strip() == "sleep":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        else:
+            self.close()
+            raise RuntimeError("unshare -n did not create a network namespace")
+
+    def run(self, argv, env=None, stdin=None):
+        return subprocess.run(["nsenter", "-t", str(self.proc.pid), "-n", *argv], capture_output=True, text=True,
+                              env=env, input=stdin, timeout=60)
+
+    def nft(self, *args):
+        res = self.run(["nft", *args])
+        return res.returncode, res.stdout, res.stderr
+
+    def module(self, check=False, diff=True, ssh=None, ssh_in_parent=False, **params):
+        params.setdefault("state_dir", str(self.state_dir))
+        args = dict(params, _ansible_check_mode=check, _ansible_diff=diff)
+        path = self.tmp / "args.json"
+        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        env = {k: v for k, v in os.environ.items() if k != "SSH_CONNECTION"}
+        argv = [sys.executable, str(MODULE), str(path)]
+        if ssh:
+            env["SSH_CONNECTION"] = ssh
+        if ssh_in_parent:  # like sudo: the module's own environment lacks it, its parent shell has it
+            argv = ["sh", "-c", 'env -u SSH_CONNECTION "$@"; exit $?', "sh", *argv]
+        res = self.run(argv, env=env)
+        out = res.stdout.strip().splitlines()
+        assert out, f"module printed nothing: {res.stderr}"
+        return json.loads(out[-1])
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def ns(tmp_path):
+    n = Netns(tmp_path)
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def content():
+    return render_host_ruleset(PLAN, "app1")
+
+
+def test_apply_then_idempotent(ns, content):
+    first = ns.module(content=content)
+    assert first["changed"] is True and not first.get("failed"), first
+    rc, out, _ = ns.nft("list", "table", "inet", "vms_deploy")
+    assert rc == 0 and "policy drop" in out and "tcp dport 9080 accept" in out
+    second = ns.module(content=content)
+    assert second["changed"] is False and second["in_sync"] is True and second["drift"] is False
+
+
+def test_check_mode_changes_nothing_and_diffs(ns, content):
+    res = ns.module(content=content, check=True)
+    assert res["changed"] is True
+    assert "tcp dport 9080 accept" in res["diff"]["after"] and res["diff"]["before"] == ""
+    rc, _, _ = ns.nft("list", "table", "inet", "vms_deploy")
+    assert rc != 0, "check mode created the table"
+    assert not (ns.state_dir / "nft-inet-vms_deploy.json").exists()
+
+
+def test_removed_plan_rule_is_removed(ns, content):
+    ns.module(content=content)
+    smaller = content.replace('\t\tip saddr @src_anywhere tcp dport 9081 accept comment "gateway/gateway_streaming"\n', "")
+    assert smaller != content
+    res = ns.module(content=smaller)
+    assert res["changed"] is True
+    assert "-\t\tip saddr @src_anywhere tcp dport 9081" in "".join(
+        __import__("difflib").unified_diff(res["diff"]["before"].splitlines(True), res["diff"]["after"].splitlines(True)))
+    _, out, _ = ns.nft("list", "table", "inet", "vms_deploy")
+    assert "dport 9081" not in out and "dport 9080" in out
+
+
+def test_drift_detected_audited_and_repaired(ns, content):
+    ns.module(content=content)
+    _, out, _ = ns.nft("-a", "list", "chain", "inet", "vms_deploy", "input")
+    handle = [ln for ln in out.splitlines() if "dport 9080" in ln][0].rsplit("handle", 1)[1].strip()
+    assert ns.nft("delete", "rule", "inet", "vms_deploy", "input", "handle", handle)[0] == 0
+    audit = ns.module(content=content, mode="audit")
+    assert audit["drift"] is True and audit["in_sync"] is False and audit["changed"] is False
+    assert "dport 9080" not in ns.nft("list", "table", "inet", "vms_deploy")[1], "audit changed the table"
+    fixed = ns.module(content=content)
+    assert fixed["changed"] is True and fixed["drift"] is True
+    assert "dport 9080" in ns.nft("list", "table", "inet", "vms_deploy")[1]
+    assert ns.module(content=content)["changed"] is False
+
+
+def test_invalid_ruleset_leaves_previous_table(ns, content):
+    ns.module(content=content)
+    before = ns.nft("list", "ruleset")[1]
+    broken = content.replace("ip saddr @src_anywhere tcp dport 9080", "ip saddr @no_such_set tcp dport 9080")
+    res = ns.module(content=broken)
+    assert res.get("failed") is True and "nothing changed" in res["msg"] and "no_such_set" in res["stderr"]
+    assert ns.nft("list", "ruleset")[1] == before
+    syntax = content.replace("policy drop;", "policy dorp;")
+    res = ns.module(content=syntax)
+    assert res.get("failed") is True
+    assert ns.nft("list", "ruleset")[1] == before
+
+
+def test_other_tables_untouched(ns, content):
+    assert ns.nft("add", "table", "ip", "docker_like")[0] == 0
+    assert ns.nft("add", "chain", "ip", "docker_like", "c")[0] == 0
+    ns.module(content=content)
+    assert "table ip docker_like" in ns.nft("list", "ruleset")[1]
+    ns.module(state="absent")
+    out = ns.nft("list", "ruleset")[1]
+    assert "table ip docker_like" in out and "vms_deploy" not in out
+    assert ns.module(state="absent")["changed"] is False
+
+
+def test_foreign_table_in_content_refused(ns, content):
+    res = ns.module(content=content + "table ip other {\n}\n")
+    assert res.get("failed") is True and "ip other" in res["msg"]
+
+
+def test_live_ssh_connection_is_kept(ns, content):
+    """A plan whose management networks miss the controller still admits the live SSH session."""
+    res = ns.module(content=content, ssh="10.250.1.7 51234 172.28.12.10 2222")
+    assert res["management_connection"] == "10.250.1.7 2222"
+    _, out, _ = ns.nft("list", "chain", "inet", "vms_deploy", "input")
+    rules = [ln.strip() for ln in out.splitlines() if "accept" in ln or "drop" in ln]
+    assert rules[1].startswith("ip saddr 10.250.1.7 tcp dport 2222 accept"), rules
+    # same connection again: no change; the rule is part of the owned table, never a separate step
+    assert ns.module(content=content, ssh="10.250.1.7 40000 172.28.12.10 2222")["changed"] is False
+
+
+def test_management_rule_survives_every_apply_atomically(ns, content):
+    """The file nft applies always re-creates the table with management + established rules inside it."""
+    ns.module(content=content)
+    out = ns.nft("list", "chain", "inet", "vms_deploy", "input")[1]
+    assert "ct state established,related accept" in out and "dport 22 accept" in out
+
+
+def test_live_ssh_connection_found_under_become(ns, content):
+    """sudo resets the environment: the module finds SSH_CONNECTION in its parent process instead."""
+    res = ns.module(content=content, ssh="10.250.9.9 50000 172.28.12.10 22", ssh_in_parent=True)
+    assert res["management_connection"] == "10.250.9.9 22", res
+    assert "ip saddr 10.250.9.9 tcp dport 22 accept" in ns.nft("list", "chain", "inet", "vms_deploy", "input")[1]
