@@ -178,13 +178,17 @@ class _Compiler:
         self.addr = {h: site.address(h) for h in site.hosts}
         self.servers = vms_hosts(site, self.catalog)
         self.warnings: list[str] = []
+        self._role_cache: dict[str, list[str]] = {}
 
     # --- sources -------------------------------------------------------------------------
     def role_cidrs(self, role: str) -> list[str]:
         s = self.s
         if role in HOST_ROLES:
-            comp = HOST_ROLES[role]
-            return [self.addr[h] + "/32" for h in self.site.hosts if comp in self.comps[h]]
+            # Once per role: every host's rules ask, and the scan covers every host (O(n^2) otherwise).
+            if role not in self._role_cache:
+                comp = HOST_ROLES[role]
+                self._role_cache[role] = [self.addr[h] + "/32" for h in self.site.hosts if comp in self.comps[h]]
+            return list(self._role_cache[role])
         if role == "all_servers":
             return [self.addr[h] + "/32" for h in self.servers]
         if role == "clients":
@@ -358,21 +362,15 @@ class _Compiler:
     @staticmethod
     def classify(source: str, zones: dict) -> str:
         """The zone whose network most specifically contains `source` (internet contains everything)."""
-        net = ipaddress.ip_network(source)
-        best, best_len = "internet", -1
-        for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers"):
-            for text in zones.get(zone, []):
-                znet = ipaddress.ip_network(text)
-                if net.subnet_of(znet) and znet.prefixlen > best_len:
-                    best, best_len = zone, znet.prefixlen
-        return best
+        return _zone_index(zones)(source)
 
     def zone_flows(self, hosts: dict, zones: dict) -> list[dict]:
         flows: dict[tuple, dict] = {}
+        classify = _zone_index(zones)
         for host, h in hosts.items():
             for rule in h["inbound"]:
                 for source in rule["sources"]:
-                    src_zone = self.classify(source, zones)
+                    src_zone = classify(source)
                     key = (src_zone, h["zone"], host, rule["protocol"], tuple(rule["ports"]), rule["component"],
                            rule["service"])
                     flow = flows.setdefault(key, {
@@ -416,8 +414,10 @@ class _Compiler:
         peers = [{"name": str(p["name"]), "address": cidr(p["address"])}
                  for p in (self.site.site_var("vms_vpn_peers") or [])]
         peers.sort(key=lambda p: p["name"])
+        # The edge takes the network's first address inside the tunnel; peers connect to the endpoint.
+        tunnel = ipaddress.ip_network(s.vpn_network)
         return {"listen_port": int(self.site.site_var("vms_vpn_listen_port") or 51820), "network": s.vpn_network,
-                "edge_address": s.public_address, "peers": peers}
+                "edge_address": str(next(tunnel.hosts())), "endpoint": s.public_address, "peers": peers}
 
     def compute_warnings(self, plan: dict, services_by_host: dict) -> list[str]:
         s = self.s
@@ -446,6 +446,25 @@ class _Compiler:
                 "router port forwards exist for the NVR: disable UPnP on the router so no device can open ports by "
                 "itself, and configure these forwards by hand")
         return sorted(set(warnings))
+
+
+def _zone_index(zones: dict):
+    """classify() for one zones dict: zone networks parsed once, each distinct source classified once."""
+    parsed = [(zone, ipaddress.ip_network(text)) for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers")
+              for text in zones.get(zone, [])]
+    cache: dict[str, str] = {}
+
+    def classify(source: str) -> str:
+        zone = cache.get(source)
+        if zone is None:
+            net = ipaddress.ip_network(source)
+            zone, best_len = "internet", -1
+            for name, znet in parsed:
+                if znet.prefixlen > best_len and net.subnet_of(znet):
+                    zone, best_len = name, znet.prefixlen
+            cache[source] = zone
+        return zone
+    return classify
 
 
 def _ports(pair) -> str:

@@ -110,9 +110,27 @@ def _use_vault_password(loader, password: str) -> None:
         context.secrets = secrets
 
 
+def _needs_templar(value: Any) -> bool:
+    """True when templating can change the value: a Jinja marker or a vault-encrypted string inside."""
+    from ansible.parsing.vault import EncryptedString, VaultHelper
+
+    if isinstance(value, dict):
+        return any(_needs_templar(k) or _needs_templar(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_needs_templar(v) for v in value)
+    if isinstance(value, EncryptedString) or VaultHelper.get_ciphertext(value, with_tags=True) is not None:
+        return True
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value or "{#" in value
+    return not isinstance(value, (bool, int, float, type(None)))
+
+
 def resolve(loader, hvars: dict, value: Any) -> Any:
     """Template one value (expands {{ }} and decrypts vault) into plain Python."""
     from ansible.template import Templar
+
+    if not _needs_templar(value):
+        return plain(value)  # nothing to expand: skip the Templar, which walks every list element
 
     templar = Templar(loader=loader, variables=hvars)
     return plain(templar.template(value))

@@ -6,6 +6,7 @@ variables (vms_product, networks...) are read from the hosts, which validate.py 
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,11 +52,18 @@ def parse_cidr(value: Any) -> ipaddress.IPv4Network:
     return net
 
 
+@functools.lru_cache(maxsize=65536)
+def _cidr_text(text: str) -> str:
+    # Memoised: the compiler canonicalises the same few hundred networks for every rule of every host.
+    return str(ipaddress.ip_network(text.strip(), strict=False))
+
+
 def cidr(value: Any) -> str:
     """Canonical CIDR text of a validated address or network ('10.0.0.5' -> '10.0.0.5/32')."""
-    return str(ipaddress.ip_network(str(value).strip(), strict=False))
+    return _cidr_text(str(value))
 
 
+@functools.lru_cache(maxsize=65536)
 def cidr_sort_key(text: str) -> tuple[int, int]:
     net = ipaddress.ip_network(text, strict=False)
     return (int(net.network_address), net.prefixlen)

@@ -7,6 +7,9 @@ point "inventory"), the single source of truth for the inventory reference.
 """
 from __future__ import annotations
 
+# Keys of a vms_vpn_peers entry; private_key (vaulted) is read by roles/vpn_wireguard.
+VPN_PEER_KEYS = ("name", "address", "public_key", "private_key")
+
 import difflib
 import functools
 import ipaddress
@@ -260,7 +263,7 @@ class _Validator:
         nets = []
         for item in value:
             try:
-                nets.append(parse_cidr(item))
+                nets.append(_parse_cidr_cached(item) if isinstance(item, str) else parse_cidr(item))
             except ValueError as exc:
                 self.err(host, name, item, str(exc),
                          f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is x.x.x.x/32)")
@@ -287,11 +290,10 @@ class _Validator:
                      ("vms_dmz_networks", "vms_camera_networks", "cameras may reach only the recorders"),
                      ("vms_dmz_networks", "vms_client_networks", "the DMZ must be separate from the client network"))
             for left, right, why in pairs:
-                for a in nets.get(left) or []:
-                    for b in nets.get(right) or []:
-                        if a.overlaps(b):
-                            self.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
-                                     f"make {left} and {right} separate networks, or correct the CIDR")
+                # Site-wide lists are the same on every host: each pair of lists is compared once.
+                for a, b in _overlapping(tuple(nets.get(left) or ()), tuple(nets.get(right) or ())):
+                    self.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
+                             f"make {left} and {right} separate networks, or correct the CIDR")
             self.check_host_zone(host, nets)
 
     def check_host_zone(self, host, nets):
@@ -546,9 +548,9 @@ class _Validator:
         seen_names, seen_addr = set(), set()
         for i, peer in enumerate(peers):
             var = f"vms_vpn_peers[{i}]"
-            for key in sorted(set(peer) - {"name", "address", "public_key"}, key=str):
-                self.err("all", var, key, f"is an unknown key{did_you_mean(str(key), ['name', 'address', 'public_key'])}",
-                         "use only name, address and public_key")
+            for key in sorted(set(peer) - set(VPN_PEER_KEYS), key=str):
+                self.err("all", var, key, f"is an unknown key{did_you_mean(str(key), list(VPN_PEER_KEYS))}",
+                         "use only name, address, public_key and private_key (vaulted)")
             name = peer.get("name")
             if not isinstance(name, str) or not name:
                 self.err("all", f"{var}.name", name, "is missing", "give every peer a name")
@@ -566,6 +568,10 @@ class _Validator:
                          f"give a /32 inside {net}")
             elif addr in seen_addr:
                 self.err("all", f"{var}.address", peer.get("address"), "is used by two peers", "give every peer its own address")
+            elif addr.network_address == next(net.hosts()):
+                self.err("all", f"{var}.address", peer.get("address"),
+                         "is the edge's own tunnel address (the first address of vms_vpn_network)",
+                         "give the peer another address in the VPN network")
             seen_addr.add(addr)
 
     # --- port conflicts (needs the rest to be valid) -----------------------------------------------
@@ -646,3 +652,15 @@ def validate(data: Any, extra_errors=None) -> list[InputError]:
     validator = _Validator(data)
     validator.errors.extend(extra_errors or [])
     return validator.run()
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_cidr_cached(text: str):
+    """parse_cidr for strings, memoised: every host carries the same site-wide network lists."""
+    return parse_cidr(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _overlapping(left: tuple, right: tuple) -> list:
+    """(a, b) pairs of overlapping networks of two lists (cached per pair of lists)."""
+    return [(a, b) for a in left for b in right if a.overlaps(b)]
