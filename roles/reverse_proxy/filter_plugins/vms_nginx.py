@@ -1,0 +1,58 @@
+"""Reverse-proxy filters for the reverse_proxy role (thin wrappers over vms_deploy.render.nginx)."""
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from vms_deploy.render import nginx
+    IMPORT_ERROR = None
+except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
+    IMPORT_ERROR = exc
+
+MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+_SETTINGS = ("cert_file", "key_file", "public_host", "upstream_tls", "upstream_ca_file", "stream_host",
+             "client_max_body_size", "extra_server_names")
+
+
+def _plan(plan):
+    if isinstance(plan, dict) and "plan" in plan and "hosts" not in plan:
+        plan = plan["plan"]  # the registered vms_plan result as well as the plan itself
+    if not isinstance(plan, dict) or "hosts" not in plan:
+        raise AnsibleFilterError(f"expected the plan dict from the vms_plan action, got {type(plan).__name__}")
+    return plan
+
+
+def _settings(settings):
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(_SETTINGS))
+    if unknown:
+        raise AnsibleFilterError(f"unknown reverse-proxy setting(s): {', '.join(unknown)}")
+    if settings.get("upstream_tls") in ("auto", "", None):
+        settings["upstream_tls"] = None
+    else:
+        settings["upstream_tls"] = str(settings["upstream_tls"]).lower() in ("true", "yes", "1", "on")
+    return nginx.ProxySettings(**{k: v for k, v in settings.items() if v not in ("", None) or k == "upstream_tls"})
+
+
+def _call(func, plan, host, settings):
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    try:
+        return func(_plan(plan), host, _settings(settings))
+    except nginx.ProxyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def vms_nginx_conf(plan, host, settings=None):
+    """plan | vms_nginx_conf(host, settings) -> text of /etc/nginx/nginx.conf."""
+    return _call(nginx.render_nginx_conf, plan, host, settings)
+
+
+def vms_nginx_owned_ports(plan, host, settings=None):
+    """plan | vms_nginx_owned_ports(host) -> ["tcp/9443", ...] the ports nginx listens on."""
+    return _call(nginx.owned_ports, plan, host, settings)
+
+
+class FilterModule:
+    def filters(self):
+        return {"vms_nginx_conf": vms_nginx_conf, "vms_nginx_owned_ports": vms_nginx_owned_ports}
