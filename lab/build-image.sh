@@ -6,9 +6,12 @@ IMAGE="${VMS_LAB_IMAGE:-vms-deploy/lab-base:bookworm}"
 SUITE="${VMS_LAB_SUITE:-bookworm}"
 # Everything any lab role needs, so no container ever installs packages at run time.
 PACKAGES="python3,python3-apt,nftables,iproute2,iputils-ping,netcat-openbsd,openssl,ca-certificates,curl,\
-nginx,libnginx-mod-stream,wireguard-tools,openssh-server,sudo,procps,socat,conntrack"
+nginx,libnginx-mod-stream,wireguard-tools,wireguard-go,openssh-server,sudo,procps,socat,conntrack"
 
-if [[ "${1:-}" != "--force" ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+# The cache key is the package list: an image built from another list is rebuilt.
+KEY="$(printf '%s %s' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-16)"
+have="$(docker image inspect -f '{{ index .Config.Labels "vms.packages" }}' "$IMAGE" 2>/dev/null || true)"
+if [[ "${1:-}" != "--force" && "$have" == "$KEY" ]]; then
   echo "lab image $IMAGE present (cached)"
   exit 0
 fi
@@ -22,5 +25,5 @@ debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" >/tmp/vms-l
 rm -f "$root"/etc/nginx/sites-enabled/default
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/*
-tar -C "$root" -c . | docker import -c 'CMD ["sleep", "infinity"]' - "$IMAGE" >/dev/null
+tar -C "$root" -c . | docker import -c 'CMD ["sleep", "infinity"]' -c "LABEL vms.packages=$KEY" - "$IMAGE" >/dev/null
 echo "built $IMAGE"

@@ -280,8 +280,8 @@ def test_vpn_mode_has_no_forwards_and_vpn_reaches_client_ports():
     plan = plan_of(valerus_split(vms_remote_access="vpn", vms_vpn_network="10.99.0.0/24",
                                  vms_vpn_peers=[{"name": "laptop", "address": "10.99.0.2"}]))
     assert plan["forwards"] == []
-    assert plan["vpn"] == {"listen_port": 51820, "network": "10.99.0.0/24", "edge_address": "100.64.0.9",
-                           "peers": [{"name": "laptop", "address": "10.99.0.2/32"}]}
+    assert plan["vpn"] == {"listen_port": 51820, "network": "10.99.0.0/24", "edge_address": "10.99.0.1",
+                           "endpoint": "100.64.0.9", "peers": [{"name": "laptop", "address": "10.99.0.2/32"}]}
     assert plan["zones"]["vpn"] == ["10.99.0.0/24"]
     assert "10.99.0.0/24" in rules(plan, "app", "app_web_https")[0]["sources"]
     assert "10.99.0.0/24" not in rules(plan, "rec1", "recorder_control")[0]["sources"]
@@ -340,5 +340,13 @@ def test_vpn_without_public_address_warns():
     data = valerus_split(vms_remote_access="vpn", vms_vpn_network="10.99.0.0/24")
     del data["hosts"]["edge"]["vms_public_address"]
     plan = plan_of(data)
-    assert plan["vpn"]["edge_address"] is None
+    assert plan["vpn"]["endpoint"] is None
     assert any("VPN peers need" in w for w in plan["warnings"])
+
+
+def test_vpn_peer_cannot_take_the_edge_tunnel_address():
+    from vms_deploy.validate import validate
+    data = valerus_split(vms_remote_access="vpn", vms_vpn_network="10.99.0.0/24",
+                         vms_vpn_peers=[{"name": "laptop", "address": "10.99.0.1"}])
+    errors = [str(e) for e in validate(data)]
+    assert any("vms_vpn_peers[0].address" in e and "tunnel address" in e for e in errors), errors
