@@ -412,18 +412,7 @@ class _Validator:
                     if not isinstance(ovr, dict):
                         self.err(host, var, ovr, "is not a mapping", "write e.g. {port: 9080} or {enabled: false}")
                         continue
-                    for key in sorted(ovr, key=str):
-                        if key not in OVERRIDE_KEYS:
-                            self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), OVERRIDE_KEYS)}",
-                                     f"use only: {', '.join(OVERRIDE_KEYS)}")
-                    if "port" in ovr:
-                        self._port(host, f"{var}.port", ovr["port"])
-                    if "external_port" in ovr:
-                        self._port(host, f"{var}.external_port", ovr["external_port"])
-                    if "enabled" in ovr and not isinstance(ovr["enabled"], bool):
-                        self.err(host, f"{var}.enabled", ovr["enabled"], "is not true or false", "use enabled: true or false")
-                    if "connects_from" in ovr:
-                        self._sources(host, f"{var}.connects_from", ovr["connects_from"])
+                    self._entry_fields(host, var, ovr, OVERRIDE_KEYS)
             self.check_custom(host, services)
             self.check_camera_ports(host)
             self.check_forwarded(host, product, services)
@@ -435,10 +424,7 @@ class _Validator:
         names = set()
         for i, entry in enumerate(entries):
             var = f"vms_custom_services[{i}]"
-            unknown = sorted(set(entry) - set(CUSTOM_SERVICE_KEYS), key=str)
-            for key in unknown:
-                self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), CUSTOM_SERVICE_KEYS)}",
-                         f"use only: {', '.join(CUSTOM_SERVICE_KEYS)}")
+            self._entry_fields(host, var, entry, CUSTOM_SERVICE_KEYS)
             name = entry.get("name")
             if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]*$", name):
                 self.err(host, f"{var}.name", name, "is missing or not a lower-case identifier",
@@ -453,14 +439,20 @@ class _Validator:
                          "set protocol to tcp, udp or tcp+udp")
             if "port" not in entry:
                 self.err(host, f"{var}.port", MISSING, "is not set", "give port: N or port: [first, last]")
-            else:
-                self._port(host, f"{var}.port", entry["port"])
-            if "external_port" in entry:
-                self._port(host, f"{var}.external_port", entry["external_port"])
-            if "forward" in entry and not isinstance(entry["forward"], bool):
-                self.err(host, f"{var}.forward", entry["forward"], "is not true or false", "use forward: true or false")
-            if "connects_from" in entry:
-                self._sources(host, f"{var}.connects_from", entry["connects_from"])
+
+    def _entry_fields(self, host, var, entry, allowed):
+        """Checks shared by a vms_port_overrides entry and a vms_custom_services entry."""
+        for key in sorted(set(entry) - set(allowed), key=str):
+            self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), allowed)}",
+                     f"use only: {', '.join(allowed)}")
+        for key in ("port", "external_port"):
+            if key in entry:
+                self._port(host, f"{var}.{key}", entry[key])
+        for key in ("enabled", "forward"):
+            if key in entry and not isinstance(entry[key], bool):
+                self.err(host, f"{var}.{key}", entry[key], "is not true or false", f"use {key}: true or false")
+        if "connects_from" in entry:
+            self._sources(host, f"{var}.connects_from", entry["connects_from"])
 
     def check_camera_ports(self, host):
         entries = self.site.var(host, "vms_camera_ports", None)
