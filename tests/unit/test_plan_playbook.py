@@ -94,7 +94,7 @@ def test_undecryptable_vault_value_fails_naming_the_variable(tmp_path):
     rc, out = run_playbook(inv, "playbooks/plan.yml", "--vault-password-file", str(pwfile),
                            "-e", f"vms_plan_dir={tmp_path}/out")
     assert rc != 0, out
-    assert "host a: vms_tls_pfx_password = '(vault-encrypted)' cannot be decrypted" in out
+    assert "host a: vms_tls_pfx_password = (secret, not shown) cannot be decrypted" in out
     assert "Traceback" not in out and not (tmp_path / "out").exists()
 
 
