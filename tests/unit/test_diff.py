@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from vms_deploy import cli
 from vms_deploy.diff import ADDED, CHANGED, REMOVED, diff_plans, render_json, render_markdown, render_text
+from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "tests" / "fixtures" / "plans"
@@ -24,11 +24,7 @@ def load(name: str) -> dict:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}: run with VMS_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"{path} differs: review, then VMS_UPDATE_GOLDEN=1 to accept"
+    compare_golden(GOLDEN / name, text)
 
 
 @pytest.mark.parametrize("fmt,render", [("txt", render_text), ("md", render_markdown), ("json", render_json)])

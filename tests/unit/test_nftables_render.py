@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from vms_deploy.render.nft_common import RenderError, flow_checks
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
+from conftest import compare_golden
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "nftables"
@@ -50,12 +50,7 @@ def nft_can_check() -> bool:
 @pytest.mark.parametrize("fixture,host,kind", CASES)
 def test_golden(fixture, host, kind):
     text = render(load(fixture), host, kind)
-    golden = GOLDEN / f"{fixture}.{host}.nft"
-    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.exists(), f"missing {golden}: run VMS_UPDATE_GOLDEN=1 pytest {__file__}"
-    assert text == golden.read_text(), f"{golden} differs; if the change is intended, regenerate with VMS_UPDATE_GOLDEN=1"
+    compare_golden(GOLDEN / f"{fixture}.{host}.nft", text)
 
 
 @pytest.mark.parametrize("fixture,host,kind", CASES)

@@ -4,12 +4,12 @@ Golden files live in tests/golden/nginx/; regenerate with VMS_UPDATE_GOLDEN=1 af
 """
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from vms_deploy.render import nginx
+from conftest import compare_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "nginx"
 CASES = [
@@ -31,11 +31,7 @@ def golden_name(name, host, settings):
 @pytest.mark.parametrize("name,host,settings", CASES)
 def test_golden(name, host, settings):
     text = nginx.render_nginx_conf(plan(name), host, nginx.ProxySettings(**settings))
-    path = GOLDEN / golden_name(name, host, settings)
-    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}: run with VMS_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    compare_golden(GOLDEN / golden_name(name, host, settings), text)
 
 
 def test_tls_policy_and_headers():

@@ -5,7 +5,6 @@ Regenerate golden files after an intended change: VMS_UPDATE_GOLDEN=1 pytest tes
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from vms_deploy import cli
 from vms_deploy.report.graph import plan_to_dot, render_svg
 from vms_deploy.report.html import render_html
+from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "tests" / "fixtures" / "plans"
@@ -31,11 +31,7 @@ def load(name: str) -> dict:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}: run with VMS_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"{path} differs: review, then VMS_UPDATE_GOLDEN=1 to accept"
+    compare_golden(GOLDEN / name, text)
 
 
 @pytest.mark.parametrize("name", ["valerus_base", "valerus_vpn"])

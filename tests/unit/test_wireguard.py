@@ -3,12 +3,12 @@
 Regenerate the golden files with VMS_UPDATE_GOLDEN=1 after a deliberate change.
 """
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from vms_deploy.render import wireguard as wg
+from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "wireguard"
@@ -19,11 +19,7 @@ ALICE = "SHmk0ZCq8W3mJRgRBS+Q4FsEK1XD/nYP0HVoQ7BHZ1o="
 
 
 def golden(name, text):
-    path = GOLDEN / name
-    if os.environ.get("VMS_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}: run with VMS_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    compare_golden(GOLDEN / name, text)
 
 
 def test_public_key_matches_wg_tool():
