@@ -19,6 +19,13 @@ options:
     description: Directory to write the plan outputs to. Nothing is written when omitted, in check mode or on bad input.
     type: path
     required: false
+  return_plan:
+    description:
+      - Return the whole plan as RV(plan). Turn it off when only the files and RV(summary) are needed
+        (playbooks/plan.yml does): Ansible copies and inspects every result value several times, which
+        for a site of 1000 recorders costs more than compiling the plan.
+    type: bool
+    default: true
   hosts:
     description: Inventory hosts that make up the site; default every host in group all.
     type: list
@@ -42,8 +49,13 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: The compiled plan (schema 1).
+  returned: success, when return_plan is true
+  type: dict
+summary:
+  description: Site name, product, topology and the number of hosts, forwards and zone flows in the plan.
   returned: success
   type: dict
+  sample: {"site": "demo", "product": "valerus", "topology": "all_in_one", "hosts": 1, "forwards": 2, "zone_flows": 4}
 warnings_list:
   description: Plan warnings (also shown as Ansible warnings).
   returned: success
@@ -71,7 +83,7 @@ NOT_INSTALLED = "the vms_deploy Python package is not installed: run bin/setup (
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("output_dir", "hosts"))
+    _VALID_ARGS = frozenset(("output_dir", "hosts", "return_plan"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -105,7 +117,12 @@ class ActionModule(ActionBase):
 
         for warning in plan["warnings"]:
             display.warning(f"site {plan['site']}: {warning}")
-        result.update({"changed": False, "plan": plan, "warnings_list": plan["warnings"]})
+        summary = {"site": plan["site"], "product": plan["product"], "topology": plan["topology"],
+                   "hosts": len(plan["hosts"]), "forwards": len(plan["forwards"]),
+                   "zone_flows": len(plan["zone_flows"])}
+        result.update({"changed": False, "summary": summary, "warnings_list": plan["warnings"]})
+        if self._task.args.get("return_plan", True) not in (False, "false", "False", "no", 0):
+            result["plan"] = plan
         output_dir = self._task.args.get("output_dir")
         if output_dir:
             base = Path(output_dir)
@@ -114,7 +131,7 @@ class ActionModule(ActionBase):
             if self._task.check_mode:
                 files = {n: before[n] != text or not (base / n).is_file() for n, text in texts.items()}
             else:
-                files = write_plan_outputs(plan, output_dir)
+                files = write_plan_outputs(plan, output_dir, texts)
             if self._task.diff:
                 result["diff"] = [{"before": before[n], "after": texts[n], "before_header": str(base / n),
                                    "after_header": str(base / n)} for n in sorted(texts) if files[n]]

@@ -168,9 +168,11 @@ def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- subcommands
 def cmd_plan(args: argparse.Namespace) -> int:
+    from vms_deploy.plan_io import plan_json
+
     plan = compile_inventory(args.inventory)
     if args.out is None:
-        sys.stdout.write(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(plan_json(plan))
         return EXIT_OK
     written = write_plan_dir(plan, args.out)
     for path in written:

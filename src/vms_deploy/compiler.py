@@ -179,6 +179,7 @@ class _Compiler:
         self.servers = vms_hosts(site, self.catalog)
         self.warnings: list[str] = []
         self._role_cache: dict[str, list[str]] = {}
+        self._sources_cache: dict[tuple, list[str]] = {}
 
     # --- sources -------------------------------------------------------------------------
     def role_cidrs(self, role: str) -> list[str]:
@@ -297,7 +298,7 @@ class _Compiler:
                     continue
                 services_by_host[host][svc.name] = svc
                 roles = [r for r in self.source_roles(svc) if r != "internet" or (host, svc.name) in forwarded]
-                sources = sorted_cidrs(c for r in roles for c in self.role_cidrs(r))
+                sources = self.role_sources(tuple(roles))
                 sources = [c for c in sources if c != own]  # a host reaches itself over loopback
                 if not sources:
                     continue  # nobody may connect: the port stays closed
@@ -364,25 +365,44 @@ class _Compiler:
         """The zone whose network most specifically contains `source` (internet contains everything)."""
         return _zone_index(zones)(source)
 
+    def role_sources(self, roles: tuple) -> list[str]:
+        """Sorted CIDRs of the roles' addresses; memoised: every recorder asks for the same roles."""
+        if roles not in self._sources_cache:
+            self._sources_cache[roles] = sorted_cidrs(c for r in roles for c in self.role_cidrs(r))
+        return self._sources_cache[roles]
+
     def zone_flows(self, hosts: dict, zones: dict) -> list[dict]:
         flows: dict[tuple, dict] = {}
         classify = _zone_index(zones)
+        by_zone: dict[tuple, list[tuple[str, list[str]]]] = {}  # a rule's sources, split by zone, once per list
+        merged: set[tuple] = set()
         for host, h in hosts.items():
             for rule in h["inbound"]:
-                for source in rule["sources"]:
-                    src_zone = classify(source)
+                sources = tuple(rule["sources"])
+                if sources not in by_zone:
+                    split: dict[str, list[str]] = {}
+                    for source in sources:
+                        split.setdefault(classify(source), []).append(source)
+                    by_zone[sources] = list(split.items())
+                for src_zone, zone_sources in by_zone[sources]:
                     key = (src_zone, h["zone"], host, rule["protocol"], tuple(rule["ports"]), rule["component"],
                            rule["service"])
                     flow = flows.setdefault(key, {
                         "from": src_zone, "to": h["zone"], "sources": [], "destinations": [h["address"] + "/32"],
                         "to_host": host, "protocol": rule["protocol"], "ports": list(rule["ports"]),
                         "component": rule["component"], "service": rule["service"], "purpose": rule["purpose"]})
-                    flow["sources"].append(source)
+                    if flow["sources"]:
+                        merged.add(key)
+                    flow["sources"].extend(zone_sources)
         if self.s.cameras:
             self.camera_flows(hosts, flows)
+            merged.update(key for key, flow in flows.items() if flow["to"] == "cameras")
         out = []
-        for flow in flows.values():
-            flow["sources"] = sorted_cidrs(flow["sources"])
+        for key, flow in flows.items():
+            # A rule's sources are already sorted_cidrs output, and splitting by zone keeps the
+            # order: only flows fed by several lists need sorting again.
+            if key in merged:
+                flow["sources"] = sorted_cidrs(flow["sources"])
             out.append(flow)
         out.sort(key=lambda f: (f["from"], f["to"], f["to_host"] or "", f["ports"], f["protocol"], f["service"]))
         return out
@@ -449,22 +469,32 @@ class _Compiler:
 
 
 def _zone_index(zones: dict):
-    """classify() for one zones dict: zone networks parsed once, each distinct source classified once."""
-    parsed = [(zone, ipaddress.ip_network(text)) for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers")
-              for text in zones.get(zone, [])]
+    """classify() for one zones dict: the longest zone prefix containing the source wins (on a tie,
+    the first zone in the order below). Zone networks go into one dict keyed by (prefix length,
+    network number), so a source costs one lookup per distinct prefix length, not one comparison per
+    zone network (sites list hundreds of client networks)."""
+    table: dict[tuple[int, int], str] = {}
+    for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers"):
+        for text in zones.get(zone, []):
+            net = ipaddress.ip_network(text)
+            table.setdefault((net.prefixlen, int(net.network_address)), zone)
+    lengths = sorted({length for length, _ in table}, reverse=True)
     cache: dict[str, str] = {}
 
     def classify(source: str) -> str:
         zone = cache.get(source)
         if zone is None:
             net = ipaddress.ip_network(source)
-            zone, best_len = "internet", -1
-            for name, znet in parsed:
-                if znet.prefixlen > best_len and net.subnet_of(znet):
-                    zone, best_len = name, znet.prefixlen
+            address, own = int(net.network_address), net.prefixlen
+            zone = next((table[(length, address & _mask(length))] for length in lengths
+                         if length <= own and (length, address & _mask(length)) in table), "internet")
             cache[source] = zone
         return zone
     return classify
+
+
+def _mask(length: int) -> int:
+    return (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
 
 
 def _ports(pair) -> str:

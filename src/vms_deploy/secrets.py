@@ -14,6 +14,7 @@ Used by:
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterable, Iterator
 
@@ -52,6 +53,7 @@ DEFAULT_PASSWORDS = frozenset(p.lower() for p in (
 ))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_variable(name: str) -> bool:
     """True when a variable name holds a secret (password, passphrase, key passphrase, token)."""
     if name in _CONNECTION_SECRETS:
@@ -193,35 +195,44 @@ def password_warnings(hosts: dict[str, dict], site_name: str | None = None) -> l
 
 
 _CONTEXT_VARIABLES = ("vms_site", "vms_product", "ansible_user", "ansible_host")
+# Variables Ansible adds to every host. `groups` lists every host of the site: walking it for each
+# host made the password check O(hosts^2) (30 s at 1000 recorders).
+_MAGIC_VARIABLES = frozenset(("groups", "group_names", "hostvars", "ansible_facts", "vars", "environment", "omit"))
+
+
+def host_secrets(hvars, template) -> dict:
+    """{variable: value} of one host's secret variables (and those password_warnings compares
+    against). template(value) resolves a value and raises AnsibleError when it cannot; values keep
+    Ansible's vault tag, which is how a plain-text password is told from a vaulted one."""
+    from ansible.errors import AnsibleError
+
+    found = {}
+    for name in sorted(hvars, key=str):
+        if name in _MAGIC_VARIABLES:
+            continue
+        raw = hvars[name]
+        if not (is_secret_variable(str(name)) or name in _CONTEXT_VARIABLES or isinstance(raw, dict)):
+            continue
+        try:
+            value = template(raw)
+        except AnsibleError:
+            continue  # the plan's own vault or template error reports it
+        if isinstance(value, dict) and not any(True for _ in secret_items({name: value})):
+            continue
+        found[str(name)] = value
+    return found
 
 
 def inventory_secrets(inventory, variables, loader, names=None) -> dict[str, dict]:
-    """{host: {variable: value}} of the secret variables (plus the names password_warnings compares
-    against) of an Ansible inventory, for password_warnings. Values keep Ansible's vault tag, which is
-    how a plain-text password is told from a vaulted one; a value that cannot be decrypted is left out
-    (the plan's own vault error reports it). Used by the vms_plan action plugin and the CLI.
-    """
-    from ansible.errors import AnsibleError
+    """{host: {variable: value}} of host_secrets for every selected host of an Ansible inventory, for
+    password_warnings. A value that cannot be decrypted is left out."""
     from ansible.template import Templar
 
     hosts: dict[str, dict] = {}
     selected = inventory.hosts.values() if names is None else [inventory.get_host(n) for n in names]
     for host in sorted((h for h in selected if h is not None), key=lambda h: h.name):
         hvars = variables.get_vars(host=host, include_hostvars=False)
-        templar = Templar(loader=loader, variables=hvars)
-        found = {}
-        for name in sorted(hvars):
-            if not (is_secret_variable(str(name)) or name in _CONTEXT_VARIABLES
-                    or isinstance(hvars[name], dict)):
-                continue
-            try:
-                value = templar.template(hvars[name])
-            except AnsibleError:
-                continue
-            if isinstance(value, dict) and not any(True for _ in secret_items({name: value})):
-                continue
-            found[str(name)] = value
-        hosts[host.name] = found
+        hosts[host.name] = host_secrets(hvars, Templar(loader=loader, variables=hvars).template)
     return hosts
 
 

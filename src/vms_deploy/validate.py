@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .catalog import (CUSTOM_SERVICE_KEYS, NETWORK_ROLES, OVERRIDE_KEYS, PRODUCTS, PROTOCOLS, SOURCE_ROLES,
-                      all_groups, load_catalog, port_pair)
+                      all_groups, load_catalog, port_pair, safe_load)
 from .errors import MISSING, InputError
 from .model import Site, parse_cidr, parse_ipv4
 
@@ -45,7 +45,7 @@ TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "
 def inventory_spec(path: str = str(SPEC_PATH)) -> dict[str, dict]:
     """name -> option spec of every documented inventory variable."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = safe_load(Path(path).read_text(encoding="utf-8"))
         return dict(raw["argument_specs"]["inventory"]["options"])
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise RuntimeError(f"cannot read the inventory variable reference {path}: {exc}") from None
@@ -59,7 +59,7 @@ def role_variables(roles_dir: str = str(SPEC_PATH.parents[2])) -> frozenset[str]
     names: set[str] = set()
     for path in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             continue  # a broken role spec is that role's lint failure, not an inventory error
         for entry in (raw.get("argument_specs") or {}).values():
@@ -98,6 +98,12 @@ class _Validator:
     def __init__(self, data: Any):
         self.errors: list[InputError] = []
         self.bad: set[tuple[str, str]] = set()  # (host, variable) already reported: skip deeper checks
+        # Site-wide network lists are one object shared by every host (group_vars): parse and compare
+        # each list once, keyed by identity (the list is kept so its id stays unique).
+        self._parsed_lists: dict[int, tuple[Any, tuple]] = {}
+        self._overlaps: dict[tuple[int, int], tuple] = {}
+        self._zero_nets: dict[int, tuple] = {}
+        self._element_checks: dict[tuple[int, str], tuple[Any, list]] = {}
         self.data = data
 
     def err(self, host, variable, value, problem, fix):
@@ -175,7 +181,7 @@ class _Validator:
                              f"use {TYPE_WORDS[kind]}{hint or ', e.g. ' + _example(name, opt)}")
                     continue
                 if kind == "list" and opt.get("elements") in ("str", "dict", "int"):
-                    wrong = [v for v in value if not _type_ok(v, opt["elements"])]
+                    wrong = self._wrong_elements(value, opt["elements"])
                     if wrong:
                         self.err(host, name, value, f"has an item {wrong[0]!r} that is not {TYPE_WORDS[opt['elements']]}",
                                  f"make every item {TYPE_WORDS[opt['elements']]}, e.g. {_example(name, opt)}")
@@ -185,14 +191,24 @@ class _Validator:
                              f"{did_you_mean(str(value), opt['choices'])}",
                              f"set {name} to one of: {', '.join(opt['choices'])}")
 
+    def _wrong_elements(self, value: list, kind: str) -> list:
+        """Items of a list that are not of `kind`, once per shared list object (see _parsed_lists)."""
+        hit = self._element_checks.get((id(value), kind))
+        if hit is None or hit[0] is not value:
+            hit = self._element_checks[(id(value), kind)] = (value, [v for v in value if not _type_ok(v, kind)])
+        return hit[1]
+
     def check_site_consistency(self):
         for name in SITE_VARS:
-            values = {}
+            by_object: dict[int, tuple[Any, list[str]]] = {}  # group_vars values: one object for all hosts
             for host, hvars in self.site.hosts.items():
                 if name in hvars and (host, name) not in self.bad:
-                    values.setdefault(repr(hvars[name]), []).append(host)
+                    by_object.setdefault(id(hvars[name]), (hvars[name], []))[1].append(host)
+            values: dict[str, list[str]] = {}
+            for value, hosts in by_object.values():
+                values.setdefault(repr(value), []).extend(hosts)
             if len(values) > 1:
-                detail = "; ".join(f"{', '.join(h)}: {v}" for v, h in sorted(values.items()))
+                detail = "; ".join(f"{', '.join(sorted(h))}: {v}" for v, h in sorted(values.items()))
                 for host in sorted(h for hs in values.values() for h in hs):
                     self.err(host, name, self.site.hosts[host][name],
                              f"differs between hosts ({detail}); it is site-wide",
@@ -256,10 +272,13 @@ class _Validator:
                 self.err(host, "vms_public_address", value, str(exc),
                          "set vms_public_address to the site's public IPv4 address (as the router sees it)")
 
-    def _networks(self, host: str, name: str) -> list[ipaddress.IPv4Network] | None:
+    def _networks(self, host: str, name: str) -> tuple[ipaddress.IPv4Network, ...] | None:
         value = self.site.var(host, name, None)
         if value is None or (host, name) in self.bad:
             return None
+        hit = self._parsed_lists.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
         nets = []
         for item in value:
             try:
@@ -268,15 +287,31 @@ class _Validator:
                 self.err(host, name, item, str(exc),
                          f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is x.x.x.x/32)")
                 return None
-        return nets
+        self._parsed_lists[id(value)] = (value, tuple(nets))
+        return self._parsed_lists[id(value)][1]
+
+    def _overlapping(self, left: tuple, right: tuple) -> list:
+        """(a, b) pairs of overlapping networks of two parsed lists, computed once per pair."""
+        hit = self._overlaps.get((id(left), id(right)))
+        if hit is None or hit[0] is not left or hit[1] is not right:
+            hit = self._overlaps[(id(left), id(right))] = (left, right, [(a, b) for a in left for b in right
+                                                                         if a.overlaps(b)])
+        return hit[2]
+
+    def _whole_internet(self, nets: tuple) -> list:
+        """The 0.0.0.0/0 entries of a parsed list (once per list, as _overlapping)."""
+        hit = self._zero_nets.get(id(nets))
+        if hit is None or hit[0] is not nets:
+            hit = self._zero_nets[id(nets)] = (nets, [net for net in nets if net.prefixlen == 0])
+        return hit[1]
 
     def check_networks(self):
         for host in self.site.hosts:
             nets = {name: self._networks(host, name) for name in NETWORK_VARS}
             for name, value in nets.items():
-                for net in value or []:
-                    if net.prefixlen != 0 or name == "vms_remote_allowlist":
-                        continue
+                if name == "vms_remote_allowlist":
+                    continue
+                for net in self._whole_internet(value or ()):
                     if name == "vms_management_networks":
                         self.err(host, name, str(net), "opens the management port (SSH/WinRM) to the whole Internet",
                                  "list only the administrators' networks, e.g. [10.0.99.0/24]")
@@ -291,7 +326,7 @@ class _Validator:
                      ("vms_dmz_networks", "vms_client_networks", "the DMZ must be separate from the client network"))
             for left, right, why in pairs:
                 # Site-wide lists are the same on every host: each pair of lists is compared once.
-                for a, b in _overlapping(tuple(nets.get(left) or ()), tuple(nets.get(right) or ())):
+                for a, b in self._overlapping(nets.get(left) or (), nets.get(right) or ()):
                     self.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
                              f"make {left} and {right} separate networks, or correct the CIDR")
             self.check_host_zone(host, nets)
@@ -309,8 +344,8 @@ class _Validator:
             var = "vms_server_networks" if zone == "servers" else "vms_dmz_networks"
             self.err(host, variable, str(addr), f"is in zone {zone} but outside {var} {[str(n) for n in declared]}",
                      f"add the host's network to {var}, correct the address, or set vms_zone for the host")
-        for net in nets.get("vms_camera_networks") or []:
-            if addr in net and zone in ("dmz", "edge"):
+        for net in (nets.get("vms_camera_networks") or []) if zone in ("dmz", "edge") else ():
+            if addr in net:
                 self.err(host, variable, str(addr), f"is in the camera network {net} but the host is in zone {zone}",
                          "keep DMZ and edge hosts out of the camera network")
 
@@ -650,9 +685,3 @@ def validate(data: Any, extra_errors=None) -> list[InputError]:
 def _parse_cidr_cached(text: str):
     """parse_cidr for strings, memoised: every host carries the same site-wide network lists."""
     return parse_cidr(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _overlapping(left: tuple, right: tuple) -> list:
-    """(a, b) pairs of overlapping networks of two lists (cached per pair of lists)."""
-    return [(a, b) for a in left for b in right if a.overlaps(b)]

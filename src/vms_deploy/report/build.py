@@ -1,10 +1,10 @@
 """Write the report directory: index.html (self-contained) plus the picture's sources for reuse."""
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+from vms_deploy.plan_io import plan_json
 from vms_deploy.report.graph import plan_to_dot, render_svg
 from vms_deploy.report.html import render_html
 
@@ -16,7 +16,7 @@ def write_report(plan: dict[str, Any], out_dir: str, picture: bool = True) -> li
     dot_text = plan_to_dot(plan)
     svg = render_svg(dot_text) if picture else None
     files = {"index.html": render_html(plan, svg), "network.dot": dot_text,
-             "plan.json": json.dumps(plan, indent=2, sort_keys=True) + "\n"}
+             "plan.json": plan_json(plan)}
     if svg:
         files["network.svg"] = '<?xml version="1.0" encoding="UTF-8"?>\n' + svg
     for name, text in sorted(files.items()):
