@@ -116,6 +116,9 @@ def lab_site(recorders: int, lab_name: str | None = None) -> tuple[dict, dict]:
         "vms_remote_access": "none",
         "vms_lab_name": lab_name, "vms_lab_networks": {"servers": str(LAB_SUBNET)},
         "vms_lab_edge_host": "edge1", "vms_lab_vantages": [],
+        # As every lab inventory (inventories/lab/*): the lab image has nftables, so the package
+        # check (an apt run per host, ~1 s of CPU each) is left out, as a real site may not.
+        "host_firewall_install_package": False, "edge_firewall_install_package": False,
     }
     return hosts, group_vars
 

@@ -13,14 +13,18 @@ description:
     that deletes and re-creates the table, after validating the same file with C(nft -c -f).
     If validation or the kernel refuses the transaction, the previous table stays in force untouched.
   - Idempotent although C(nft list) output differs from the input text. After each apply the module records,
-    in O(state_dir), the sha256 of the desired text and the live C(nft list table) output. Nothing is changed
-    when the live listing equals the recorded listing and the desired hash equals the recorded hash.
-  - Drift (the live table differs from what this module last applied, for example a rule deleted by hand) is
-    reported in C(drift), and corrected unless O(mode=audit).
+    in O(state_dir), the sha256 of the desired text and the live C(nft -s list table) output (stateless, so
+    counter and quota values are left out and traffic alone is never drift). Nothing is changed when the live
+    listing equals the recorded listing and the desired hash equals the recorded hash; that check costs one
+    read-only C(nft -s list table) call and nothing else (no validation, no write). Without a record (first
+    run, or O(state_dir) lost) the table is applied again.
+  - Drift (the live table differs from what this module last applied, for example a rule or set element added
+    or deleted by hand, or the table deleted) is reported in C(drift), and corrected unless O(mode=audit).
   - When the managed host is reached over SSH (C(SSH_CONNECTION) is set for the module or, under become, for
     the nearest ancestor process), an accept rule for that client address and server port is inserted at the
     top of O(management_chain), so applying a plan that lacks the management network can never cut Ansible off.
-  - Supports check mode (validates with C(nft -c), changes nothing) and diff mode (ruleset text before/after).
+  - Supports check mode (validates with C(nft -c -f) when a change is due, changes nothing) and diff mode
+    (ruleset text before/after).
 version_added: "0.1.0"
 author: vms-deploy
 options:
@@ -102,8 +106,14 @@ management_connection:
   returned: always
   type: str
 listing:
-  description: C(nft list table) output after the run (before it in check mode and audit mode).
+  description: C(nft -s list table) output after the run (before it in check mode and audit mode).
   returned: always
+  type: str
+recorded_listing:
+  description:
+    - The listing recorded at the last apply, so an audit can name the rules changed by hand without
+      a second round trip to read the state file.
+  returned: when mode=audit and drift is true
   type: str
 """
 
@@ -142,7 +152,8 @@ def save_state(path, data):
 
 
 def live_listing(module, nft, family, name):
-    rc, out, err = module.run_command([nft, "list", "table", family, name])
+    # -s (stateless): counter/quota values change with traffic; they must not count as drift.
+    rc, out, err = module.run_command([nft, "-s", "list", "table", family, name])
     if rc != 0:
         if "No such file or directory" in err or "does not exist" in err:
             return None
@@ -287,6 +298,8 @@ def main():
                           before_header="%s %s (%s)" % (family, name, "recorded" if record and not drift else "live"),
                           after_header="%s %s (plan)" % (family, name))
     if p["mode"] == "audit":
+        if drift:
+            result["recorded_listing"] = record.get("live") or ""
         module.exit_json(**result)
 
     result["changed"] = True

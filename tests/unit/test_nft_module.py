@@ -62,7 +62,7 @@ class Netns:
         res = self.run(["nft", *args])
         return res.returncode, res.stdout, res.stderr
 
-    def module(self, check=False, diff=True, ssh=None, ssh_in_parent=False, **params):
+    def module(self, check=False, diff=True, ssh=None, ssh_in_parent=False, log_nft=False, **params):
         params.setdefault("state_dir", str(self.state_dir))
         args = dict(params, _ansible_check_mode=check, _ansible_diff=diff)
         path = self.tmp / "args.json"
@@ -71,12 +71,33 @@ class Netns:
         argv = [sys.executable, str(MODULE), str(path)]
         if ssh:
             env["SSH_CONNECTION"] = ssh
+        if log_nft:  # the module finds nft on PATH first: a wrapper that logs each call, then runs the real one
+            env["PATH"] = "%s:%s" % (self.nft_wrapper(), env.get("PATH", ""))
         if ssh_in_parent:  # like sudo: the module's own environment lacks it, its parent shell has it
             argv = ["sh", "-c", 'env -u SSH_CONNECTION "$@"; exit $?', "sh", *argv]
         res = self.run(argv, env=env)
         out = res.stdout.strip().splitlines()
         assert out, f"module printed nothing: {res.stderr}"
         return json.loads(out[-1])
+
+    def nft_wrapper(self) -> Path:
+        wrap = self.tmp / "wrap"
+        if not wrap.is_dir():
+            wrap.mkdir()
+            (wrap / "nft").write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec %s "$@"\n'
+                                      % (self.nft_log, shutil.which("nft")))
+            (wrap / "nft").chmod(0o755)
+        return wrap
+
+    @property
+    def nft_log(self) -> Path:
+        return self.tmp / "nft-calls.log"
+
+    def nft_calls(self) -> list[str]:
+        """nft invocations logged by the wrapper since the last call of this method."""
+        calls = self.nft_log.read_text().splitlines() if self.nft_log.exists() else []
+        self.nft_log.unlink(missing_ok=True)
+        return calls
 
     def close(self):
         self.proc.kill()
@@ -133,10 +154,13 @@ def test_drift_detected_audited_and_repaired(ns, content):
     audit = ns.module(content=content, mode="audit")
     assert audit["drift"] is True and audit["in_sync"] is False and audit["changed"] is False
     assert "dport 9080" not in ns.nft("list", "table", "inet", "vms_deploy")[1], "audit changed the table"
+    # The audit names the rule deleted by hand from this one result (no second read of the state file).
+    assert "dport 9080" in audit["recorded_listing"] and "dport 9080" not in audit["listing"]
     fixed = ns.module(content=content)
     assert fixed["changed"] is True and fixed["drift"] is True
     assert "dport 9080" in ns.nft("list", "table", "inet", "vms_deploy")[1]
     assert ns.module(content=content)["changed"] is False
+    assert "recorded_listing" not in ns.module(content=content, mode="audit")  # in sync: nothing to name
 
 
 def test_invalid_ruleset_leaves_previous_table(ns, content):
@@ -191,3 +215,72 @@ def test_live_ssh_connection_found_under_become(ns, content):
     res = ns.module(content=content, ssh="10.250.9.9 50000 172.28.12.10 22", ssh_in_parent=True)
     assert res["management_connection"] == "10.250.9.9 22", res
     assert "ip saddr 10.250.9.9 tcp dport 22 accept" in ns.nft("list", "chain", "inet", "vms_deploy", "input")[1]
+
+
+def test_no_change_rerun_only_reads_the_table_once(ns, content):
+    """The no-change path is one read-only `nft -s list table`: no validation, no apply, no second read."""
+    assert ns.module(content=content, log_nft=True)["changed"] is True
+    read, check, apply, reread = ns.nft_calls()  # read, validate, one transaction, record what it made
+    assert read == reread == "-s list table inet vms_deploy", (read, reread)
+    assert check.startswith("-c -f ") and apply == check[len("-c "):], (check, apply)
+    again = ns.module(content=content, log_nft=True)
+    assert again["changed"] is False and again["in_sync"] is True
+    assert ns.nft_calls() == ["-s list table inet vms_deploy"]
+    assert ns.module(content=content, check=True, log_nft=True)["changed"] is False
+    assert ns.nft_calls() == ["-s list table inet vms_deploy"]
+
+
+def test_check_mode_validates_without_applying(ns, content):
+    ns.module(content=content, check=True, log_nft=True)
+    calls = ns.nft_calls()
+    assert calls[0] == "-s list table inet vms_deploy" and calls[1].startswith("-c -f ") and len(calls) == 2, calls
+
+
+@pytest.mark.parametrize("how", ["rule added", "set element added", "set element deleted", "table deleted",
+                                 "policy changed"])
+def test_hand_made_drift_is_detected_and_repaired(ns, content, how):
+    """Whatever is changed by hand in the live table (not only a deleted rule) is drift, and is undone."""
+    ns.module(content=content)
+    applied = ns.nft("-s", "list", "table", "inet", "vms_deploy")[1]
+    change = {
+        "rule added": ["add", "rule", "inet", "vms_deploy", "input", "tcp", "dport", "4444", "accept"],
+        "set element added": ["add", "element", "inet", "vms_deploy", "src_clients", "{", "10.99.0.0/16", "}"],
+        "set element deleted": ["delete", "element", "inet", "vms_deploy", "src_app_https", "{", "172.28.13.0/24",
+                                "}"],
+        "table deleted": ["delete", "table", "inet", "vms_deploy"],
+        "policy changed": ["chain", "inet", "vms_deploy", "input", "{", "policy", "accept", ";", "}"],
+    }[how]
+    rc, _, err = ns.nft(*change)
+    assert rc == 0, err
+    assert ns.nft("-s", "list", "table", "inet", "vms_deploy")[1] != applied
+    audit = ns.module(content=content, mode="audit")
+    assert audit["drift"] is True and audit["in_sync"] is False and audit["changed"] is False
+    fixed = ns.module(content=content)
+    assert fixed["changed"] is True and fixed["drift"] is True
+    assert ns.nft("-s", "list", "table", "inet", "vms_deploy")[1] == applied
+    assert ns.module(content=content)["changed"] is False
+
+
+def test_lost_state_record_reapplies_once(ns, content):
+    ns.module(content=content)
+    (ns.state_dir / "nft-inet-vms_deploy.json").unlink()
+    res = ns.module(content=content)
+    assert res["changed"] is True and res["drift"] is False
+    assert ns.module(content=content)["changed"] is False
+
+
+def test_counters_moving_with_traffic_are_not_drift(ns, content):
+    """A counter in the table changes with every packet; that is traffic, not a change made by hand."""
+    if not shutil.which("ip"):
+        pytest.skip("needs ip (iproute2) to bring lo up in the namespace")
+    counted = content.replace("type filter hook output priority filter; policy accept;\n",
+                              "type filter hook output priority filter; policy accept;\n"
+                              '\t\tudp dport 9 counter comment "counted"\n')
+    assert counted != content
+    assert ns.module(content=counted)["changed"] is True
+    assert ns.run(["ip", "link", "set", "lo", "up"]).returncode == 0
+    send = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', 9))"
+    assert ns.run([sys.executable, "-c", send]).returncode == 0
+    assert "counter packets 1 " in ns.nft("list", "chain", "inet", "vms_deploy", "output")[1]
+    again = ns.module(content=counted)
+    assert again["changed"] is False and again["drift"] is False

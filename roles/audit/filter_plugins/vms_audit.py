@@ -38,8 +38,8 @@ def changed_lines(recorded, live):
 
 
 def nft_finding(result, host, check, state=None):
-    """Finding from a vms_nft_table result in mode=audit; state: slurp of its state file (optional),
-    to tell which rules were changed by hand."""
+    """Finding from a vms_nft_table result in mode=audit. The rules changed by hand are told from the
+    result's recorded_listing, or from state (a slurp of the module's state file) when given."""
     if not isinstance(result, dict) or "in_sync" not in result:
         raise AnsibleFilterError(f"host {host}: {check}: expected a vms_nft_table result in mode=audit, got "
                                  f"{type(result).__name__}")
@@ -50,7 +50,8 @@ def nft_finding(result, host, check, state=None):
         status, detail = "drift", (f"table {table} is missing: no vms-deploy firewall is in force; "
                                    "re-run site.yml --tags firewall (or --tags edge)")
     elif result.get("drift"):
-        lines = changed_lines(_recorded_listing(state), result.get("listing"))
+        recorded = result["recorded_listing"] if "recorded_listing" in result else _recorded_listing(state)
+        lines = changed_lines(recorded, result.get("listing"))
         how = (" (" + "; ".join(lines) + ")") if lines else ""
         status, detail = "drift", (f"table {table} was changed outside vms-deploy since the last apply{how}; "
                                    "re-run site.yml to restore the plan")
