@@ -122,13 +122,20 @@ def growth(rows: list[dict]) -> dict | None:
 
 
 def playbook_sweep(sizes: list[int], runs: int, env: dict) -> list[dict]:
-    rows = []
+    """plan.yml per size, the sizes taken in turn in each round, so a change in machine load hits
+    every size alike (the target is a ratio)."""
+    cmds = {}
     for n in sizes:
         out = site_dir(n)
         gen_site.write_site(out, *gen_site.plan_site(n))
-        cmd = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml", "-e", f"vms_plan_dir={BUILD / 'plan' / f'r{n}'}"]
-        measured = [run_cpu(cmd, env=env, timeout=1800) for _ in range(runs)]
-        samples, cpu = [m[0] for m in measured], [m[1] for m in measured]
+        cmds[n] = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml", "-e", f"vms_plan_dir={BUILD / 'plan' / f'r{n}'}"]
+    measured: dict[int, list] = {n: [] for n in sizes}
+    for _ in range(runs):
+        for n in sizes:
+            measured[n].append(run_cpu(cmds[n], env=env, timeout=1800))
+    rows = []
+    for n in sizes:
+        samples, cpu = [m[0] for m in measured[n]], [m[1] for m in measured[n]]
         print(f"plan.yml r{n}: median {sorted(samples)[len(samples) // 2]:.2f} s", flush=True)
         rows.append({"recorders": n, "seconds": stats(samples), "cpu_seconds": stats(cpu)})
     return rows

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every benchmark and write docs/BENCHMARKS.md. Sizes and runs are adjustable by environment:
 #   VMS_BENCH_SIZES=1,10,100,500,1000   VMS_BENCH_RUNS=5        compiler sweep
-#   VMS_BENCH_PLAYBOOK_SIZES=2,1000     VMS_BENCH_PLAYBOOK_RUNS=3   playbooks/plan.yml
-#   VMS_BENCH_APPLY_RUNS=3              VMS_BENCH_APPLY_CLIENTS=10  apply (lab container)
-#   VMS_BENCH_CONVERGE_SIZES=1,10       VMS_BENCH_RERUNS=2          converge (lab site)
+#   VMS_BENCH_PLAYBOOK_SIZES=2,1000     VMS_BENCH_PLAYBOOK_RUNS=7   playbooks/plan.yml
+#   VMS_BENCH_APPLY_RUNS=5              VMS_BENCH_APPLY_CLIENTS=10  apply (lab container)
+#   VMS_BENCH_CONVERGE_SIZES=1,10       VMS_BENCH_RERUNS=3          converge (lab site)
+#   VMS_BENCH_TUNING_RUNS=3                                         each tuning knob, off and on
 #   VMS_BENCH_SKIP=converge,tuning      skip parts (plan, rules, apply, converge, tuning)
 # Intermediate files and results go to build/bench/ (never committed).
 set -euo pipefail
@@ -14,18 +15,19 @@ start=$(date +%s)
 
 if [[ $skip != *,plan,* ]]; then
   python3 bench/bench_plan.py --sizes "${VMS_BENCH_SIZES:-1,10,100,500,1000}" --runs "${VMS_BENCH_RUNS:-5}" \
-    --playbook-sizes "${VMS_BENCH_PLAYBOOK_SIZES:-2,1000}" --playbook-runs "${VMS_BENCH_PLAYBOOK_RUNS:-3}"
+    --playbook-sizes "${VMS_BENCH_PLAYBOOK_SIZES:-2,1000}" --playbook-runs "${VMS_BENCH_PLAYBOOK_RUNS:-7}"
 fi
 if [[ $skip != *,rules,* ]]; then
   python3 bench/bench_rules.py --recorders "${VMS_BENCH_RULES_RECORDERS:-1000}"
 fi
 if [[ $skip != *,apply,* ]]; then
-  python3 bench/bench_apply.py --runs "${VMS_BENCH_APPLY_RUNS:-3}" --clients "${VMS_BENCH_APPLY_CLIENTS:-10}"
+  python3 bench/bench_apply.py --runs "${VMS_BENCH_APPLY_RUNS:-5}" --clients "${VMS_BENCH_APPLY_CLIENTS:-10}"
 fi
 if [[ $skip != *,converge,* ]]; then
   tuning=--tuning
   [[ $skip == *,tuning,* ]] && tuning=
-  python3 bench/bench_converge.py --sizes "${VMS_BENCH_CONVERGE_SIZES:-1,10}" --reruns "${VMS_BENCH_RERUNS:-2}" $tuning
+  python3 bench/bench_converge.py --sizes "${VMS_BENCH_CONVERGE_SIZES:-1,10}" --reruns "${VMS_BENCH_RERUNS:-3}" \
+    --tuning-runs "${VMS_BENCH_TUNING_RUNS:-3}" $tuning
 fi
 python3 bench/report.py
 echo "bench: done in $(( $(date +%s) - start )) s; results in build/bench/results, report in docs/BENCHMARKS.md"

@@ -98,12 +98,13 @@ class _Validator:
     def __init__(self, data: Any):
         self.errors: list[InputError] = []
         self.bad: set[tuple[str, str]] = set()  # (host, variable) already reported: skip deeper checks
-        # Site-wide network lists are one object shared by every host (group_vars): parse and compare
-        # each list once, keyed by identity (the list is kept so its id stays unique).
-        self._parsed_lists: dict[int, tuple[Any, tuple]] = {}
+        # Every host carries the site-wide network lists: parse and check each distinct list once.
+        # Lists are keyed by their items (tuple of strings: hashing cached str hashes is cheap); the
+        # parsed tuple is then one object per distinct list, so the pair checks below key on identity.
+        self._parsed_lists: dict[tuple, tuple] = {}
         self._overlaps: dict[tuple[int, int], tuple] = {}
         self._zero_nets: dict[int, tuple] = {}
-        self._element_checks: dict[tuple[int, str], tuple[Any, list]] = {}
+        self._element_checks: dict[tuple, list] = {}
         self.data = data
 
     def err(self, host, variable, value, problem, fix):
@@ -192,18 +193,22 @@ class _Validator:
                              f"set {name} to one of: {', '.join(opt['choices'])}")
 
     def _wrong_elements(self, value: list, kind: str) -> list:
-        """Items of a list that are not of `kind`, once per shared list object (see _parsed_lists)."""
-        hit = self._element_checks.get((id(value), kind))
-        if hit is None or hit[0] is not value:
-            hit = self._element_checks[(id(value), kind)] = (value, [v for v in value if not _type_ok(v, kind)])
-        return hit[1]
+        """Items of a list that are not of `kind`, once per distinct list (see _parsed_lists)."""
+        key = _list_key(value)
+        if key is None:
+            return [v for v in value if not _type_ok(v, kind)]
+        if (key, kind) not in self._element_checks:
+            self._element_checks[(key, kind)] = [v for v in value if not _type_ok(v, kind)]
+        return self._element_checks[(key, kind)]
 
     def check_site_consistency(self):
         for name in SITE_VARS:
-            by_object: dict[int, tuple[Any, list[str]]] = {}  # group_vars values: one object for all hosts
+            by_object: dict[Any, tuple[Any, list[str]]] = {}  # repr() each distinct value once
             for host, hvars in self.site.hosts.items():
                 if name in hvars and (host, name) not in self.bad:
-                    by_object.setdefault(id(hvars[name]), (hvars[name], []))[1].append(host)
+                    value = hvars[name]
+                    key = _list_key(value) or ("object", id(value))
+                    by_object.setdefault(key, (value, []))[1].append(host)
             values: dict[str, list[str]] = {}
             for value, hosts in by_object.values():
                 values.setdefault(repr(value), []).extend(hosts)
@@ -276,9 +281,9 @@ class _Validator:
         value = self.site.var(host, name, None)
         if value is None or (host, name) in self.bad:
             return None
-        hit = self._parsed_lists.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
+        key = _list_key(value)
+        if key is not None and key in self._parsed_lists:
+            return self._parsed_lists[key]
         nets = []
         for item in value:
             try:
@@ -287,8 +292,10 @@ class _Validator:
                 self.err(host, name, item, str(exc),
                          f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is x.x.x.x/32)")
                 return None
-        self._parsed_lists[id(value)] = (value, tuple(nets))
-        return self._parsed_lists[id(value)][1]
+        if key is None:
+            return tuple(nets)
+        self._parsed_lists[key] = tuple(nets)
+        return self._parsed_lists[key]
 
     def _overlapping(self, left: tuple, right: tuple) -> list:
         """(a, b) pairs of overlapping networks of two parsed lists, computed once per pair."""
@@ -669,6 +676,13 @@ def merge_errors(errors, all_hosts) -> list[InputError]:
 
 def _span(pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+
+
+def _list_key(value: Any) -> tuple | None:
+    """A list of strings as a dict key; None for anything else (not memoised)."""
+    if isinstance(value, list) and all(type(v) is str for v in value):
+        return tuple(value)
+    return None
 
 
 def validate(data: Any, extra_errors=None) -> list[InputError]:
