@@ -6,20 +6,26 @@ Golden files live in tests/golden/nftables/; regenerate with VMS_UPDATE_GOLDEN=1
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from vms_deploy.compiler import compile_plan
+from vms_deploy.inventory import load_inventory
 from vms_deploy.render.nft_common import RenderError, flow_checks
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
 from conftest import compare_golden
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parents[1]))  # bench/ is a directory of scripts at the top of the checkout
+from bench import gen_site  # noqa: E402
 FIXTURES = HERE / "fixtures" / "nftables"
 GOLDEN = HERE.parent / "golden" / "nftables"
 
@@ -30,6 +36,7 @@ CASES = [
     ("plan_xprotect_dmz", "rec1", "host"),
     ("plan_xprotect_dmz", "mobile1", "host"),
     ("plan_xprotect_dmz", "edge1", "edge"),
+    ("plan_valerus_srec", "edge1", "edge"),  # inventories/lab/separate_recorders: three recorders
 ]
 
 
@@ -216,3 +223,150 @@ def test_filter_plugin_wraps_renderers_and_errors():
         f["vms_nft_host_ruleset"]("not a plan", "app1")
     line = f["vms_flow_check_line"](dict(flow_checks(plan, VANTAGES[:1])[0], open=False))
     assert "expect" in line and "got closed" in line
+
+
+# --- The edge's forward chain follows services, not recorders (issue 7) -------------------------
+
+def _generated_plan(tmp_path, recorders: int) -> dict:
+    """bench/gen_site.py's synthetic Valerus site (app1, gw1, edge1, N recorders), few clients to stay quick."""
+    out = gen_site.write_site(tmp_path / f"r{recorders}", *gen_site.plan_site(recorders, clients=4))
+    return compile_plan(load_inventory(out))
+
+
+def _chain(text: str, name: str) -> list[str]:
+    body = text[text.index(f"\tchain {name} {{"):]
+    body = body[:body.index("\n\t}")]
+    return [ln.strip() for ln in body.splitlines()[2:]]  # without the chain line and its type line
+
+
+def _sets(text: str) -> dict[str, list]:
+    out = {}
+    for name, body in re.findall(r"\tset (\w+) \{\n(.*?)\n\t\}", text, re.S):
+        found = re.search(r"elements = \{ (.*) \}", body)
+        out[name] = [ipaddress.ip_network(e) for e in found.group(1).split(", ")] if found else []
+    return out
+
+
+FLOW_RULE = re.compile(r"(ip saddr != @internal )?ip saddr @(\w+) ip daddr @(\w+) "
+                       r"(tcp|udp) dport (\d+)(?:-(\d+))? accept")
+
+
+def _edge_accepts(text: str):
+    """An evaluator of the rendered forward chain for packets that were not DNAT'ed. Every rule
+    of the chain must be understood, so a rule shape this test does not know fails it."""
+    sets = _sets(text)
+    rules = []
+    for line in _chain(text, "forward"):
+        if line.startswith(("ct state ", "ct status dnat ", "limit rate ")):
+            continue
+        m = FLOW_RULE.match(line)
+        assert m, f"unexpected forward rule: {line}"
+        first, last = int(m.group(5)), int(m.group(6) or m.group(5))
+        rules.append((bool(m.group(1)), sets[m.group(2)], sets[m.group(3)], m.group(4), first, last))
+
+    def accepts(src, dst, proto, port) -> bool:
+        return any(p == proto and first <= port <= last and any(src in n for n in s) and any(dst in n for n in d)
+                   and not (outside and any(src in n for n in sets["internal"]))
+                   for outside, s, d, p, first, last in rules)
+    return accepts
+
+
+def _plan_accepts(plan: dict, edge_host: str):
+    """What the plan's zone flows allow through the edge: one (sources, destinations, protocol,
+    ports) tuple per flow whose zones differ and that does not end at the edge itself."""
+    internal = [ipaddress.ip_network(c) for z, cs in plan["zones"].items() if z != "internet" for c in cs or []]
+    flows = [(f["from"] == "internet", [ipaddress.ip_network(c) for c in f["sources"]],
+              [ipaddress.ip_network(c) for c in f["destinations"]], f["protocol"], f["ports"][0], f["ports"][1])
+             for f in plan["zone_flows"]
+             if f["from"] != f["to"] and f["to"] != "edge" and f.get("to_host") != edge_host]
+
+    def accepts(src, dst, proto, port) -> bool:
+        return any(p == proto and first <= port <= last and any(src in n for n in s) and any(dst in n for n in d)
+                   and not (outside and any(src in n for n in internal))
+                   for outside, s, d, p, first, last in flows)
+    return accepts
+
+
+def _probe_points(plan: dict, edge_host: str):
+    """Addresses at the edges of every network the plan names (plus one outsider) and ports at
+    the edges of every flow's range; the edge's own addresses are left out (input chain)."""
+    edge_addrs = {ipaddress.ip_address(plan["hosts"][edge_host]["address"])}
+    nets = {c for f in plan["zone_flows"] for c in f["sources"] + f["destinations"]}
+    nets |= {c for cs in plan["zones"].values() for c in cs or []}
+    nets |= {f"{h['address']}/32" for h in plan["hosts"].values() if h.get("address")}
+    addrs = {ipaddress.ip_address("100.127.0.1")}
+    for c in nets:
+        n = ipaddress.ip_network(c)
+        if n.prefixlen:
+            addrs |= {n.network_address, n.broadcast_address, n.network_address + (1 if n.num_addresses > 1 else 0)}
+    ports = {(f["protocol"], p) for f in plan["zone_flows"]
+             for p in (f["ports"][0] - 1, f["ports"][0], f["ports"][1], f["ports"][1] + 1) if 0 < p < 65536}
+    addrs = sorted(addrs - edge_addrs)
+    return addrs, sorted(ports)
+
+
+def _assert_same_policy(plan: dict, edge_host: str = "edge1") -> int:
+    got, want = _edge_accepts(render_edge_ruleset(plan, edge_host)), _plan_accepts(plan, edge_host)
+    addrs, ports = _probe_points(plan, edge_host)
+    allowed = 0
+    for src in addrs:
+        for dst in addrs:
+            for proto, port in ports:
+                expected = want(src, dst, proto, port)
+                assert got(src, dst, proto, port) == expected, (src, dst, proto, port, expected)
+                allowed += expected
+    return allowed
+
+
+@pytest.mark.parametrize("fixture", ["plan_valerus_aio", "plan_xprotect_dmz", "plan_valerus_srec"])
+def test_edge_forward_chain_accepts_exactly_the_plan_flows(fixture):
+    assert _assert_same_policy(load(fixture)) > 0
+
+
+def test_edge_merged_rules_accept_exactly_the_plan_flows_of_a_generated_site(tmp_path):
+    plan = _generated_plan(tmp_path, 3)
+    plan["zones"]["clients"] = plan["zones"]["clients"][:2]  # fewer probe points, same shape
+    for f in plan["zone_flows"]:
+        if f["from"] == "clients":
+            f["sources"] = list(plan["zones"]["clients"])
+    assert _assert_same_policy(plan) > 0
+
+
+def test_edge_merges_only_flows_with_the_same_sources(tmp_path):
+    """A recorder whose streaming port admits fewer clients keeps its own rule: merging it into the
+    others' destination set would let every client network reach it (a cross product)."""
+    plan = _generated_plan(tmp_path, 3)
+    narrow = plan["zones"]["clients"][0]
+    for f in plan["zone_flows"]:
+        if f["from"] == "clients" and f.get("to_host") == "rec0002" and f["service"] == "recorder_streaming":
+            f["sources"] = [narrow]
+    text = render_edge_ruleset(plan, "edge1")
+    streaming = [ln for ln in _chain(text, "forward") if "clients->servers recorder/recorder_streaming" in ln]
+    assert len(streaming) == 2
+    accepts = _edge_accepts(text)
+    other_client = ipaddress.ip_network(plan["zones"]["clients"][1]).network_address + 5
+    rec1, rec2 = (ipaddress.ip_address(plan["hosts"][h]["address"]) for h in ("rec0001", "rec0002"))
+    assert accepts(other_client, rec1, "tcp", 554)
+    assert not accepts(other_client, rec2, "tcp", 554)
+    assert accepts(ipaddress.ip_network(narrow).network_address + 5, rec2, "tcp", 554)
+    plan["zones"]["clients"] = plan["zones"]["clients"][:2]
+    assert _assert_same_policy(plan) > 0
+
+
+def test_edge_rule_count_does_not_grow_with_recorders(tmp_path):
+    """10 and 100 recorders: the same rules and sets; only the recorders' set gains elements."""
+    small, large = (render_edge_ruleset(_generated_plan(tmp_path, n), "edge1") for n in (10, 100))
+    for chain in ("input", "forward", "prerouting", "postrouting"):
+        assert len(_chain(small, chain)) == len(_chain(large, chain)), chain
+    assert sorted(_sets(small)) == sorted(_sets(large))
+    assert len(_sets(small)["hosts_recorder"]) == 10 and len(_sets(large)["hosts_recorder"]) == 100
+    assert 'comment "100 hosts: rec0001, rec0002' in large and "more)" in large
+    assert "ip saddr @zone_clients ip daddr @hosts_recorder tcp dport 554 accept" in large
+
+
+@pytest.mark.skipif(not nft_can_check(), reason="needs nft and unshare -n (root)")
+def test_nft_accepts_the_merged_edge_of_a_generated_site(tmp_path):
+    path = tmp_path / "t.nft"
+    path.write_text(render_edge_ruleset(_generated_plan(tmp_path, 10), "edge1"))
+    res = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

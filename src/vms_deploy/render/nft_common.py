@@ -116,7 +116,10 @@ class SetNamer:
         self.sets.append((name, list(key), label))
         return name
 
-    def name_for(self, sources: Iterable[str], label: str, prefix: str | None = None) -> str:
+    def name_for(self, sources: Iterable[str], label: str, prefix: str | None = None,
+                 comment: str | None = None) -> str:
+        """The set for a list: an existing one with the same content, else a new one (`comment`
+        replaces the generic "PREFIX of LABEL" comment of a list that is no zone, host or anywhere)."""
         key = self._key(sources)
         if key in self.by_sources:
             return self.by_sources[key]
@@ -128,7 +131,7 @@ class SetNamer:
         elif key in self.zone_of:
             base, comment = set_name(prefix, self.zone_of[key]), f"zone {self.zone_of[key]}"
         else:
-            base, comment = set_name(prefix, label), f"{prefix} of {label}"
+            base, comment = set_name(prefix, label), comment or f"{prefix} of {label}"
         name, n = base, 2
         used = {s[0] for s in self.sets}
         while name in used:

@@ -9,7 +9,11 @@ camera LAN). Its table `inet vms_deploy` holds:
   again, so a forward cannot be reached by a source that slipped past prerouting), the plan's
   zone flows whose zones differ (same-zone flows never cross the edge; host firewalls enforce
   them), and a rate-limited log of every drop. Cameras get nothing but what the plan's
-  zone flows give them, which is the recorders only;
+  zone flows give them, which is the recorders only. The plan has one flow per destination
+  host; flows that differ only in their destination become one rule whose `ip daddr` is the
+  set of all their destinations (`hosts_recorder`), so the rule count follows services, not
+  recorders. Only flows with the same source list are merged: (sources x union of
+  destinations) is then exactly the union of the flows, never a wider cross product;
 - postrouting masquerade only for internal sources leaving toward the internet, so DNAT'ed
   flows keep their real source address and host firewalls can enforce allow-lists;
 - input chain: the edge's own services, default drop (same as a host firewall).
@@ -19,8 +23,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from .nft_common import (TABLE_FAMILY, TABLE_NAME, LOG_LIMIT, RenderError, SetNamer, check_host, header,
-                         input_chain, management_sources, port_expr, quote, render_set, set_name)
+from .nft_common import (TABLE_FAMILY, TABLE_NAME, LOG_LIMIT, RenderError, SetNamer, check_host, collapse,
+                         header, input_chain, management_sources, port_expr, quote, render_set, set_name)
 
 INTERNAL_SET = "internal"
 MAX_EXPANDED_PORTS = 64
@@ -61,6 +65,63 @@ def _dedup_flows(flows: list[dict], edge_host: str) -> list[dict]:
                                       f.get("service", ""), sorted(f["destinations"])))
 
 
+def _merge_flows(flows: list[dict]) -> list[dict]:
+    """One flow per (zones, service, protocol, ports, source list): destinations are united.
+
+    The key holds the collapsed source list (what the source set will contain), so two flows are
+    merged only when they accept the same sources: sources x (D1 | D2) == (sources x D1) | (sources x D2).
+    """
+    merged: dict[tuple, dict] = {}
+    for f in flows:
+        key = (f["from"], f["to"], f.get("component", ""), f.get("service", ""), f["protocol"], tuple(f["ports"]),
+               tuple(collapse(f["sources"])))
+        if key in merged:
+            merged[key]["destinations"] = collapse(merged[key]["destinations"] + list(f["destinations"]))
+            if merged[key].get("to_host") != f.get("to_host"):  # several hosts: name the set after the service
+                merged[key]["to_host"] = None
+                merged[key]["dst_label"] = f.get("component") or f.get("service") or f["to"]
+        else:
+            merged[key] = {**f, "destinations": collapse(f["destinations"])}
+    return sorted(merged.values(), key=lambda f: (f["from"], f["to"], f["ports"][0], f["ports"][1], f["protocol"],
+                                                  f.get("service", ""), f["sources"], f["destinations"]))
+
+
+class _HostSets:
+    """Names the sets of several plan hosts (what merging per-host flows produces), so that
+    `nft list ruleset` reads like the inventory: every host running a component is
+    `hosts_<component>` (`hosts_recorder`), a short list is named after its hosts
+    (`hosts_rec1_rec2`), a long one after the flow's component; the comment names the hosts.
+    Zones, single hosts and anywhere keep SetNamer's names."""
+
+    def __init__(self, namer: SetNamer, hosts: dict):
+        self.namer = namer
+        self.by_addr = {f"{h['address']}/32": name for name, h in sorted(hosts.items()) if h.get("address")}
+        self.by_component: dict[str, set] = {}
+        for name, h in sorted(hosts.items()):
+            for comp in h.get("components") or []:
+                self.by_component.setdefault(comp, set()).add(name)
+
+    def name_for(self, cidrs: list[str], flow: dict, fallback: str, prefix: str) -> str:
+        key = collapse(cidrs)
+        names = sorted(self.by_addr.get(c) or "" for c in key)
+        if len(key) < 2 or not all(names):
+            return self.namer.name_for(cidrs, fallback, prefix)
+        exact = [c for c in sorted(self.by_component) if self.by_component[c] == set(names)]
+        if exact:
+            label = exact[0]
+        elif len("_".join(names)) <= 40:
+            label = "_".join(names)
+        else:
+            label = "managed" if flow.get("component") == "management" else (flow.get("component") or fallback)
+        shown = names[:1]
+        for name in names[1:]:  # as many names as fit a comment, then how many more
+            if len(", ".join(shown + [name])) > 80:
+                break
+            shown.append(name)
+        more = f", ... ({len(names) - len(shown)} more)" if len(shown) < len(names) else ""
+        return self.namer.name_for(key, label, "hosts", f"{len(names)} hosts: {', '.join(shown)}{more}")
+
+
 def render_edge_ruleset(plan: dict, host: str) -> str:
     check_host(plan, host)
     edge = plan.get("edge") or {}
@@ -95,9 +156,11 @@ def render_edge_ruleset(plan: dict, host: str) -> str:
             f'\t\tct status dnat ip saddr != @{INTERNAL_SET} ip saddr @{s} ip daddr {fwd["to_address"]} {fwd["protocol"]} dport '
             f'{port_expr(fwd["to_ports"])} accept comment "{quote("forward " + fwd["name"])}"')
 
-    for flow in _dedup_flows(plan.get("zone_flows") or [], host):
-        s = src.name_for(flow["sources"], flow.get("service") or flow["from"])
-        d = src.name_for(flow["destinations"], flow.get("to_host") or flow["to"], "dst")
+    host_sets = _HostSets(src, plan.get("hosts") or {})
+    for flow in _merge_flows(_dedup_flows(plan.get("zone_flows") or [], host)):
+        s = host_sets.name_for(flow["sources"], flow, flow.get("service") or flow["from"], "src")
+        d = host_sets.name_for(flow["destinations"], flow, flow.get("to_host") or flow.get("dst_label") or flow["to"],
+                               "dst")
         comment = f'{flow["from"]}->{flow["to"]} {flow.get("component", "")}/{flow.get("service", "")}'
         # "internet" is every address no other zone holds: 0.0.0.0/0 must not let cameras or clients in.
         outside = f"ip saddr != @{INTERNAL_SET} " if flow["from"] == "internet" else ""
