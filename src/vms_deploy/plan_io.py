@@ -38,6 +38,9 @@ def _encode(value, depth: int) -> str:
     if isinstance(value, dict):
         body = ",".join(f"{pad}{_ONE_LINE(str(k))}: {_encode(value[k], depth + 1)}" for k in sorted(value))
         return "{" + body + "\n" + "  " * depth + "}"
+    if isinstance(value[0], dict) and _leaf(value[0]):
+        # A list of rules (or forwards, flows): one line each, judged by the first as above.
+        return "[" + ",".join(pad + _ONE_LINE(v) for v in value) + "\n" + "  " * depth + "]"
     return "[" + ",".join(pad + _encode(v, depth + 1) for v in value) + "\n" + "  " * depth + "]"
 
 

@@ -102,6 +102,7 @@ class _Validator:
         # Lists are keyed by their items (tuple of strings: hashing cached str hashes is cheap); the
         # parsed tuple is then one object per distinct list, so the pair checks below key on identity.
         self._parsed_lists: dict[tuple, tuple] = {}
+        self._lists_by_id: dict[int, tuple[Any, tuple]] = {}  # the value is kept so its id stays unique
         self._overlaps: dict[tuple[int, int], tuple] = {}
         self._zero_nets: dict[int, tuple] = {}
         self._element_checks: dict[tuple, list] = {}
@@ -281,8 +282,12 @@ class _Validator:
         value = self.site.var(host, name, None)
         if value is None or (host, name) in self.bad:
             return None
+        seen = self._lists_by_id.get(id(value))
+        if seen is not None and seen[0] is value:  # the same group_vars object as another host's
+            return seen[1]
         key = _list_key(value)
         if key is not None and key in self._parsed_lists:
+            self._lists_by_id[id(value)] = (value, self._parsed_lists[key])
             return self._parsed_lists[key]
         nets = []
         for item in value:
@@ -295,6 +300,7 @@ class _Validator:
         if key is None:
             return tuple(nets)
         self._parsed_lists[key] = tuple(nets)
+        self._lists_by_id[id(value)] = (value, self._parsed_lists[key])
         return self._parsed_lists[key]
 
     def _overlapping(self, left: tuple, right: tuple) -> list:
