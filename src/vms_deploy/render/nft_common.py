@@ -43,9 +43,20 @@ def _without_covered(nets) -> list:
     adjacent networks stay separate so sets read like the inventory."""
     nets = sorted(set(nets), key=lambda n: (n.version, n.prefixlen, int(n.network_address)))
     kept: list = []
+    # A kept network covers `net` when masking net's address to the kept prefix gives the kept
+    # network: one lookup per distinct kept prefix length, not one comparison per kept network
+    # (the edge of a 1000-recorder site collapses lists of thousands).
+    kept_keys: set = set()
+    kept_lengths: dict[int, list[int]] = {}
     for net in nets:
-        if not any(net.version == k.version and net.subnet_of(k) for k in kept):
-            kept.append(net)
+        bits, address = net.max_prefixlen, int(net.network_address)
+        lengths = kept_lengths.setdefault(net.version, [])
+        if any((net.version, length, address >> (bits - length)) in kept_keys for length in lengths):
+            continue
+        kept.append(net)
+        kept_keys.add((net.version, net.prefixlen, address >> (bits - net.prefixlen)))
+        if net.prefixlen not in lengths:
+            lengths.append(net.prefixlen)  # ascending, since nets are sorted by prefix length
     return sorted(kept, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
 
 

@@ -72,16 +72,22 @@ def _merge_flows(flows: list[dict]) -> list[dict]:
     merged only when they accept the same sources: sources x (D1 | D2) == (sources x D1) | (sources x D2).
     """
     merged: dict[tuple, dict] = {}
+    collapsed: dict[tuple, tuple] = {}  # every recorder's flows carry the same source lists
     for f in flows:
+        sources = tuple(f["sources"])
+        if sources not in collapsed:
+            collapsed[sources] = tuple(collapse(sources))
         key = (f["from"], f["to"], f.get("component", ""), f.get("service", ""), f["protocol"], tuple(f["ports"]),
-               tuple(collapse(f["sources"])))
+               collapsed[sources])
         if key in merged:
-            merged[key]["destinations"] = collapse(merged[key]["destinations"] + list(f["destinations"]))
+            merged[key]["destinations"].extend(f["destinations"])  # collapsed once, below
             if merged[key].get("to_host") != f.get("to_host"):  # several hosts: name the set after the service
                 merged[key]["to_host"] = None
                 merged[key]["dst_label"] = f.get("component") or f.get("service") or f["to"]
         else:
-            merged[key] = {**f, "destinations": collapse(f["destinations"])}
+            merged[key] = {**f, "destinations": list(f["destinations"])}
+    for flow in merged.values():
+        flow["destinations"] = collapse(flow["destinations"])
     return sorted(merged.values(), key=lambda f: (f["from"], f["to"], f["ports"][0], f["ports"][1], f["protocol"],
                                                   f.get("service", ""), f["sources"], f["destinations"]))
 
