@@ -141,8 +141,9 @@ def main() -> int:
              "on time.", "", "## Machine", "",
              "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in m.items() if k != "nft_in_lab_image"]
-    lines += ["", "Other engineers' test runs shared this machine while it was measured (load averages are given "
-                  "per bench): wall times are noisy and inflated; CPU times and counts are not.", "",
+    lines += ["", "A shared 2-CPU virtual machine: the load average is given per bench, and wall times move by "
+                  "10-30% between runs even when it is low; CPU times and counts are steadier. The lab's "
+                  "containers share the same two CPUs.", "",
               "## Results", ""]
     for name in sorted(k for k in results if k.startswith("plan") and k != "plan_smoke"):
         lines += plan_section(name, results[name])
