@@ -128,11 +128,6 @@ def _needs_templar(value: Any) -> bool:
     return not isinstance(value, (bool, int, float, type(None)))
 
 
-def resolve(loader, hvars: dict, value: Any) -> Any:
-    """Template one value (expands {{ }} and decrypts vault) into plain Python."""
-    return _Resolver(loader).resolve(hvars, value)
-
-
 class _Resolver:
     """Templates inventory values for one collect() run. group_vars values are one object shared by
     every host of the group, so each object is inspected and converted once (keyed by identity; the
