@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ValidationFailed
+from .memo import IdentityMemo
 from .secrets import host_secrets, password_warnings
 
 VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
@@ -130,20 +131,17 @@ def _needs_templar(value: Any) -> bool:
 
 class _Resolver:
     """Templates inventory values for one collect() run. group_vars values are one object shared by
-    every host of the group, so each object is inspected and converted once (keyed by identity; the
-    object is kept so its id cannot be reused meanwhile). Without this a 1000-host site walks its
+    every host of the group, so each object is inspected and converted once (memo.IdentityMemo).
+    Without this a 1000-host site walks its
     200 client networks 1000 times."""
 
     def __init__(self, loader):
         self.loader = loader
-        self._needs: dict[int, tuple[Any, bool]] = {}
-        self._plain: dict[int, tuple[Any, Any]] = {}
+        self._needs = IdentityMemo()
+        self._plain = IdentityMemo()
 
     def needs_templar(self, value: Any) -> bool:
-        hit = self._needs.get(id(value))
-        if hit is None or hit[0] is not value:
-            hit = self._needs[id(value)] = (value, _needs_templar(value))
-        return hit[1]
+        return self._needs.get(_needs_templar, value)
 
     def template(self, hvars: dict, value: Any) -> Any:
         """value templated with the host's variables (vault tags kept), or value itself when
@@ -158,10 +156,7 @@ class _Resolver:
         """template() as plain Python; the plain copy of a shared value is shared too (hosts only read it)."""
         if self.needs_templar(value):
             return plain(self.template(hvars, value))
-        hit = self._plain.get(id(value))
-        if hit is None or hit[0] is not value:
-            hit = self._plain[id(value)] = (value, plain(value))
-        return hit[1]
+        return self._plain.get(plain, value)
 
 
 def variable_error(host: str, name: str, exc: Exception) -> InputError:

@@ -22,6 +22,7 @@ import yaml
 from .catalog import (CUSTOM_SERVICE_KEYS, NETWORK_ROLES, OVERRIDE_KEYS, PRODUCTS, PROTOCOLS, SOURCE_ROLES,
                       all_groups, load_catalog, port_pair, safe_load)
 from .errors import MISSING, InputError
+from .memo import IdentityMemo
 from .model import Site, parse_cidr, parse_ipv4
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "roles" / "validate_inventory" / "meta" / "argument_specs.yml"
@@ -102,9 +103,9 @@ class _Validator:
         # Lists are keyed by their items (tuple of strings: hashing cached str hashes is cheap); the
         # parsed tuple is then one object per distinct list, so the pair checks below key on identity.
         self._parsed_lists: dict[tuple, tuple] = {}
-        self._lists_by_id: dict[int, tuple[Any, tuple]] = {}  # the value is kept so its id stays unique
-        self._overlaps: dict[tuple[int, int], tuple] = {}
-        self._zero_nets: dict[int, tuple] = {}
+        self._networks_by_identity = IdentityMemo()
+        self._overlaps = IdentityMemo()
+        self._zero_nets = IdentityMemo()
         self._element_checks: dict[tuple, list] = {}
         self.data = data
 
@@ -282,12 +283,12 @@ class _Validator:
         value = self.site.var(host, name, None)
         if value is None or (host, name) in self.bad:
             return None
-        seen = self._lists_by_id.get(id(value))
-        if seen is not None and seen[0] is value:  # the same group_vars object as another host's
-            return seen[1]
+        # The same group_vars object as another host's: found by identity, no walk of its items.
+        return self._networks_by_identity.get(lambda v: self._parsed(host, name, v), value)
+
+    def _parsed(self, host: str, name: str, value) -> tuple[ipaddress.IPv4Network, ...] | None:
         key = _list_key(value)
         if key is not None and key in self._parsed_lists:
-            self._lists_by_id[id(value)] = (value, self._parsed_lists[key])
             return self._parsed_lists[key]
         nets = []
         for item in value:
@@ -300,23 +301,16 @@ class _Validator:
         if key is None:
             return tuple(nets)
         self._parsed_lists[key] = tuple(nets)
-        self._lists_by_id[id(value)] = (value, self._parsed_lists[key])
         return self._parsed_lists[key]
 
     def _overlapping(self, left: tuple, right: tuple) -> list:
         """(a, b) pairs of overlapping networks of two parsed lists, computed once per pair."""
-        hit = self._overlaps.get((id(left), id(right)))
-        if hit is None or hit[0] is not left or hit[1] is not right:
-            hit = self._overlaps[(id(left), id(right))] = (left, right, [(a, b) for a in left for b in right
-                                                                         if a.overlaps(b)])
-        return hit[2]
+        return self._overlaps.get(lambda a_list, b_list: [(a, b) for a in a_list for b in b_list if a.overlaps(b)],
+                                  left, right)
 
     def _whole_internet(self, nets: tuple) -> list:
         """The 0.0.0.0/0 entries of a parsed list (once per list, as _overlapping)."""
-        hit = self._zero_nets.get(id(nets))
-        if hit is None or hit[0] is not nets:
-            hit = self._zero_nets[id(nets)] = (nets, [net for net in nets if net.prefixlen == 0])
-        return hit[1]
+        return self._zero_nets.get(lambda found: [net for net in found if net.prefixlen == 0], nets)
 
     def check_networks(self):
         for host in self.site.hosts:
