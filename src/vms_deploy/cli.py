@@ -35,6 +35,8 @@ class UserError(Exception):
 # ----------------------------------------------------------------------------- inputs
 # Set from --vault-password-file / ANSIBLE_VAULT_PASSWORD_FILE before any inventory is read.
 _VAULT = {"password": None}
+# Set from --untrusted: read inventories as data only, never template (docs/security.md).
+_TRUST = {"untrusted": False}
 
 
 def vault_password_from(path: str | None) -> str | None:
@@ -69,6 +71,8 @@ def load_inventory_data(path: str) -> dict[str, Any]:
     except ImportError:  # pragma: no cover - ansible-core is a dependency of the loader itself
         AnsibleError = RuntimeError  # noqa: N806
     try:
+        if _TRUST["untrusted"]:
+            return load_inventory(path, vault_password=None, untrusted=True)
         return load_inventory(path, vault_password=_VAULT["password"])
     except AnsibleError as exc:
         text = str(getattr(exc, "message", "") or exc).splitlines()[0]
@@ -276,6 +280,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _untrusted_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--untrusted", action="store_true",
+                        help="review mode for inventories from change requests: read them as data only, never "
+                             "evaluate Jinja templates or lookups (templated values are refused), never decrypt "
+                             "vault values (docs/security.md)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vms_deploy.sitegen import PRODUCTS, REMOTE_ACCESS, TOPOLOGIES
 
@@ -291,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", parents=[vault], help="compile an inventory into its plan (plan.json and sheets)")
     p.add_argument("inventory", help="site inventory directory or hosts file")
     p.add_argument("--out", help="directory for plan.json, ports.md, router.csv, router.md (default: print plan JSON)")
+    _untrusted_option(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("diff", parents=[vault], help="what changes between two plans or two git revisions of a site")
@@ -300,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rev-b", help="new git revision (default: the working tree)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--title", help="heading of the output (default names the site and revisions)")
+    _untrusted_option(p)
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("explain", parents=[vault], help="why is this port open on this host")
@@ -324,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="site inventory or plan.json")
     p.add_argument("--out", help="output directory (default build/report/SITE)")
     p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
+    _untrusted_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("new-site", help="start a new site inventory from the template")
@@ -346,7 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     error_code = DIFF_ERROR if args.command == "diff" else EXIT_USAGE
     try:
-        _VAULT["password"] = vault_password_from(getattr(args, "vault_password_file", None))
+        _TRUST["untrusted"] = bool(getattr(args, "untrusted", False))
+        # Review mode never decrypts: the change request's runner needs no vault password.
+        _VAULT["password"] = None if _TRUST["untrusted"] else vault_password_from(
+            getattr(args, "vault_password_file", None))
         return args.func(args)
     except ValidationFailed as exc:
         print(f"vms-deploy {args.command}: {exc.message()}", file=sys.stderr)

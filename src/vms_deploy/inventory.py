@@ -3,9 +3,17 @@
 Used by the CLI, benches and tests; playbooks get the same dict from hostvars in the vms_plan
 action plugin. Variables are merged exactly as Ansible merges them (group_vars, host_vars, hosts).
 Vault values that cannot be decrypted become InputErrors, not tracebacks.
+
+Untrusted mode (`load_inventory(..., untrusted=True)`, `vms-deploy plan --untrusted`) reads an
+inventory someone else wrote, e.g. a change request, as data only: only the yaml and ini inventory
+plugins run (never script, auto or other plugins that execute code), no value is ever templated
+(so no lookup or filter runs), vault values stay encrypted, and every value that holds a Jinja
+template is refused with an InputError naming the host and the variable. docs/security.md.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +21,15 @@ from .errors import InputError, ValidationFailed
 from .memo import IdentityMemo
 from .secrets import host_secrets, password_warnings
 
+# Inventory plugins that only parse files: the others (script, auto -> any plugin named in the file,
+# host_list, toml is harmless but unused) may run code or reach out, so untrusted mode never loads them.
+DATA_ONLY_INVENTORY_PLUGINS = ("yaml", "ini")
+JINJA_MARKERS = ("{{", "{%", "{#")
+VAULTED = "(vault-encrypted)"
+UNTRUSTED_TEMPLATE_PROBLEM = ("is a Jinja template; --untrusted (review mode) never evaluates templates or lookups, "
+                              "so the value cannot be planned")
+UNTRUSTED_TEMPLATE_FIX = ("write the literal value (no {{ }}, {% %} or {# #}) in the inventory; a template that must stay "
+                          "is planned only by a trusted run (without --untrusted) after a maintainer has reviewed it")
 VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
              "the site's vault password (ansible-vault encrypt_string)")
 
@@ -39,10 +56,11 @@ def plain(value: Any) -> Any:
     return value
 
 
-def load_inventory(path: str | Path, vault_password: str | None = None) -> dict:
+def load_inventory(path: str | Path, vault_password: str | None = None, untrusted: bool = False) -> dict:
     """{"hosts": {name: vars}, "groups": {group: [hosts]}} for an inventory path.
 
     Raises ValidationFailed when the inventory cannot be parsed or a vault value cannot be decrypted.
+    untrusted: read it as data only (module docstring); templated values become errors.
     """
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -57,27 +75,47 @@ def load_inventory(path: str | Path, vault_password: str | None = None) -> dict:
     if vault_password is not None:
         _use_vault_password(loader, vault_password)
     try:
-        inventory = InventoryManager(loader=loader, sources=[str(path)])
+        with data_only_plugins(untrusted):
+            inventory = InventoryManager(loader=loader, sources=[str(path)])
         variables = VariableManager(loader=loader, inventory=inventory)
     except AnsibleError as exc:
         raise ValidationFailed([InputError("", "inventory", str(path), f"cannot be parsed ({exc.message})",
                                            "correct the YAML syntax in the inventory files")]) from None
-    data, errors = collect(inventory, variables, loader)
+    data, errors = collect(inventory, variables, loader, untrusted=untrusted)
+    # Groups come from the inventory files here, never from a run: a vms_platform_* group is the
+    # user's (validate.py refuses it; in a playbook run they are made by prechecks.yml).
+    data["groups_from_files"] = True
     if errors:
         raise ValidationFailed(errors)
     return data
 
 
-def collect(inventory, variables, loader, names=None) -> tuple[dict, list[InputError]]:
+@contextlib.contextmanager
+def data_only_plugins(untrusted: bool) -> Iterator[None]:
+    """While parsing an untrusted inventory, enable only the inventory plugins that parse files."""
+    if not untrusted:
+        yield
+        return
+    from ansible import constants
+
+    saved = constants.INVENTORY_ENABLED
+    constants.INVENTORY_ENABLED = list(DATA_ONLY_INVENTORY_PLUGINS)
+    try:
+        yield
+    finally:
+        constants.INVENTORY_ENABLED = saved
+
+
+def collect(inventory, variables, loader, names=None, untrusted: bool = False) -> tuple[dict, list[InputError]]:
     """The data dict from an InventoryManager/VariableManager pair, and the variables that could not
     be resolved. `variables` should be a VariableManager that has seen no play: then only inventory
     variables (group_vars, host_vars, hosts) and extra vars are read, never facts or registered
-    results of earlier plays."""
+    results of earlier plays. untrusted: never template, refuse templated values (module docstring)."""
     from ansible.errors import AnsibleError
 
     hosts: dict[str, dict] = {}
     secrets: dict[str, dict] = {}
-    resolver = _Resolver(loader)
+    resolver = _DataOnly() if untrusted else _Resolver(loader)
     errors: list[InputError] = []
     # inventory.hosts, not get_hosts(): inside a play get_hosts() honours the play's host pattern.
     selected = inventory.hosts.values() if names is None else [inventory.get_host(n) for n in names]
@@ -91,6 +129,9 @@ def collect(inventory, variables, loader, names=None) -> tuple[dict, list[InputE
                 hosts[host.name][name] = resolver.resolve(hvars, hvars[name])
             except AnsibleError as exc:
                 errors.append(variable_error(host.name, name, exc))
+            except TemplateRefused as refused:
+                errors.append(InputError(host.name, name, refused.text, UNTRUSTED_TEMPLATE_PROBLEM,
+                                         UNTRUSTED_TEMPLATE_FIX))
         # Weak or plain-text passwords are judged on values that still carry Ansible's vault tag.
         secrets[host.name] = host_secrets(hvars, lambda value, hv=hvars: resolver.template(hv, value))
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
@@ -157,6 +198,81 @@ class _Resolver:
         if self.needs_templar(value):
             return plain(self.template(hvars, value))
         return self._plain.get(plain, value)
+
+
+class TemplateRefused(Exception):
+    """An untrusted value holds a Jinja template; text is the templated string (for the message)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+def _template_text(value: Any) -> str | None:
+    """The first string (value or key) in value that holds a Jinja marker, without templating it."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _template_text(key) if isinstance(key, str) else None
+            found = found or _template_text(item)
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = _template_text(item)
+            if found:
+                return found
+        return None
+    if isinstance(value, str) and any(marker in value for marker in JINJA_MARKERS):
+        return str.__str__(value)
+    return None
+
+
+def _data_only_value(value: Any) -> Any:
+    """value as plain Python without templating or decrypting: vault values become VAULTED."""
+    from ansible.parsing.vault import EncryptedString, VaultHelper
+
+    if isinstance(value, EncryptedString) or VaultHelper.get_ciphertext(value, with_tags=True) is not None:
+        return VAULTED
+    if isinstance(value, dict):
+        return {str.__str__(k) if isinstance(k, str) else k: _data_only_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_data_only_value(v) for v in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    return plain(value)
+
+
+def _has_vault(value: Any) -> bool:
+    """A vault value anywhere inside (found by type, never by comparing: that would decrypt it)."""
+    from ansible.parsing.vault import EncryptedString, VaultHelper
+
+    if isinstance(value, dict):
+        return any(_has_vault(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_vault(v) for v in value)
+    return isinstance(value, EncryptedString) or VaultHelper.get_ciphertext(value, with_tags=True) is not None
+
+
+class _DataOnly:
+    """The resolver of untrusted mode: the same interface as _Resolver, and no Templar anywhere."""
+
+    def resolve(self, hvars: dict, value: Any) -> Any:
+        del hvars
+        text = _template_text(value)
+        if text is not None:
+            raise TemplateRefused(text)
+        return _data_only_value(value)
+
+    def template(self, hvars: dict, value: Any) -> Any:
+        """For password_warnings: plain values only; templated or vaulted ones are skipped (the
+        AnsibleError is how host_secrets is told to leave a value out)."""
+        from ansible.errors import AnsibleError
+
+        del hvars
+        if _template_text(value) is not None or _has_vault(value):
+            raise AnsibleError("not judged in untrusted mode")
+        return value
 
 
 def variable_error(host: str, name: str, exc: Exception) -> InputError:
