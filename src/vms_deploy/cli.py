@@ -257,6 +257,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from vms_deploy import probe
+
+    plan = load_target(args.target)[0]
+    try:
+        return probe.run(args, plan)
+    except probe.ProbeError as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_new_site(args: argparse.Namespace) -> int:
     from vms_deploy.sitegen import new_site
 
@@ -339,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
     _untrusted_option(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("probe", parents=[vault], help="verify a site from outside: try its public address, "
+                       "compare with the plan")
+    from vms_deploy.probe import add_arguments as probe_arguments
+    probe_arguments(p)
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("new-site", help="start a new site inventory from the template")
     p.add_argument("name", help="site name (letters, digits, - and _)")
