@@ -12,8 +12,8 @@ from . import PLAN_SCHEMA
 from .catalog import HOST_ROLES, Catalog, Service, apply_override, custom_service, load_catalog, port_pair
 from .errors import ValidationFailed
 from .model import Site, cidr, sorted_cidrs
+from .zones import ANYWHERE, zone_index as _zone_index
 
-ANYWHERE = "0.0.0.0/0"
 DEVICE_WARNING_LIMIT = 150  # seeds/000: above 150 IP devices Vicon advises a separate Application Server
 DEFAULT_CAMERA_PORTS = (
     {"protocol": "tcp", "port": 80, "purpose": "camera HTTP and ONVIF"},
@@ -197,7 +197,11 @@ class _Compiler:
         if role == "cameras":
             return s.cameras
         if role == "internet":
-            return s.allowlist
+            # The allow-list names the Internet; a camera inside it (0.0.0.0/0 holds every camera)
+            # must still reach nothing but recorders, even where no managed edge separates them.
+            if "internet" not in self._role_cache:
+                self._role_cache["internet"] = without(s.allowlist, s.cameras)
+            return list(self._role_cache["internet"])
         if role == "management":
             return s.management
         if role == "vpn":
@@ -315,6 +319,9 @@ class _Compiler:
             inbound.sort(key=lambda r: (r["ports"], r["protocol"], r["component"], r["service"]))
             hosts[host] = {"address": self.addr[host], "zone": zone_of(self.site, host), "platform": platform,
                            "groups": self.site.host_groups(host), "components": self.comps[host], "inbound": inbound}
+            if self.site.var(host, "vms_routed_public", None):
+                # Routed DMZ: the host's own address is public, so the edge routes the Internet to it.
+                hosts[host]["routed_public"] = True
         forwards = self.forwards(forwarded, services_by_host)
         zones = self.zones(hosts)
         plan = {
@@ -385,6 +392,10 @@ class _Compiler:
                         split.setdefault(classify(source), []).append(source)
                     by_zone[sources] = list(split.items())
                 for src_zone, zone_sources in by_zone[sources]:
+                    if src_zone == "internet" and not h.get("routed_public"):
+                        # The Internet enters only through the public address's forwards (DNAT):
+                        # a private address is never routed to from outside the site.
+                        continue
                     key = (src_zone, h["zone"], host, rule["protocol"], tuple(rule["ports"]), rule["component"],
                            rule["service"])
                     flow = flows.setdefault(key, {
@@ -468,33 +479,19 @@ class _Compiler:
         return sorted(set(warnings))
 
 
-def _zone_index(zones: dict):
-    """classify() for one zones dict: the longest zone prefix containing the source wins (on a tie,
-    the first zone in the order below). Zone networks go into one dict keyed by (prefix length,
-    network number), so a source costs one lookup per distinct prefix length, not one comparison per
-    zone network (sites list hundreds of client networks)."""
-    table: dict[tuple[int, int], str] = {}
-    for zone in ("vpn", "management", "cameras", "clients", "dmz", "servers"):
-        for text in zones.get(zone, []):
-            net = ipaddress.ip_network(text)
-            table.setdefault((net.prefixlen, int(net.network_address)), zone)
-    lengths = sorted({length for length, _ in table}, reverse=True)
-    cache: dict[str, str] = {}
-
-    def classify(source: str) -> str:
-        zone = cache.get(source)
-        if zone is None:
-            net = ipaddress.ip_network(source)
-            address, own = int(net.network_address), net.prefixlen
-            zone = next((table[(length, address & _mask(length))] for length in lengths
-                         if length <= own and (length, address & _mask(length)) in table), "internet")
-            cache[source] = zone
-        return zone
-    return classify
-
-
-def _mask(length: int) -> int:
-    return (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+def without(cidrs: list[str], excluded: list[str]) -> list[str]:
+    """`cidrs` minus every network in `excluded`, as sorted CIDRs (exact: address_exclude splits)."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    for text in excluded:
+        cut = ipaddress.ip_network(text)
+        kept = []
+        for net in nets:
+            if net.overlaps(cut):
+                kept.extend(net.address_exclude(cut) if cut.subnet_of(net) else [])
+            else:
+                kept.append(net)
+        nets = kept
+    return sorted_cidrs(str(n) for n in ipaddress.collapse_addresses(nets))
 
 
 def _ports(pair) -> str:

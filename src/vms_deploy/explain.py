@@ -3,10 +3,8 @@
 * `explain_port`: why is PORT open on HOST? Every inbound rule covering it, with component,
   service, purpose, whether it comes from a vendor document (seed) and which inventory variable
   (and, when the inventory is at hand, which file and line) produced each allowed source.
-* `check_flow`: would traffic from A to B:PORT be allowed? Walks the same path a packet takes:
-  the edge (port forward for Internet sources, zone flow between zones) and then the host
-  firewall of the destination, and reports the matching rule or the reason it is dropped.
-  This mirrors aerleon's AclCheck, but over the whole site plan instead of one ACL.
+* `check_flow`: would traffic from A to B:PORT be allowed? That is vms_deploy.evaluate, the one
+  evaluator (it mirrors aerleon's AclCheck, but over the whole site plan instead of one ACL).
 """
 from __future__ import annotations
 
@@ -17,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vms_deploy.diff import fmt_cidrs, fmt_ports
+from vms_deploy.evaluate import LookupFailed, Verdict, evaluate  # noqa: F401 - re-exported for callers
+from vms_deploy.zones import zone_index
 
 # The inventory variable that feeds each zone (docs/architecture.md, "Inventory contract").
 ZONE_VARIABLES = {
@@ -38,10 +38,6 @@ SEED_DOCUMENTS = {
 _INVENTORY_SUFFIXES = ("", ".yml", ".yaml", ".ini", ".json")
 
 
-class LookupFailed(ValueError):
-    """A host, address or port the user asked about is not usable; the message says what to use."""
-
-
 # ----------------------------------------------------------------------------- address helpers
 def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(cidr, strict=False)
@@ -51,25 +47,9 @@ def _covers(ports: list[int], port: int) -> bool:
     return ports[0] <= port <= ports[1]
 
 
-def _in_any(address: str, cidrs: list[str]) -> str | None:
-    """The first CIDR in `cidrs` that contains `address`, or None."""
-    ip = ipaddress.ip_address(address)
-    for cidr in cidrs:
-        if ip.version == _net(cidr).version and ip in _net(cidr):
-            return cidr
-    return None
-
-
 def zone_of_address(plan: dict[str, Any], address: str) -> str:
     """The most specific zone whose networks contain `address`; 'internet' when none does."""
-    ip = ipaddress.ip_address(address)
-    best, best_len = "internet", -1
-    for zone, cidrs in plan.get("zones", {}).items():
-        for cidr in cidrs:
-            net = _net(cidr)
-            if net.version == ip.version and ip in net and net.prefixlen > best_len and zone != "internet":
-                best, best_len = zone, net.prefixlen
-    return best
+    return zone_index(plan.get("zones", {}))(address)
 
 
 def host_by_address(plan: dict[str, Any], address: str) -> str | None:
@@ -77,20 +57,6 @@ def host_by_address(plan: dict[str, Any], address: str) -> str | None:
         if hv.get("address") == address:
             return name
     return None
-
-
-def _resolve_endpoint(plan: dict[str, Any], value: str, role: str) -> tuple[str, str | None]:
-    """Turn a host name or an IP address into (address, host name or None)."""
-    hosts = plan.get("hosts", {})
-    if value in hosts:
-        return hosts[value]["address"], value
-    try:
-        address = str(ipaddress.ip_address(value))
-    except ValueError:
-        known = ", ".join(sorted(hosts)) or "none"
-        raise LookupFailed(f"--{role} {value!r} is neither a host of site {plan.get('site')!r} nor an IP address; "
-                           f"use one of: {known}, or an address such as 10.40.2.15") from None
-    return address, host_by_address(plan, address)
 
 
 # ----------------------------------------------------------------------------- explain
@@ -298,129 +264,5 @@ def render_explanation(plan: dict[str, Any], host: str, port: int, protocol: str
 
 
 # ----------------------------------------------------------------------------- check
-@dataclass
-class Verdict:
-    allowed: bool
-    summary: str
-    steps: list[str]
-
-    def render(self) -> str:
-        return "\n".join([("ALLOWED: " if self.allowed else "DENIED: ") + self.summary]
-                         + [f"  {s}" for s in self.steps]) + "\n"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "summary": self.summary, "steps": self.steps}
-
-
-def _host_firewall(plan: dict[str, Any], host: str, src: str, port: int, protocol: str) -> tuple[dict | None, list]:
-    """(matching rule, rules that open the port but not for this source)."""
-    near = []
-    for rule in plan["hosts"][host].get("inbound", []):
-        if rule["protocol"] == protocol and _covers(rule["ports"], port):
-            if _in_any(src, rule["sources"]):
-                return rule, []
-            near.append(rule)
-    return None, near
-
-
-def _describe_rule(rule: dict[str, Any]) -> str:
-    return (f"{rule['protocol']}/{fmt_ports(rule['ports'])} from {fmt_cidrs(rule['sources'])} "
-            f"({rule.get('component')}: {rule.get('purpose') or rule.get('service')})")
-
-
-def _edge_flow(plan: dict[str, Any], src: str, src_zone: str, dst: str, dst_host: str | None, dst_zone: str,
-               port: int, protocol: str) -> dict[str, Any] | None:
-    for flow in plan.get("zone_flows", []):
-        if flow["from"] != src_zone or flow["to"] != dst_zone or flow["protocol"] != protocol:
-            continue
-        if not _covers(flow["ports"], port) or not _in_any(src, flow["sources"]):
-            continue
-        if (dst_host and flow.get("to_host") == dst_host) or _in_any(dst, flow.get("destinations", [])):
-            return flow
-    return None
-
-
-def _check_forward(plan: dict[str, Any], src: str, port: int, protocol: str) -> Verdict:
-    """Traffic from outside to the public address: the router forward, then the target's host firewall."""
-    public = plan["edge"]["public_address"]
-    candidates = [f for f in plan.get("forwards", []) if f["protocol"] == protocol and _covers(f["external_ports"], port)]
-    if not candidates:
-        return Verdict(False, f"{src} -> public {public} {protocol}/{port}",
-                       [f"edge/router: no port forward for {protocol}/{port} (remote access: {plan.get('remote_access')})"])
-    fwd = next((f for f in candidates if _in_any(src, f["sources"])), None)
-    if fwd is None:
-        return Verdict(False, f"{src} -> public {public} {protocol}/{port}",
-                       [f"edge/router: forward {candidates[0]['name']} only accepts {fmt_cidrs(candidates[0]['sources'])} "
-                        f"(vms_remote_allowlist)"])
-    inner = fwd["to_ports"][0] + (port - fwd["external_ports"][0])
-    steps = [f"edge/router: forward {fwd['name']} {protocol}/{port} from {fmt_cidrs(fwd['sources'])} "
-             f"-> {fwd['to_host']} ({fwd['to_address']}) {protocol}/{inner}"]
-    host = fwd["to_host"]
-    rule, near = _host_firewall(plan, host, src, inner, protocol) if host in plan["hosts"] else (None, [])
-    if rule is None and plan.get("edge", {}).get("host") in plan["hosts"]:
-        # An edge that masquerades presents its own address to the inside host.
-        edge_addr = plan["hosts"][plan["edge"]["host"]]["address"]
-        rule, near2 = _host_firewall(plan, host, edge_addr, inner, protocol)
-        if rule is not None:
-            steps.append(f"(the edge presents its own address {edge_addr} to {host})")
-        near = near or near2
-    if host not in plan["hosts"]:
-        steps.append(f"host firewall: {fwd['to_address']} is not managed by this plan")
-        return Verdict(True, f"{src} -> public {public} {protocol}/{port}", steps)
-    if rule is None:
-        steps.append(f"host firewall on {host}: no rule lets {src} reach {protocol}/{inner}"
-                     + (f"; open only for {'; '.join(_describe_rule(r) for r in near)}" if near else ""))
-        return Verdict(False, f"{src} -> public {public} {protocol}/{port}", steps)
-    steps.append(f"host firewall on {host}: {_describe_rule(rule)}")
-    return Verdict(True, f"{src} -> public {public} {protocol}/{port}", steps)
-
-
-def check_flow(plan: dict[str, Any], source: str, destination: str, port: int, protocol: str = "tcp") -> Verdict:
-    """Would a new connection from `source` to `destination`:`port`/`protocol` be allowed by the plan?"""
-    if protocol not in ("tcp", "udp"):
-        raise LookupFailed(f"--protocol {protocol!r} is not supported; use tcp or udp")
-    if not 0 < port < 65536:
-        raise LookupFailed(f"--port {port} is not a port number; use 1-65535")
-    src, src_host = _resolve_endpoint(plan, source, "from")
-    public = (plan.get("edge") or {}).get("public_address")
-    if destination == public:
-        return _check_forward(plan, src, port, protocol)
-    dst, dst_host = _resolve_endpoint(plan, destination, "to")
-    src_zone = plan["hosts"][src_host]["zone"] if src_host else zone_of_address(plan, src)
-    dst_zone = plan["hosts"][dst_host]["zone"] if dst_host else zone_of_address(plan, dst)
-    label = f"{src}{f' ({src_host})' if src_host else ''} -> {dst_host + ' (' + dst + ')' if dst_host else dst} {protocol}/{port}"
-    steps = [f"source zone {src_zone}, destination zone {dst_zone}"]
-
-    if src_zone == "internet" and dst_zone != "internet":
-        fwds = forwards_to(plan, dst_host, port, protocol) if dst_host else []
-        hint = (f"; reach it as {public} {protocol}/{fmt_ports(fwds[0]['external_ports'])} (router forward {fwds[0]['name']})"
-                if fwds else "")
-        steps.append(f"{src} is outside every site network: private addresses are not reachable from the "
-                     f"Internet{hint}")
-        return Verdict(False, label, steps)
-
-    edge_host = (plan.get("edge") or {}).get("host")
-    crosses_edge = src_zone != dst_zone and edge_host not in (src_host, dst_host)
-    if crosses_edge and edge_host:
-        flow = _edge_flow(plan, src, src_zone, dst, dst_host, dst_zone, port, protocol)
-        if flow is None:
-            steps.append(f"edge {edge_host}: no zone flow {src_zone} -> {dst_zone} for {protocol}/{port} from {src}")
-            return Verdict(False, label, steps)
-        steps.append(f"edge {edge_host}: zone flow {src_zone} -> {dst_zone} {protocol}/{fmt_ports(flow['ports'])} "
-                     f"from {fmt_cidrs(flow['sources'])} ({flow.get('component')}: {flow.get('purpose')})")
-    elif crosses_edge:
-        steps.append(f"no managed edge firewall between {src_zone} and {dst_zone}: only host firewalls filter")
-    else:
-        steps.append("same network or the edge itself: only the destination's host firewall filters")
-
-    if not dst_host:
-        steps.append(f"host firewall: {dst} is not a host of this plan, so vms-deploy does not filter it")
-        return Verdict(True, label, steps)
-    rule, near = _host_firewall(plan, dst_host, src, port, protocol)
-    if rule is None:
-        reason = (f"open only for {'; '.join(_describe_rule(r) for r in near)}" if near
-                  else f"no rule opens {protocol}/{port}")
-        steps.append(f"host firewall on {dst_host}: {reason}")
-        return Verdict(False, label, steps)
-    steps.append(f"host firewall on {dst_host}: {_describe_rule(rule)}")
-    return Verdict(True, label, steps)
+# `vms-deploy check` is the one evaluator (vms_deploy.evaluate); the name stays for callers.
+check_flow = evaluate

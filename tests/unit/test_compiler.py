@@ -1,13 +1,26 @@
 """Policy compiler: every policy point of issue 2, the topologies, zones, forwards, VPN and warnings."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 
 import pytest
+from conftest import (
+    EXAMPLES,
+    GOLDEN_PLANS,
+    compare_golden,
+    example,
+    make_site,
+    nvr_home,
+    open_ports,
+    plan_of,
+    rules,
+    valerus_split,
+    xprotect_dmz,
+)
 
-from conftest import (EXAMPLES, GOLDEN_PLANS, compare_golden, example, make_site, nvr_home, open_ports, plan_of,
-                      rules, valerus_split, xprotect_dmz)
+from vms_deploy.compiler import _Compiler as Compiler
 from vms_deploy.plan_io import plan_json
 
 ANY = "0.0.0.0/0"
@@ -174,7 +187,12 @@ def test_xprotect_no_management_or_recording_port_open_to_anywhere():
     for host in ("mgmt", "rec1", "rec2", "fo", "ev"):
         for rule in plan["hosts"][host]["inbound"]:
             assert ANY not in rule["sources"], (host, rule)
-    assert ANY in rules(plan, "mobile", "mobile_https")[0]["sources"]
+    sources = [ipaddress.ip_network(c) for c in rules(plan, "mobile", "mobile_https")[0]["sources"]]
+    # Open to the whole Internet except the cameras, which reach nothing but recorders.
+    assert any(ipaddress.ip_address("8.8.8.8") in n for n in sources)
+    assert not any(ipaddress.ip_address("10.8.50.7") in n for n in sources)
+    everything_but_cameras = ipaddress.ip_network(ANY).address_exclude(ipaddress.ip_network("10.8.50.0/24"))
+    assert set(ipaddress.collapse_addresses(sources)) == set(everything_but_cameras)
 
 
 def test_xprotect_certificates_choose_443_and_keep_80_for_the_event_server():
@@ -309,8 +327,9 @@ def test_zone_flows_classify_sources_and_only_recorders_reach_cameras():
     assert {f["ports"][0] for f in camera_flows} == {80, 443, 554}
     assert all(f["sources"] == ["10.9.1.21/32", "10.9.1.22/32"] and f["destinations"] == ["10.9.50.0/24"]
                for f in camera_flows)
-    internet = [f for f in plan["zone_flows"] if f["from"] == "internet"]
-    assert {f["to_host"] for f in internet} == {"gw"} and all(f["to"] == "dmz" for f in internet)
+    # The Internet enters through the forwards to the gateway only: no routed Internet flow at all.
+    assert [f for f in plan["zone_flows"] if f["from"] == "internet"] == []
+    assert {f["to_host"] for f in plan["forwards"]} == {"gw"}
     dmz_to_servers = {(f["to_host"], f["service"]) for f in plan["zone_flows"] if (f["from"], f["to"]) == ("dmz", "servers")}
     assert ("app", "app_web_https") in dmz_to_servers and ("rec1", "recorder_streaming") in dmz_to_servers
 
@@ -323,7 +342,11 @@ def test_zone_flows_cover_every_inbound_source():
             for f in plan["zone_flows"]:
                 if f["to_host"] == host and f["service"] == rule["service"] and f["protocol"] == rule["protocol"]:
                     covered.update(f["sources"])
-            assert covered == set(rule["sources"]), (host, rule["service"])
+            # Internet sources come in through the forwards (DNAT), never as a routed zone flow.
+            outside = {c for c in rule["sources"] if Compiler.classify(c, plan["zones"]) == "internet"}
+            assert covered == set(rule["sources"]) - outside, (host, rule["service"])
+            if outside:
+                assert any(f["to_host"] == host and f["service"] == rule["service"] for f in plan["forwards"])
 
 
 # --- determinism -------------------------------------------------------------------------------------------------

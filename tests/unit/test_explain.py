@@ -72,14 +72,17 @@ def test_zone_classification_prefers_the_most_specific(plan):
 
 @pytest.mark.parametrize("src,dst,port,allowed,needle", [
     ("10.40.2.15", "rec1", 7563, True, "host firewall on rec1: tcp/7563 from 10.40.1.10, 10.40.2.0/24"),
-    ("10.40.2.15", "rec1", 8000, False, "edge edge: no zone flow clients -> servers for tcp/8000"),
-    ("app1", "rec1", 8000, True, "same network or the edge itself"),
+    ("10.40.2.15", "rec1", 8000, False, "edge edge: no zone flow lets 10.40.2.15 reach 10.40.1.21 tcp/8000"),
+    ("app1", "rec1", 8000, True, "same network: the edge is not on the path"),
     ("rec1", "rec2", 8000, False, "host firewall on rec2: open only for tcp/8000 from 10.40.1.10"),
     ("rec1", "10.40.3.50", 554, True, "zone flow servers -> cameras tcp/554"),
-    ("10.40.2.15", "10.40.3.50", 554, False, "no zone flow clients -> cameras"),
-    ("8.8.8.8", "app1", 9080, False, "reach it as 100.64.0.10 tcp/80 (router forward valerus-gateway-http)"),
-    ("8.8.8.8", "100.64.0.10", 80, True, "forward valerus-gateway-http tcp/80 from anywhere -> app1 (10.40.1.10) "
-                                          "tcp/9080"),
+    ("10.40.2.15", "10.40.3.50", 554, False, "no zone flow lets 10.40.2.15 reach 10.40.3.50"),
+    ("8.8.8.8", "app1", 9080, False, "reach it as 100.64.0.10 tcp/80, router forward valerus-gateway-http"),
+    # This hand-written plan opens the gateway only to the edge's own address, but the edge keeps
+    # the Internet client's address on forwards (it masquerades only toward the Internet): dropped.
+    ("8.8.8.8", "100.64.0.10", 80, False, "forward valerus-gateway-http tcp/80 from anywhere -> app1 (10.40.1.10) "
+                                           "tcp/9080"),
+    ("8.8.8.8", "100.64.0.10", 80, False, "host firewall on app1: open only for tcp/9080 from 10.40.0.1"),
     ("8.8.8.8", "100.64.0.10", 81, False, "no port forward for tcp/81"),
     ("10.40.9.4", "edge", 22, True, "host firewall on edge: tcp/22 from 10.40.9.0/24"),
     ("10.40.2.15", "edge", 22, False, "host firewall on edge: open only for tcp/22 from 10.40.9.0/24"),

@@ -1,0 +1,293 @@
+"""Security invariants of every site, stated once from the source documents, as an independent oracle.
+
+They say what must never be reachable, whatever the plan's rules and zone flows say. They read only
+the site's facts (hosts with their addresses and components, the zones' networks, the public
+address, the product's port catalog and which optional features are on) and ask a *judge* whether
+a connection gets through: the evaluator over the plan (the default), the kernel over the rendered
+nftables rulesets (tests/kernel), or real packets in the container lab (playbooks/verify.yml).
+
+1. internet: from outside every site network nothing reaches a private site address (a host marked
+   routed_public, a DMZ host with its own public address, is the one stated exception); on the public
+   address only the planned forwards answer, each only from its allow-list, and each forward leads
+   to an Internet-facing catalog service (the gateway / Mobile Server, an NVR's forwarded service, a
+   declared custom service): seeds 000 and 002, "one gateway, not one forward per device".
+2. cameras: a camera reaches only recorders, and only on ports whose catalog service names cameras
+   as a source; only recorders reach cameras (seed 001: devices talk to recording servers).
+3. management: SSH, WinRM, RDP and SMB only from the management networks.
+4. XProtect: Management Server TCP 9000 only from recording servers (seed 001); local-only ports and
+   ports of disabled-by-default features never open to anyone.
+5. vpn: with vms_remote_access vpn there are no forwards; VPN peers reach only client-facing ports.
+6. catalog: every open port on every host is one the catalog (or a declared custom service) names
+   for a component the host runs.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .catalog import load_catalog
+from .evaluate import evaluate
+from .zones import zone_index
+
+Judge = Callable[[str, str, str, int], bool]
+
+# seeds 000/001 and Windows' own services: administration never leaves the management networks.
+MANAGEMENT_PORTS = (("tcp", 22), ("tcp", 445), ("tcp", 3389), ("tcp", 5985), ("tcp", 5986))
+CAMERA_PORTS = (("tcp", 80), ("tcp", 443), ("tcp", 554))
+RECORDER_COMPONENTS = {"recorder", "failover_recorder"}
+CLIENT_ROLES = {"clients", "vpn"}
+# Sources outside every site network: a documentation-free public address, tried when no vantage is given.
+INTERNET_SAMPLES = ("8.8.8.8", "100.127.255.254")
+
+
+def _plan_judge(plan: dict) -> Judge:
+    return lambda src, dst, proto, port: evaluate(plan, src, dst, port, proto).allowed
+
+
+class _Facts:
+    """What the invariants may know about a site: never its rules or zone flows."""
+
+    def __init__(self, plan: dict):
+        self.plan = plan
+        self.hosts = plan.get("hosts") or {}
+        self.zones = plan.get("zones") or {}
+        self.classify = zone_index(self.zones)
+        self.public = (plan.get("edge") or {}).get("public_address")
+        self.edge_host = (plan.get("edge") or {}).get("host")
+        self.features = set(plan.get("features") or [])
+        try:
+            self.catalog = load_catalog(plan.get("product"))
+        except KeyError:
+            self.catalog = None
+        self.host_addresses = {h["address"] for h in self.hosts.values() if h.get("address")}
+
+    # --- the catalog's view of one host ---------------------------------------------------------
+    def services(self, host: str):
+        comps = set(self.hosts[host].get("components") or [])
+        if not self.catalog:
+            return []
+        return [svc for cname in comps if cname in self.catalog.components
+                for svc in self.catalog.components[cname].services.values()]
+
+    def is_open_kind(self, svc) -> bool:
+        return not svc.local_only and (not svc.feature or svc.feature in self.features)
+
+    def named_ports(self, host: str) -> list[tuple[str, int, int, str, frozenset]]:
+        """(protocol, first, last, service, source roles) the catalog lets this host open; custom
+        services and management rules are named by the plan's rules (declared by the inventory)."""
+        out = []
+        by_name = {svc.name: svc for svc in self.services(host)}
+        for rule in self.hosts[host].get("inbound") or []:
+            svc = by_name.get(rule.get("service"))
+            if svc is not None and self.is_open_kind(svc):
+                roles = set(svc.connects_from) | set(svc.tls_connects_from or ())
+                out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], svc.name, frozenset(roles)))
+            elif rule.get("component") in ("custom", "management"):
+                out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], rule["service"],
+                            frozenset({rule["component"]})))
+        return out
+
+    def closed_kinds(self, host: str) -> list[tuple[str, int, str]]:
+        """Local-only ports and ports of features that are off: never open (protocol, port, why)."""
+        out = []
+        for svc in self.services(host):
+            if self.is_open_kind(svc):
+                continue
+            why = "local only" if svc.local_only else f"feature {svc.feature} is off"
+            for proto in svc.transports():
+                out.extend((proto, port, f"{svc.component}/{svc.name} ({why})") for port in set(svc.ports))
+        return out
+
+    # --- sample addresses -------------------------------------------------------------------------
+    def samples(self, zone: str) -> list[str]:
+        """One address per network of `zone` that classifies into it and is no host's address."""
+        out = []
+        for text in self.zones.get(zone) or []:
+            net = ipaddress.ip_network(text, strict=False)
+            if net.num_addresses <= 2:
+                continue
+            for candidate in (net.network_address + 1, net.broadcast_address - 1, net.network_address + 2):
+                address = str(candidate)
+                if address not in self.host_addresses and self.classify(address) == zone:
+                    out.append(address)
+                    break
+        return out
+
+    def internet_samples(self) -> list[str]:
+        out = [a for a in INTERNET_SAMPLES if self.classify(a) == "internet"]
+        for fwd in self.plan.get("forwards") or []:
+            for text in fwd.get("sources") or []:
+                net = ipaddress.ip_network(text, strict=False)
+                if net.prefixlen and net.num_addresses > 2:
+                    address = str(net.network_address + 1)
+                    if self.classify(address) == "internet" and address not in out:
+                        out.append(address)
+        return out
+
+    def port_universe(self, host: str) -> list[tuple[str, int]]:
+        """Every port worth trying on a host: the whole catalog, management, cameras, a stray one."""
+        ports = set(MANAGEMENT_PORTS) | set(CAMERA_PORTS) | {("tcp", 4444), ("udp", 4444)}
+        if self.catalog:
+            for svc in self.catalog.services().values():
+                for proto in svc.transports():
+                    ports.update((proto, p) for p in set(svc.ports))
+        for rule in self.hosts[host].get("inbound") or []:
+            ports.update((rule["protocol"], p) for p in set(rule["ports"]))
+        return sorted(ports)
+
+
+def _covered(ports: Iterable[tuple[str, int, int, str, frozenset]], proto: str, port: int):
+    return [entry for entry in ports if entry[0] == proto and entry[1] <= port <= entry[2]]
+
+
+def _sources(facts: _Facts, vantages: list[dict] | None) -> list[tuple[str, str]]:
+    """(address, zone) of every source to try: the given vantages, or one sample per network."""
+    if vantages is not None:
+        return [(v["address"], facts.classify(v["address"])) for v in vantages]
+    out = [(a, "internet") for a in facts.internet_samples()]
+    for zone in ("clients", "cameras", "vpn", "management", "dmz", "servers"):
+        out += [(a, zone) for a in facts.samples(zone)]
+    out += [(h["address"], h.get("zone") or facts.classify(h["address"])) for name, h in sorted(facts.hosts.items())
+            if h.get("address")]
+    return out
+
+
+def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any]]:
+    """The tuples worth trying, each with `forbidden` (an invariant forbids it) and the invariant.
+
+    vantages: [{name, address}] to source from those addresses only (the lab); None samples every
+    zone and every host (the evaluator and the kernel can send from anywhere)."""
+    facts = _Facts(plan)
+    mgmt_nets = [ipaddress.ip_network(c, strict=False) for c in facts.zones.get("management") or []]
+    out: dict[tuple, dict] = {}
+
+    def add(src, dst, proto, port, forbidden, invariant):
+        key = (src, dst, proto, port)
+        if key not in out or (forbidden and not out[key]["forbidden"]):
+            out[key] = {"source": src, "destination": dst, "protocol": proto, "port": port,
+                        "forbidden": forbidden, "invariant": invariant}
+
+    sources = _sources(facts, vantages)
+    src_host = {h["address"]: name for name, h in facts.hosts.items() if h.get("address")}
+    for src, src_zone in sources:
+        in_mgmt = any(ipaddress.ip_address(src) in n for n in mgmt_nets)
+        from_host = src_host.get(src)
+        for host, h in sorted(facts.hosts.items()):
+            dst = h.get("address")
+            if not dst or dst == src:
+                continue
+            named = facts.named_ports(host)
+            closed = {(p, port): why for p, port, why in facts.closed_kinds(host)}
+            comps = set(h.get("components") or [])
+            for proto, port in facts.port_universe(host):
+                rules = _covered(named, proto, port)
+                why = None
+                vpn = plan.get("vpn")
+                if host == facts.edge_host and vpn and (proto, port) == ("udp", int(vpn["listen_port"])):
+                    add(src, dst, proto, port, False, "")  # WireGuard: the stated remote-access entry
+                    continue
+                if src_zone == "internet" and not h.get("routed_public"):
+                    why = "1 internet: a private site address is never reachable from outside the site"
+                elif (proto, port) in MANAGEMENT_PORTS or any("management" in r[4] for r in rules):
+                    if not in_mgmt and not any(r[4] - {"management"} for r in rules):
+                        why = "3 management: administration ports only from the management networks"
+                elif src_zone == "cameras" and not (comps & RECORDER_COMPONENTS
+                                                    and any("cameras" in r[4] for r in rules)):
+                    why = "2 cameras: a camera reaches only recorders, on camera-facing catalog ports"
+                elif src_zone == "vpn" and not any(r[4] & (CLIENT_ROLES | {"custom"}) for r in rules):
+                    why = "5 vpn: VPN peers reach only client-facing ports"
+                if why is None and plan.get("product") == "xprotect" and "app_server" in comps \
+                        and (proto, port) == ("tcp", 9000):
+                    peer = facts.hosts.get(from_host) if from_host else None
+                    if not (peer and set(peer.get("components") or []) & RECORDER_COMPONENTS):
+                        why = "4 xprotect: Management Server 9000 only from recording servers"
+                if why is None and (proto, port) in closed and not rules:
+                    why = f"4 closed: {closed[(proto, port)]} never opens"
+                if why is None and not rules and not (in_mgmt and (proto, port) in MANAGEMENT_PORTS):
+                    why = "6 catalog: no catalog or declared service opens this port on this host"
+                add(src, dst, proto, port, why is not None, why or "")
+        # Only recorders reach cameras. The edge routes for them (its own output is not filtered), and
+        # a site without a managed edge leaves segmentation to its own router (the plan warns).
+        is_recorder = from_host and set(facts.hosts[from_host].get("components") or []) & RECORDER_COMPONENTS
+        if facts.edge_host in facts.hosts and not is_recorder and src_zone != "cameras" \
+                and from_host != facts.edge_host:
+            for cam in facts.samples("cameras"):
+                for proto, port in CAMERA_PORTS:
+                    add(src, cam, proto, port, True, "2 cameras: only recorders reach cameras")
+        # The public address: only planned forwards, each from its allow-list.
+        if facts.public and src_zone == "internet":
+            for proto, port in _public_ports(plan, facts):
+                fwd = next((f for f in plan.get("forwards") or [] if f["protocol"] == proto
+                            and f["external_ports"][0] <= port <= f["external_ports"][1]), None)
+                vpn = plan.get("vpn")
+                if vpn and (proto, port) == ("udp", int(vpn["listen_port"])):
+                    continue  # WireGuard answers no unauthenticated packet
+                if fwd is None:
+                    add(src, facts.public, proto, port, True, "1 internet: only planned forwards answer on the public "
+                        "address")
+                elif not any(ipaddress.ip_address(src) in ipaddress.ip_network(c, strict=False)
+                             for c in fwd["sources"]):
+                    add(src, facts.public, proto, port, True, f"1 internet: forward {fwd['name']} only from its "
+                        "allow-list")
+                else:
+                    add(src, facts.public, proto, port, False, "")
+    return [out[k] for k in sorted(out)]
+
+
+def _public_ports(plan: dict, facts: _Facts) -> list[tuple[str, int]]:
+    ports = set(MANAGEMENT_PORTS) | {("tcp", 4444), ("udp", 4444)}
+    for fwd in plan.get("forwards") or []:
+        ports.update((fwd["protocol"], p) for p in set(fwd["external_ports"]))
+    for host in facts.hosts:
+        for rule in facts.hosts[host].get("inbound") or []:
+            ports.add((rule["protocol"], rule["ports"][0]))
+    return sorted(ports)
+
+
+def static_violations(plan: dict) -> list[str]:
+    """What the plan's own data must satisfy, whatever a judge says (invariants 1, 5, 6)."""
+    facts = _Facts(plan)
+    found = []
+    forwards = plan.get("forwards") or []
+    if plan.get("remote_access") == "vpn" and forwards:
+        found.append(f"5 vpn: remote access is vpn but the plan has {len(forwards)} forward(s)")
+    for fwd in forwards:
+        host = fwd.get("to_host")
+        if host not in facts.hosts:
+            found.append(f"1 internet: forward {fwd['name']} leads to {host!r}, which is no site host")
+            continue
+        named = {entry[3]: entry for entry in facts.named_ports(host)}
+        entry = named.get(fwd.get("service"))
+        if entry is None:
+            found.append(f"1 internet: forward {fwd['name']} leads to {host} {fwd.get('service')!r}, which no "
+                         "catalog or declared service of that host names")
+        elif not ({"internet", "custom"} & entry[4]) and not _forwardable(facts, host, fwd.get("service")):
+            found.append(f"1 internet: forward {fwd['name']} leads to {host} {fwd['service']}, which is not an "
+                         "Internet-facing service (one gateway, not one forward per device)")
+    for host in sorted(facts.hosts):
+        names = {entry[3] for entry in facts.named_ports(host)}
+        for rule in facts.hosts[host].get("inbound") or []:
+            if rule.get("service") not in names:
+                found.append(f"6 catalog: {host} opens {rule['protocol']}/{rule['ports'][0]} for "
+                             f"{rule.get('component')}/{rule.get('service')}, which the {plan.get('product')} catalog "
+                             "does not name for the host's components (or names as local-only / off)")
+    return found
+
+
+def _forwardable(facts: _Facts, host: str, service: str) -> bool:
+    """Generic NVRs forward the services the inventory lists (seed 002); gateways their own."""
+    svc = next((s for s in facts.services(host) if s.name == service), None)
+    return bool(svc and (svc.forward_external or facts.plan.get("product") == "generic_nvr"))
+
+
+def violations(plan: dict, judge: Judge | None = None, vantages: list[dict] | None = None) -> list[str]:
+    """Every broken invariant (empty when the site is safe). judge(source, destination, protocol, port)
+    -> bool decides reachability: the plan's evaluator by default."""
+    judge = judge or _plan_judge(plan)
+    found = static_violations(plan)
+    for probe in probes(plan, vantages):
+        if probe["forbidden"] and judge(probe["source"], probe["destination"], probe["protocol"], probe["port"]):
+            found.append(f"{probe['invariant']}: {probe['source']} -> {probe['destination']} "
+                         f"{probe['protocol']}/{probe['port']} is reachable")
+    return found
