@@ -351,6 +351,15 @@ class _Validator:
             var = "vms_server_networks" if zone == "servers" else "vms_dmz_networks"
             self.err(host, variable, str(addr), f"is in zone {zone} but outside {var} {[str(n) for n in declared]}",
                      f"add the host's network to {var}, correct the address, or set vms_zone for the host")
+        routed = self.site.var(host, "vms_routed_public", None)
+        if routed and zone != "dmz":
+            self.err(host, "vms_routed_public", routed, f"is set on a host in zone {zone}; only a DMZ host may have "
+                     "its own public address routed to it", "remove vms_routed_public, or put the host in the DMZ "
+                     "(vms_zone: dmz)")
+        elif routed and addr.is_private:
+            self.err(host, "vms_routed_public", routed, f"is set but the host's address {addr} is private, so the "
+                     "Internet cannot be routed to it", "give the host its public address, or remove "
+                     "vms_routed_public and reach it through the edge's forwards")
         for net in (nets.get("vms_camera_networks") or []) if zone in ("dmz", "edge") else ():
             if addr in net:
                 self.err(host, variable, str(addr), f"is in the camera network {net} but the host is in zone {zone}",
