@@ -38,6 +38,8 @@ SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_web_player", "
 MAX_INSTANCES = 99
 # Groups created at run time by stages/prechecks.yml (group_by); reserved, never inventory topology.
 RUNTIME_GROUP_PREFIX = "vms_platform_"
+# Machines that probe the site in playbooks/verify.yml: not site hosts, never planned.
+VANTAGE_GROUP = "vms_vantages"
 TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "list": "a list",
               "dict": "a mapping (key: value)", "raw": "a value"}
 
@@ -379,7 +381,8 @@ class _Validator:
                 self.err(host, group, host, f"is a group that {cat.title} does not have",
                          f"remove {host} from {group}; {cat.title} uses: {', '.join(cat.groups())}")
         for group, hosts in sorted(members.items()):
-            if group.startswith("vms_") and group not in set(all_groups()) and not group.startswith(RUNTIME_GROUP_PREFIX):
+            if group.startswith("vms_") and group not in set(all_groups()) and not group.startswith(RUNTIME_GROUP_PREFIX) \
+                    and group != VANTAGE_GROUP:
                 for host in hosts:
                     self.err(host, group, host, f"is not a vms-deploy group{did_you_mean(group, all_groups())}",
                              "correct the group name or use a name that does not start with vms_")
