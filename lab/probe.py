@@ -2,9 +2,12 @@
 """vms-deploy lab probe: try many connections at once from one vantage container.
 
 stdin: JSON list of {"address", "protocol" (tcp|udp), "port"}; stdout: the same list with
-"open" (bool) and "detail" (banner or error). TCP is open when the handshake completes; UDP is
-open when the stand-in's echo comes back (a silent drop and an ICMP refusal both read as closed).
-Every attempt is bounded by --timeout seconds; all run in parallel threads.
+"open" (bool), "reached" (bool) and "detail" (banner or error). TCP is open when the handshake
+completes; UDP is open when the stand-in's echo comes back. "reached" means the packet got through
+every firewall to a host that refused it (TCP reset, ICMP port unreachable): vms-deploy's firewalls
+drop, they never reject, so a refusal proves the path is open even where nothing listens. A silent
+drop is neither. Every attempt is bounded by --timeout seconds; all run in parallel threads. Runs
+on any vantage (lab container or an operator's machine) with nothing but python3.
 """
 import argparse
 import json
@@ -15,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 def probe(check, timeout):
     address, port, proto = check["address"], int(check["port"]), check["protocol"]
-    result = dict(check)
+    result = dict(check, reached=False)
     try:
         if proto == "tcp":
             with socket.create_connection((address, port), timeout=timeout) as sock:
@@ -28,9 +31,12 @@ def probe(check, timeout):
         else:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.settimeout(timeout)
-                sock.sendto(b"vms-deploy probe", (address, port))
-                data, _ = sock.recvfrom(200)
+                sock.connect((address, port))  # connected: an ICMP refusal surfaces as ConnectionRefusedError
+                sock.send(b"vms-deploy probe")
+                data = sock.recv(200)
             result.update(open=True, detail=data.decode("utf-8", "replace").strip())
+    except ConnectionRefusedError as exc:
+        result.update(open=False, reached=True, detail="refused by the host: " + str(exc))
     except (OSError, ValueError) as exc:
         result.update(open=False, detail=type(exc).__name__ + ": " + str(exc))
     return result

@@ -18,7 +18,8 @@ import pytest
 
 from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
-from vms_deploy.render.nft_common import RenderError, flow_checks
+from vms_deploy.render.nft_common import RenderError
+from vms_deploy.vantage import vantage_checks as flow_checks
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
 from conftest import compare_golden
@@ -160,8 +161,9 @@ VANTAGES = [{"name": "internet", "address": "172.28.50.100"}, {"name": "outsider
             {"name": "camera", "address": "172.28.54.100"}]
 
 
-def _find(checks, vantage, address, port):
-    return [c for c in checks if c["vantage"] == vantage and c["address"] == address and c["port"] == port][0]
+def _find(checks, vantage, address, port, protocol="tcp"):
+    return next(c for c in checks if c["vantage"] == vantage and c["address"] == address and c["port"] == port
+                and c["protocol"] == protocol)
 
 
 def test_flow_checks_required_cases():
@@ -174,7 +176,7 @@ def test_flow_checks_required_cases():
     assert _find(checks, "camera", "172.28.52.10", 80)["expect_open"] is False          # camera -> app server
     assert _find(checks, "operator", "172.28.52.10", 9000)["expect_open"] is False      # non-recorder -> MS 9000
     assert _find(checks, "operator", "172.28.52.11", 7563)["expect_open"] is True       # client -> streaming
-    assert _find(checks, "camera", "172.28.52.11", 5432)["expect_open"] is True         # camera -> recorder events
+    assert _find(checks, "camera", "172.28.52.11", 5432, "udp")["expect_open"] is True  # camera -> recorder events
     assert _find(checks, "internet", "172.28.50.2", 7563)["expect_open"] is False       # not forwarded
 
 
@@ -191,15 +193,17 @@ def test_overlapping_sources_are_collapsed(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
-def test_internet_flows_exclude_internal_sources():
-    """A flow from the internet zone (0.0.0.0/0) must not let a camera or client through the edge."""
+def test_the_internet_enters_only_through_forwards():
+    """No routed Internet flow at the edge: the Mobile Server's private address does not answer the
+    Internet; its public forward does, and a camera reaches neither."""
     plan = load("plan_xprotect_dmz")
     text = render_edge_ruleset(plan, "edge1")
-    line = [ln for ln in text.splitlines() if "internet->dmz" in ln][0]
-    assert line.strip().startswith("ip saddr != @internal ip saddr @src_anywhere ip daddr @host_mobile1")
+    assert not [ln for ln in text.splitlines() if "internet->" in ln]
     checks = flow_checks(plan, VANTAGES)
     assert _find(checks, "camera", "172.28.51.20", 8081)["expect_open"] is False
-    assert _find(checks, "internet", "172.28.51.20", 8081)["expect_open"] is True
+    assert _find(checks, "internet", "172.28.51.20", 8081)["expect_open"] is False
+    assert _find(checks, "internet", "172.28.51.20", 8081)["forbidden"] is True
+    assert _find(checks, "internet", "172.28.50.2", 8081)["expect_open"] is True
 
 
 def _filters():

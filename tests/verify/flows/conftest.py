@@ -2,7 +2,7 @@
 
 The lab inventory is inventories/lab/<scenario> (MOLECULE_SCENARIO_NAME, or VMS_LAB_INVENTORY).
 The plan is compiled exactly as the deploy does (the vms_plan action, ad hoc), the expected
-results come from vms_deploy.render.nft_common.flow_checks, the results from lab/probe.py run
+results come from vms_deploy.vantage (the evaluator, and the invariants for what must never answer), the results from lab/probe.py run
 inside each vantage container through testinfra's docker backend.
 """
 
@@ -66,10 +66,8 @@ def run_probe(vantage: str, checks: list[dict], timeout: float = 1.5) -> list[di
 
 
 def line(c: dict) -> str:
-    want = "open" if c["expect_open"] else "closed"
-    got = "open" if c.get("open") else "closed"
-    return (f"{c['vantage']} ({c['source']}) -> {c['address']} {c['protocol']}/{c['port']} [{c['target']}]: "
-            f"expected {want}, got {got} ({c.get('detail', '')})")
+    from vms_deploy.vantage import line as vantage_line
+    return vantage_line(c) + f" [{c.get('detail', '')}]"
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +82,8 @@ def vantages() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def all_checks(plan, vantages) -> list[dict]:
-    from vms_deploy.render.nft_common import flow_checks
-    return flow_checks(plan, vantages)
+    from vms_deploy.vantage import vantage_checks
+    return vantage_checks(plan, vantages)
 
 
 @pytest.fixture(scope="session")
