@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Action plugin vms_plan: compile the site plan on the controller (thin wrapper over vms_deploy)."""
 from __future__ import annotations
 
@@ -31,6 +30,25 @@ options:
     type: list
     elements: str
     required: false
+  plan_file:
+    description:
+      - A saved, reviewed plan (plan.json from playbooks/plan.yml) to apply instead of a new one. The
+        inventory is still compiled, once, and must give exactly this plan; otherwise the task fails naming
+        every difference (in vms_deploy.diff's words) and no host has been touched.
+      - On a partial inventory (its vms-deploy hosts a strict subset of the plan's, as in an AWX job slice)
+        the whole plan cannot be compiled; each visible host is then checked against the plan (in it, same
+        groups, same address) and the plan file is returned.
+      - Relative paths are taken from the current directory, then the project root (the playbooks' parent).
+    type: path
+    required: false
+  partial_check:
+    description:
+      - Refuse a run that may see only part of the site when no O(plan_file) is given. An AWX job started by a
+        workflow (C(awx_workflow_job_id) is set) may be one slice of a sliced job: AWX gives a slice only its
+        hosts and no variable that says so, so the compiled plan would silently miss the other hosts.
+      - C(--limit) is not partial: Ansible still loads the whole inventory, and the plan is compiled from it.
+    type: bool
+    default: false
 author: vms-deploy
 """
 
@@ -49,6 +67,14 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: The compiled plan (schema 1).
+  returned: success, when return_plan is true
+  type: dict
+source:
+  description: Where the plan came from, C(compiled) or the plan file's path.
+  returned: success
+  type: str
+digests:
+  description: Host -> vms_deploy.plan_io.host_digest, the digest each host records with its rules.
   returned: success, when return_plan is true
   type: dict
 summary:
@@ -84,7 +110,7 @@ NOT_INSTALLED = "the vms_deploy Python package is not installed: run bin/setup (
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("output_dir", "hosts", "return_plan"))
+    _VALID_ARGS = frozenset(("output_dir", "hosts", "return_plan", "plan_file", "partial_check"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -105,7 +131,7 @@ class ActionModule(ActionBase):
             from vms_deploy.compiler import compile_plan
             from vms_deploy.errors import ValidationFailed
             from vms_deploy.inventory import collect
-            from vms_deploy.plan_io import outputs, write_plan_outputs
+            from vms_deploy.plan_io import host_digests, outputs, write_plan_outputs
         except ImportError:
             return {**result, "failed": True, "msg": NOT_INSTALLED}
 
@@ -120,21 +146,45 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": "vms_plan: no inventory in task variables (run it from a playbook)"}
         variables = VariableManager(loader=self._loader, inventory=inventory)
         data, vault_errors = collect(inventory, variables, self._loader, names)
-        try:
-            plan = compile_plan(data, extra_errors=vault_errors)
-        except ValidationFailed as exc:
-            # Only msg: the default callback prints every key of a failed result, and one line per
-            # error is what the user needs to read.
-            return {**result, "failed": True, "msg": exc.message()}
+        plan_file = self._task.args.get("plan_file")
+        if not plan_file and _flag(self._task.args.get("partial_check", False)):
+            refusal = _partial_refusal(task_vars)
+            if refusal:
+                return {**result, "failed": True, "msg": refusal}
+        source = "compiled"
+        if plan_file:
+            loaded = _reviewed_plan(plan_file, task_vars, data)
+            if "msg" in loaded:
+                return {**result, "failed": True, "msg": loaded["msg"]}
+            plan, source = loaded["plan"], loaded["path"]
+            if loaded["partial"]:
+                display.display(f"site {plan['site']}: partial inventory ({len(loaded['partial'])} of "
+                                f"{len(plan['hosts'])} hosts, e.g. an AWX job slice): applying their part of "
+                                f"the reviewed plan {source}")
+        if source == "compiled" or not loaded["partial"]:
+            try:
+                compiled = compile_plan(data, extra_errors=vault_errors)
+            except ValidationFailed as exc:
+                # Only msg: the default callback prints every key of a failed result, and one line per
+                # error is what the user needs to read.
+                return {**result, "failed": True, "msg": exc.message()}
+            if plan_file:
+                from vms_deploy.plan_io import mismatch_message, plan_differences
+                lines = plan_differences(plan, compiled)
+                if lines:
+                    return {**result, "failed": True, "msg": mismatch_message(source, plan, lines)}
+            else:
+                plan = compiled
 
         for warning in plan["warnings"]:
             display.warning(f"site {plan['site']}: {warning}")
         summary = {"site": plan["site"], "product": plan["product"], "topology": plan["topology"],
                    "hosts": len(plan["hosts"]), "forwards": len(plan["forwards"]),
                    "zone_flows": len(plan["zone_flows"])}
-        result.update({"changed": False, "summary": summary, "warnings_list": plan["warnings"]})
-        if self._task.args.get("return_plan", True) not in (False, "false", "False", "no", 0):
+        result.update({"changed": False, "summary": summary, "warnings_list": plan["warnings"], "source": source})
+        if _flag(self._task.args.get("return_plan", True)):
             result["plan"] = plan
+            result["digests"] = host_digests(plan)
         output_dir = self._task.args.get("output_dir")
         if output_dir:
             base = Path(output_dir)
@@ -151,3 +201,64 @@ class ActionModule(ActionBase):
             result["changed"] = any(files.values())
             result["output_dir"] = output_dir
         return result
+
+
+def _flag(value) -> bool:
+    return value not in (False, "false", "False", "no", "0", 0, None)
+
+
+WORKFLOW_VARS = ("awx_workflow_job_id", "tower_workflow_job_id")
+
+
+def _partial_refusal(task_vars: dict) -> str | None:
+    """A message when this run may see only part of the site and has no plan file to hold it to."""
+    marker = next((name for name in WORKFLOW_VARS if task_vars.get(name) not in (None, "")), None)
+    if marker is None:
+        return None
+    return (f"this AWX job runs in a workflow ({marker} = {task_vars[marker]}), so it may be one slice of a sliced "
+            "job, and a slice's inventory holds only its own hosts: a plan compiled from it would leave the other "
+            "hosts out of every rule. Nothing was changed. Fix: give the reviewed plan of the whole site as the "
+            "extra variable vms_plan_file (the plan.json written by playbooks/plan.yml and committed with the "
+            "inventory; see docs/awx.md).")
+
+
+def _resolve(path: str, task_vars: dict) -> Path:
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    playbook_dir = task_vars.get("playbook_dir")
+    bases = [Path.cwd()] + ([Path(playbook_dir).parent, Path(playbook_dir).parent.parent] if playbook_dir else [])
+    for base in bases:
+        if (base / candidate).exists():
+            return base / candidate
+    return Path.cwd() / candidate
+
+
+def _reviewed_plan(plan_file: str, task_vars: dict, data: dict) -> dict:
+    """{"plan", "path", "partial"} or {"msg"}: the reviewed plan, and the visible hosts when the
+    inventory holds only part of the plan's hosts (then they are checked one by one)."""
+    from vms_deploy.catalog import all_groups
+    from vms_deploy.plan_io import (
+        PlanFileError,
+        load_plan_file,
+        mismatch_message,
+        slice_differences,
+    )
+
+    path = _resolve(str(plan_file), task_vars)
+    try:
+        plan = load_plan_file(path)
+    except PlanFileError as exc:
+        return {"msg": str(exc)}
+    known = set(all_groups())
+    visible = {}
+    for host, hvars in data["hosts"].items():
+        groups = sorted(g for g, members in data["groups"].items() if host in members and g in known)
+        if groups:
+            visible[host] = {"groups": groups, "address": hvars.get("vms_address") or hvars.get("ansible_host")}
+    partial = set(visible) < set(plan["hosts"])
+    if partial:
+        lines = slice_differences(plan, visible)
+        if lines:
+            return {"msg": mismatch_message(str(path), plan, lines)}
+    return {"plan": plan, "path": str(path), "partial": sorted(visible) if partial else []}

@@ -66,6 +66,13 @@ options:
     description: Chain of O(content) that receives the live-connection rule.
     type: str
     default: input
+  plan_digest:
+    description:
+      - Digest of the host's part of the plan the content was rendered from (vms_deploy.plan_io.host_digest,
+        the C(vms_host_digest) filter). Recorded in the live table as its comment C(vms-deploy plan DIGEST), so
+        C(nft list table) and an audit show which plan a host runs. It is part of the desired text: a host whose
+        part of the plan did not change keeps its table untouched, whatever changed elsewhere in the site.
+    type: str
 notes:
   - Only the named table is read or written; other tables (Docker's, iptables-nft's) are never touched.
   - Requires the C(nft) binary and CAP_NET_ADMIN.
@@ -97,6 +104,14 @@ in_sync:
   description: True when the live table already matches O(content) (nothing to do).
   returned: always
   type: bool
+plan_digest:
+  description: The plan digest the live table records (before the run in check and audit mode), or null when none.
+  returned: always
+  type: str
+planned_digest:
+  description: O(plan_digest), the digest of the plan this run applies or audits against.
+  returned: when O(plan_digest) is given
+  type: str
 sha256:
   description: sha256 of the full desired text (content plus the live-management rule).
   returned: when state=present
@@ -127,6 +142,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 LIVE_COMMENT = "vms-deploy: live management connection"
+PLAN_COMMENT = "vms-deploy plan "
+_TABLE_COMMENT = re.compile(r'^\s*comment\s+"%s([0-9A-Za-z]+)"' % PLAN_COMMENT, re.MULTILINE)
 
 
 def state_path(state_dir, family, name):
@@ -212,8 +229,23 @@ def check_content(module, content, family, name, chain, keep):
                              "or keep_management_connection=false" % chain)
 
 
-def desired_text(content, family, name, chain, conn):
+def recorded_digest(listing):
+    """The plan digest in a table listing's comment, or None."""
+    match = _TABLE_COMMENT.search(listing or "")
+    return match.group(1) if match else None
+
+
+def with_plan_comment(content, family, name, digest):
+    """The content with the table comment that records the plan digest as the table's first statement."""
+    head = re.compile(r"^(\s*table\s+%s\s+%s\s*\{[ \t]*\n)" % (re.escape(family), re.escape(name)), re.MULTILINE)
+    text, count = head.subn(lambda m: '%s\tcomment "%s%s"\n' % (m.group(1), PLAN_COMMENT, digest), content, count=1)
+    return text if count else content
+
+
+def desired_text(content, family, name, chain, conn, digest=None):
     text = content if content.endswith("\n") else content + "\n"
+    if digest:
+        text = with_plan_comment(text, family, name, digest)
     if conn:
         address, port = conn
         selector = "ip" if address.version == 4 else "ip6"
@@ -254,6 +286,7 @@ def main():
             state_dir=dict(type="path", default="/var/lib/vms-deploy"),
             keep_management_connection=dict(type="bool", default=True),
             management_chain=dict(type="str", default="input"),
+            plan_digest=dict(type="str"),
         ),
         required_if=[("state", "present", ["content"])],
         supports_check_mode=True,
@@ -269,7 +302,13 @@ def main():
     conn = management_connection(os.environ) if p["keep_management_connection"] else None
     conn_text = "%s %d" % conn if conn else None
     drift = bool(record) and record.get("live") != live
-    result = dict(changed=False, drift=drift, table="%s %s" % (family, name), management_connection=conn_text)
+    result = dict(changed=False, drift=drift, table="%s %s" % (family, name), management_connection=conn_text,
+                  plan_digest=recorded_digest(live))
+    digest = p["plan_digest"]
+    if digest is not None:
+        if not re.match(r"^[0-9A-Za-z]{1,64}$", digest):
+            module.fail_json(msg="plan_digest %r is not a digest (letters and digits, as vms_host_digest gives)" % digest)
+        result["planned_digest"] = digest
 
     if p["state"] == "absent":
         result["in_sync"] = live is None
@@ -286,7 +325,7 @@ def main():
         module.exit_json(**result)
 
     check_content(module, p["content"], family, name, p["management_chain"], p["keep_management_connection"])
-    text = desired_text(p["content"], family, name, p["management_chain"], conn)
+    text = desired_text(p["content"], family, name, p["management_chain"], conn, digest)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     in_sync = live is not None and not drift and bool(record) and record.get("sha256") == sha
     result.update(in_sync=in_sync, sha256=sha, listing=live or "")
@@ -308,6 +347,7 @@ def main():
         after = live_listing(module, nft, family, name)
         save_state(spath, dict(sha256=sha, desired_text=text, live=after))
         result["listing"] = after or ""
+        result["plan_digest"] = recorded_digest(after)
     module.exit_json(**result)
 
 

@@ -123,3 +123,73 @@ def host_digest(plan: dict, host: str) -> str:
 def host_digests(plan: dict) -> dict[str, str]:
     """host -> host_digest for every host of the plan."""
     return {host: host_digest(plan, host) for host in sorted(plan.get("hosts") or {})}
+
+
+# --- A saved, reviewed plan (vms_plan_file) --------------------------------------------------
+
+class PlanFileError(ValueError):
+    """The reviewed plan file cannot be used; the message names the file and the fix."""
+
+
+def load_plan_file(path: str | Path) -> dict:
+    """The plan saved by playbooks/plan.yml (or `vms-deploy plan`), checked to be a schema-1 plan."""
+    path = Path(path)
+    fix = "Fix: give the plan.json written by playbooks/plan.yml (build/plan/SITE/plan.json) and reviewed"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanFileError(f"vms_plan_file = {str(path)!r}: cannot be read ({exc.strerror}). {fix}.") from None
+    try:
+        plan = json.loads(text)
+    except ValueError as exc:
+        raise PlanFileError(f"vms_plan_file = {str(path)!r}: is not JSON ({exc}). {fix}.") from None
+    if not isinstance(plan, dict) or plan.get("schema") != 1 or not isinstance(plan.get("hosts"), dict):
+        raise PlanFileError(f"vms_plan_file = {str(path)!r}: is not a vms-deploy plan (schema 1 with hosts). {fix}.")
+    return plan
+
+
+def plan_differences(reviewed: dict, compiled: dict) -> list[str]:
+    """[] when the inventory compiles to exactly the reviewed plan; else review lines naming each
+    difference (vms_deploy.diff's words), then any other part of the plan that differs."""
+    if plan_json(reviewed) == plan_json(compiled):
+        return []
+    from .diff import diff_plans  # only needed on a mismatch
+
+    lines = [c.text for c in diff_plans(reviewed, compiled)]
+    # diff_plans reviews what administrators change; anything else (zone flows, warnings, ...) is named by key.
+    described = {"hosts", "forwards", "vpn", "zones", "site", "product", "topology", "remote_access", "edge"}
+    for key in sorted(set(reviewed) | set(compiled)):
+        if reviewed.get(key) != compiled.get(key) and (key not in described or not lines):
+            lines.append(f"~ {key} differs")
+    return lines
+
+
+def mismatch_message(path: str, reviewed: dict, lines: list[str]) -> str:
+    shown = lines[:40] + ([f"... and {len(lines) - 40} more"] if len(lines) > 40 else [])
+    return "\n".join([
+        (f"site {reviewed.get('site')}: the inventory no longer compiles to the reviewed plan {path} "
+        f"({len(lines)} difference(s)); nothing was changed on any host."),
+        "Reviewed plan -> what the inventory compiles to now:",
+        *(f"  {line}" for line in shown),
+        ("Fix: review the change and save the new plan (ansible-playbook playbooks/plan.yml, or "
+        "vms-deploy diff), then run again with that file; or revert the inventory change."),
+    ])
+
+
+def slice_differences(reviewed: dict, visible: dict[str, dict]) -> list[str]:
+    """A partial inventory (an AWX job slice) cannot compile the whole plan, so its hosts are checked
+    one by one against the reviewed plan: each must be in it with the same groups and address.
+    visible: host -> {"groups": [vms_* groups], "address": str or None}."""
+    lines = []
+    for host in sorted(visible):
+        seen = visible[host]
+        planned = reviewed["hosts"].get(host)
+        if planned is None:
+            lines.append(f"+ host {host} ({', '.join(seen['groups'])}) is not in the reviewed plan")
+            continue
+        if sorted(planned.get("groups") or []) != sorted(seen["groups"]):
+            lines.append(f"~ host {host}: groups {', '.join(sorted(planned.get('groups') or []))} in the plan, "
+                         f"{', '.join(sorted(seen['groups']))} in the inventory")
+        if seen.get("address") and seen["address"] != planned.get("address"):
+            lines.append(f"~ host {host}: address {planned.get('address')} in the plan, {seen['address']} in the inventory")
+    return lines

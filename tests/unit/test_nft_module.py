@@ -284,3 +284,27 @@ def test_counters_moving_with_traffic_are_not_drift(ns, content):
     assert "counter packets 1 " in ns.nft("list", "chain", "inet", "vms_deploy", "output")[1]
     again = ns.module(content=counted)
     assert again["changed"] is False and again["drift"] is False
+
+
+def test_plan_digest_recorded_as_table_comment_and_reported(ns, content):
+    first = ns.module(content=content, plan_digest="0123456789abcdef")
+    assert first["changed"] is True and first["plan_digest"] == "0123456789abcdef", first
+    _, out, _ = ns.nft("list", "table", "inet", "vms_deploy")
+    assert 'comment "vms-deploy plan 0123456789abcdef"' in out
+    again = ns.module(content=content, plan_digest="0123456789abcdef")
+    assert again["changed"] is False and again["plan_digest"] == again["planned_digest"] == "0123456789abcdef"
+    # An audit against another plan sees the digest the host runs and reports the difference.
+    audit = ns.module(content=content, plan_digest="fedcba9876543210", mode="audit")
+    assert audit["in_sync"] is False and audit["plan_digest"] == "0123456789abcdef"
+    assert audit["planned_digest"] == "fedcba9876543210" and audit["changed"] is False
+    assert 'comment "vms-deploy plan 0123456789abcdef"' in ns.nft("list", "table", "inet", "vms_deploy")[1]
+
+
+def test_plan_digest_must_be_a_digest(ns, content):
+    res = ns.module(content=content, plan_digest='x" accept')
+    assert res.get("failed") is True and "is not a digest" in res["msg"]
+    assert ns.nft("list", "table", "inet", "vms_deploy")[0] != 0
+
+
+def test_table_without_digest_reports_none(ns, content):
+    assert ns.module(content=content)["plan_digest"] is None

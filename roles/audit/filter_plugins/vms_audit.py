@@ -44,8 +44,11 @@ def nft_finding(result, host, check, state=None):
         raise AnsibleFilterError(f"host {host}: {check}: expected a vms_nft_table result in mode=audit, got "
                                  f"{type(result).__name__}")
     table = result.get("table", "inet vms_deploy")
+    # Which plan the host runs: the digest its table records (vms_nft_table's plan_digest), against the
+    # digest of its part of the plan audited now (planned_digest).
+    runs, planned = result.get("plan_digest"), result.get("planned_digest")
     if result["in_sync"]:
-        status, detail = "ok", f"table {table} matches the plan"
+        status, detail = "ok", f"table {table} matches the plan" + (f" (runs plan {runs})" if runs else "")
     elif not result.get("listing"):
         status, detail = "drift", (f"table {table} is missing: no vms-deploy firewall is in force; "
                                    "re-run site.yml --tags firewall (or --tags edge)")
@@ -56,9 +59,13 @@ def nft_finding(result, host, check, state=None):
         status, detail = "drift", (f"table {table} was changed outside vms-deploy since the last apply{how}; "
                                    "re-run site.yml to restore the plan")
     else:
-        status, detail = "drift", (f"table {table} is not the plan's: the plan changed since the last apply (or "
-                                   "its state record is gone); re-run site.yml to apply it")
-    return {"host": host, "check": check, "status": status, "detail": detail}
+        running = (f"it runs plan {runs}, this plan is {planned}" if runs and planned and runs != planned
+                   else "the plan changed since the last apply (or its state record is gone)")
+        status, detail = "drift", f"table {table} is not the plan's: {running}; re-run site.yml to apply it"
+    finding = {"host": host, "check": check, "status": status, "detail": detail}
+    if runs or planned:
+        finding["plan"] = {"runs": runs, "planned": planned}
+    return finding
 
 
 def cert_finding(live, planned, info, warning_days):
@@ -105,8 +112,13 @@ def audit_report(plan, findings_by_host):
     lines += [f"DRIFT   {h}: not audited (unreachable or an audit task failed; see above)" for h in missing]
     drift = [f"{f['host']} {f['check']}: {f['detail']}" for f in findings if f["status"] == "drift"]
     drift += [f"{h}: not audited" for h in missing]
+    # host -> {runs, planned}: which plan each host's firewall came from (digests, plan_io.host_digest).
+    plans = {f["host"]: f["plan"] for f in findings if f.get("plan")}
+    lines += [f"PLAN    {h}: runs plan {p['runs'] or '(none recorded)'}"
+              + ("" if p["runs"] == p["planned"] else f", the audited plan is {p['planned']}")
+              for h, p in sorted(plans.items())]
     return {"schema": 1, "site": plan.get("site"), "in_sync": not drift, "findings": findings,
-            "not_audited": missing, "drift": drift,
+            "not_audited": missing, "drift": drift, "plans": plans,
             "warnings": [f"{f['host']} {f['check']}: {f['detail']}" for f in findings if f["status"] == "warning"],
             "lines": lines}
 

@@ -1,0 +1,55 @@
+"""Filters over a loaded plan: the run-time groups a host joins, and which plan a host runs."""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from vms_deploy.plan_io import host_digest
+    IMPORT_ERROR = None
+except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
+    IMPORT_ERROR = exc
+
+_BAD = re.compile(r"[^a-z0-9_]+")
+
+
+def _plan(plan, name):
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"the vms_deploy Python package is not installed: run bin/setup ({IMPORT_ERROR})")
+    if not isinstance(plan, dict) or "hosts" not in plan:
+        raise AnsibleFilterError(f"{name}: expected the plan dict (validate_inventory_plan), got {type(plan).__name__}")
+    return plan
+
+
+def _group(prefix, value):
+    return f"vms_{prefix}_{_BAD.sub('_', str(value).lower())}"
+
+
+def vms_plan_groups(plan, host):
+    """plan | vms_plan_groups(host) -> the groups stages/prechecks.yml puts the host in:
+    vms_plan_hosts, vms_platform_P, vms_zone_Z, vms_component_C (each component) and vms_product_P.
+    [] for a host outside the plan."""
+    plan = _plan(plan, "vms_plan_groups")
+    entry = plan["hosts"].get(host)
+    if entry is None:
+        return []
+    groups = ["vms_plan_hosts", _group("platform", entry.get("platform")), _group("zone", entry.get("zone")),
+              _group("product", plan.get("product"))]
+    groups += [_group("component", c) for c in entry.get("components") or []]
+    return groups
+
+
+def vms_host_digest(plan, host):
+    """plan | vms_host_digest(host) -> the short digest of the host's part of the plan (plan_io.host_digest)."""
+    plan = _plan(plan, "vms_host_digest")
+    try:
+        return host_digest(plan, host)
+    except KeyError as exc:
+        raise AnsibleFilterError(f"vms_host_digest: {exc.args[0]}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"vms_plan_groups": vms_plan_groups, "vms_host_digest": vms_host_digest}
