@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -404,3 +404,74 @@ def check(inp: CheckInput, now: _dt.datetime | None = None) -> CheckResult:
                                          "use a CA-issued certificate or vms_tls_mode: auto and distribute the site CA",
                                          host))
     return result
+
+
+# --------------------------------------------------------------------------- inventory inputs
+
+VAULT_HEADER = b"$ANSIBLE_VAULT"
+_INPUT_FILES = (("vms_tls_cert_file", "cert_file"), ("vms_tls_key_file", "key_file"),
+                ("vms_tls_chain_file", "chain_file"), ("vms_tls_pfx_file", "pfx_file"))
+
+
+def resolve_path(path: str, base_dir: str | None) -> str:
+    """A controller path as vms_cert_check resolves it: absolute, else relative to the inventory
+    directory when the file is there, else relative to the working directory."""
+    expanded = Path(path).expanduser()
+    if expanded.is_absolute():
+        return str(expanded)
+    if base_dir and (Path(base_dir) / expanded).exists():
+        return str(Path(base_dir) / expanded)
+    return str(expanded.resolve())
+
+
+def inventory_issues(hvars: dict, base_dir: str | None = None, vaulted: str = "(vault-encrypted)",
+                     now: _dt.datetime | None = None) -> list[CertIssue]:
+    """The errors certs.check finds for one host's vms_tls_* inventory variables (vms_tls_mode:
+    provided), for the validator: files that are missing, not certificates or keys, keys that do
+    not match, expired certificates, broken chains. Names are left to the certificates stage (it
+    knows every name clients use). A vault-encrypted file, or a password that is still encrypted
+    (review mode), can only be checked for existence here; the certificates stage decrypts it."""
+    paths = {}
+    for variable, field_name in _INPUT_FILES:
+        value = hvars.get(variable)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            return []  # the validator reports the type
+        paths[field_name] = resolve_path(value, base_dir)
+    trust = hvars.get("vms_tls_trust_file")
+    inp = CheckInput(**paths, trust_files=[resolve_path(trust, base_dir)] if isinstance(trust, str) and trust else [],
+                     warning_days=0)
+    opaque = False
+    for variable, field_name in _INPUT_FILES:
+        path = paths.get(field_name)
+        if path is None:
+            continue
+        file = Path(path)
+        if not file.is_file():
+            continue  # check() reports it
+        try:
+            with file.open("rb") as handle:
+                opaque |= handle.read(len(VAULT_HEADER)) == VAULT_HEADER
+        except OSError:
+            continue
+    for secret, field_name in (("vms_tls_pfx_password", "pfx_password"), ("vms_tls_key_passphrase", "key_passphrase")):
+        value = hvars.get(secret)
+        if value == vaulted:
+            opaque = True
+        elif isinstance(value, str) and value:
+            setattr(inp, field_name, value)
+    if opaque:
+        result = CheckResult()
+        for variable, field_name in _INPUT_FILES:
+            path = getattr(inp, field_name)
+            if path is not None:
+                _read(inp, variable, path, result)
+        if not inp.pfx_file:
+            for variable, path in (("vms_tls_cert_file", inp.cert_file), ("vms_tls_key_file", inp.key_file)):
+                if not path:
+                    result.errors.append(CertIssue("error", variable, "(unset)", "vms_tls_mode is 'provided' but this "
+                                                   "file is not given", f"set {variable} (PEM) or give vms_tls_pfx_file "
+                                                   "+ vms_tls_pfx_password"))
+        return [e for e in result.errors if "does not exist" in e.problem or "not given" in e.problem]
+    return check(inp, now).errors

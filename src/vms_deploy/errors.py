@@ -1,6 +1,7 @@
 """Input errors a user can act on, and the exception that carries all of them at once."""
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,24 @@ from .secrets import NOT_SHOWN, shown_value
 
 # Marker for "the variable is not set" so a message can say so instead of printing None.
 MISSING = object()
+SHOWN_LENGTH = 120
+
+
+class Preview(str):
+    """A value already shortened for a message (a huge or alias-expanded value is never kept whole)."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = SHOWN_LENGTH
+_REPR.maxother = SHOWN_LENGTH
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+_REPR.maxlevel = 4
+
+
+def preview(value: Any) -> Preview:
+    """repr(value) cut to SHOWN_LENGTH characters, computed in bounded time and memory whatever its size."""
+    text = _REPR.repr(value)
+    return Preview(text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "...")
 
 
 def show_value(value: Any, variable: str | None = None) -> str:
@@ -16,11 +35,11 @@ def show_value(value: Any, variable: str | None = None) -> str:
     Values of variables that may hold a secret (by name, or a password inside) are never shown."""
     if value is MISSING:
         return "(not set)"
-    if variable is not None:
-        if shown_value(variable, value) == NOT_SHOWN:
-            return NOT_SHOWN
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    if isinstance(value, Preview):
+        return str.__str__(value)
+    if variable is not None and shown_value(variable, value) == NOT_SHOWN:
+        return NOT_SHOWN
+    return str.__str__(preview(value))
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     secrets: dict[str, dict] = {}
     resolver = _DataOnly() if untrusted else _Resolver(loader)
     errors: list[InputError] = []
+    inventory_dirs: dict[str, str] = {}
     # inventory.hosts, not get_hosts(): inside a play get_hosts() honours the play's host pattern.
     selected = inventory.hosts.values() if names is None else [inventory.get_host(n) for n in names]
     for host in sorted((h for h in selected if h is not None), key=lambda h: h.name):
@@ -132,13 +133,16 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
             except TemplateRefused as refused:
                 errors.append(InputError(host.name, name, refused.text, UNTRUSTED_TEMPLATE_PROBLEM,
                                          UNTRUSTED_TEMPLATE_FIX))
+        # Relative TLS file names are found next to the inventory, as vms_cert_check finds them.
+        if isinstance(hvars.get("inventory_dir"), str):
+            inventory_dirs[host.name] = str.__str__(hvars["inventory_dir"])
         # Weak or plain-text passwords are judged on values that still carry Ansible's vault tag.
         secrets[host.name] = host_secrets(hvars, lambda value, hv=hvars: resolver.template(hv, value))
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
     site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
     warnings = password_warnings(secrets, site)
-    return {"hosts": hosts, "groups": groups, "warnings": warnings}, errors
+    return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs}, errors
 
 
 def _use_vault_password(loader, password: str) -> None:

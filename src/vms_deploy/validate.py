@@ -19,14 +19,26 @@ from typing import Any
 
 import yaml
 
-from .catalog import (CUSTOM_SERVICE_KEYS, NETWORK_ROLES, OVERRIDE_KEYS, PRODUCTS, PROTOCOLS, SOURCE_ROLES,
-                      all_groups, load_catalog, port_pair, safe_load)
-from .errors import MISSING, InputError
+from . import checks
+from .catalog import (
+    CUSTOM_SERVICE_KEYS,
+    NETWORK_ROLES,
+    OVERRIDE_KEYS,
+    PRODUCTS,
+    PROTOCOLS,
+    SOURCE_ROLES,
+    all_groups,
+    load_catalog,
+    port_pair,
+    safe_load,
+)
+from .errors import MISSING, InputError, preview
+from .inventory import VAULTED
 from .memo import IdentityMemo
 from .model import Site, parse_cidr, parse_ipv4
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "roles" / "validate_inventory" / "meta" / "argument_specs.yml"
-SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+SITE_NAME = checks.SAFE_NAME  # fullmatch: a trailing newline (YAML block scalar) is not part of a name
 NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowlist", "vms_server_networks",
                 "vms_dmz_networks", "vms_management_networks") + tuple(
                     v for v in NETWORK_ROLES.values() if v.endswith("_networks") and v not in (
@@ -40,11 +52,17 @@ MAX_INSTANCES = 99
 RUNTIME_GROUP_PREFIX = "vms_platform_"
 # Machines that probe the site in playbooks/verify.yml: not site hosts, never planned.
 VANTAGE_GROUP = "vms_vantages"
+RUNTIME_GROUPS = {"vms_platform_linux": "linux", "vms_platform_windows": "windows"}
+# Keys of one vms_camera_ports entry (a misspelled protocol must not silently become tcp).
+CAMERA_PORT_KEYS = ("protocol", "port", "purpose")
+TLS_MODES = ("auto", "provided")
+# A management network may hold at most this many Internet addresses (an office's public /24).
+MAX_PUBLIC_MANAGEMENT_ADDRESSES = 256
 TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "list": "a list",
               "dict": "a mapping (key: value)", "raw": "a value"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inventory_spec(path: str = str(SPEC_PATH)) -> dict[str, dict]:
     """name -> option spec of every documented inventory variable."""
     try:
@@ -54,7 +72,7 @@ def inventory_spec(path: str = str(SPEC_PATH)) -> dict[str, dict]:
         raise RuntimeError(f"cannot read the inventory variable reference {path}: {exc}") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def role_variables(roles_dir: str = str(SPEC_PATH.parents[2])) -> frozenset[str]:
     """vms_* options documented by the other roles' argument_specs (their own inventory knobs, e.g.
     vms_win_installer_source). They are accepted by the unknown-variable check; their roles check
@@ -108,6 +126,7 @@ class _Validator:
         self._networks_by_identity = IdentityMemo()
         self._overlaps = IdentityMemo()
         self._zero_nets = IdentityMemo()
+        self._covering = IdentityMemo()
         self._element_checks: dict[tuple, list] = {}
         self.data = data
 
@@ -132,6 +151,8 @@ class _Validator:
             self.err("", "hosts", sorted(map(str, data["hosts"])), "are in no vms-deploy group",
                      "put the site's hosts in vms_app_servers, vms_recorders, vms_gateways, vms_edge (see docs/inventory.md)")
             return self.errors
+        self.check_sizes()
+        self.check_host_names()
         self.check_variables()
         self.check_site_consistency()
         product = self.check_product()
@@ -142,6 +163,8 @@ class _Validator:
             self.site.hosts.get(host, {}).pop(name, None)
         self.check_addresses()
         self.check_networks()
+        self.check_names()
+        self.check_tls()
         if product:
             self.catalog = load_catalog(product)
             self.check_groups(product)
@@ -181,7 +204,8 @@ class _Validator:
                     got = type(value).__name__
                     hint = ""
                     if kind == "list" and isinstance(value, str):
-                        hint = f"; write it as a list: {name}: [{value!r}]"
+                        items = [part.strip() for part in value.split(",") if part.strip()]
+                        hint = f"; write it as a list: {name}: [{', '.join(items)}]"
                     self.err(host, name, value, f"is {got}, not {TYPE_WORDS[kind]}",
                              f"use {TYPE_WORDS[kind]}{hint or ', e.g. ' + _example(name, opt)}")
                     continue
@@ -243,9 +267,80 @@ class _Validator:
             if value is MISSING or value is None:
                 self.err(host, "vms_site", MISSING, "is not set",
                          "set vms_site (the site's short name, e.g. vms_site: hq) in group_vars/all.yml")
-            elif not SITE_NAME.match(value):
+            elif checks.safe_name_problem(value):
                 self.err(host, "vms_site", value, "is not a valid site name (it names a directory)",
-                         "use letters, digits, '.', '-' and '_' only, starting with a letter or digit (e.g. hq-01)")
+                         f"use {checks.SAFE_NAME_RULE} (e.g. hq-01); a YAML block scalar (|) adds a newline: "
+                         "write vms_site: hq-01 on one line")
+
+    # --- hostile input: sizes and names (issue 13) -------------------------------------------------
+    def check_sizes(self):
+        """Refuse huge or alias-expanded values before any other check walks them (each distinct
+        object is measured once: group_vars are shared by every host of the group)."""
+        measured: dict[int, tuple[Any, str | None]] = {}
+        for host, hvars in self.site.hosts.items():
+            for name in sorted(hvars, key=str):
+                value = hvars[name]
+                if not isinstance(value, (list, dict, str)):
+                    continue
+                hit = measured.get(id(value))
+                if hit is None or hit[0] is not value:
+                    hit = measured[id(value)] = (value, checks.size_problem(value))
+                if hit[1]:
+                    self.err(host, str(name), preview(value), hit[1],
+                             f"give {name} a value of normal size; check the file for YAML anchors and aliases (&, *)")
+                    del hvars[name]  # no later check may walk it
+
+    def check_host_names(self):
+        for host in self.site.hosts:
+            problem = checks.safe_name_problem(host)
+            if problem:
+                self.err(host, "inventory_hostname", host, problem,
+                         f"rename the host in the inventory: {checks.SAFE_NAME_RULE} (e.g. rec-01)")
+
+    def check_names(self):
+        """Names and free text that reach configuration files: DNS names, TLS names."""
+        for host in self.site.hosts:
+            name = self.site.var(host, "vms_public_name", None)
+            if name is not None and (host, "vms_public_name") not in self.bad:
+                problem = checks.dns_name_problem(name)
+                if problem:
+                    self.err(host, "vms_public_name", name, problem,
+                             "set vms_public_name to the DNS name clients use, e.g. vms.example.com")
+            for item in self.site.var(host, "vms_tls_names", None) or []:
+                if (host, "vms_tls_names") in self.bad:
+                    break
+                try:
+                    parse_ipv4(item)
+                    continue
+                except ValueError:
+                    pass
+                problem = checks.dns_name_problem(item, wildcard=True)
+                if problem:
+                    self.err(host, "vms_tls_names", item, problem + " or IPv4 address",
+                             "list DNS names (e.g. vms.example.com) or IPv4 addresses in vms_tls_names")
+
+    def check_tls(self):
+        """TLS inputs, checked here so plan.yml and the first stage of site.yml refuse them (before
+        any host is touched); the certificates stage runs the same certs.check again."""
+        from . import certs
+
+        for host in self.site.hosts:
+            v = self.site.var
+            mode = v(host, "vms_tls_mode", None)
+            if mode is not None and (host, "vms_tls_mode") not in self.bad and mode not in TLS_MODES:
+                self.err(host, "vms_tls_mode", mode, f"is not one of {', '.join(TLS_MODES)}{did_you_mean(str(mode), TLS_MODES)}",
+                         "set vms_tls_mode to auto (a site CA made by vms-deploy) or provided (your certificate files)")
+                continue
+            for name, least in (("vms_tls_validity_days", 1), ("vms_tls_ca_validity_days", 1),
+                                ("vms_tls_expiry_warning_days", 0)):
+                days = v(host, name, None)
+                if days is not None and (host, name) not in self.bad and days < least:
+                    self.err(host, name, days, f"is less than {least}", f"set {name} to a number of days, e.g. "
+                             f"{_example(name, inventory_spec().get(name, {})).split(': ', 1)[-1]}")
+            if mode != "provided" or not set(self.site.host_groups(host)) & {"vms_gateways", "vms_app_servers"}:
+                continue
+            for issue in certs.inventory_issues(self.site.hosts[host], self.data.get("inventory_dirs", {}).get(host)):
+                self.err(host, issue.variable, issue.value, issue.problem, issue.fix)
 
     # --- addresses ----------------------------------------------------------------------------
     def check_addresses(self):
@@ -263,6 +358,11 @@ class _Validator:
             except ValueError as exc:
                 self.err(host, variable, value, str(exc), "set vms_address (or ansible_host) to the host's IPv4 address")
                 continue
+            problem = checks.host_address_problem(addr)
+            if problem:
+                self.err(host, variable, value, problem, "set vms_address (or ansible_host) to the host's own unicast "
+                         "IPv4 address on the site network")
+                continue
             by_address.setdefault(str(addr), []).append(host)
         for addr, hosts in sorted(by_address.items()):
             if len(hosts) > 1:
@@ -276,10 +376,19 @@ class _Validator:
             if value is None or (host, "vms_public_address") in self.bad:
                 continue
             try:
-                parse_ipv4(value)
+                public = parse_ipv4(value)
             except ValueError as exc:
                 self.err(host, "vms_public_address", value, str(exc),
                          "set vms_public_address to the site's public IPv4 address (as the router sees it)")
+                continue
+            problem = checks.host_address_problem(public)
+            # The edge may be managed on its own WAN address; any other host's address is a LAN address.
+            lan = [h for h in by_address.get(str(public), []) if h not in self.site.members("vms_edge")]
+            if not problem and lan:
+                problem = f"is the LAN address of {', '.join(lan)}, not the site's public address"
+            if problem:
+                self.err(host, "vms_public_address", value, problem,
+                         "set vms_public_address to the address the Internet reaches the router on (its WAN address)")
 
     def _networks(self, host: str, name: str) -> tuple[ipaddress.IPv4Network, ...] | None:
         value = self.site.var(host, name, None)
@@ -318,6 +427,7 @@ class _Validator:
         for host in self.site.hosts:
             nets = {name: self._networks(host, name) for name in NETWORK_VARS}
             for name, value in nets.items():
+                self._coverage(host, name, value)
                 if name == "vms_remote_allowlist":
                     continue
                 for net in self._whole_internet(value or ()):
@@ -329,6 +439,9 @@ class _Validator:
                                  f"list the real networks in {name}; Internet access goes through vms_remote_allowlist")
             # An empty vms_remote_allowlist is valid: the forwards then admit nobody.
             pairs = (("vms_client_networks", "vms_camera_networks", "the camera network must hold only cameras"),
+                     ("vms_management_networks", "vms_camera_networks", "a camera must never reach SSH/WinRM"),
+                     ("vms_management_networks", "vms_client_networks",
+                      "every client would reach SSH/WinRM; administrators get their own network"),
                      ("vms_server_networks", "vms_camera_networks", "cameras may reach only the recorders"),
                      ("vms_dmz_networks", "vms_server_networks", "the DMZ must be separate from the server zone"),
                      ("vms_dmz_networks", "vms_camera_networks", "cameras may reach only the recorders"),
@@ -338,7 +451,26 @@ class _Validator:
                 for a, b in self._overlapping(nets.get(left) or (), nets.get(right) or ()):
                     self.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
                              f"make {left} and {right} separate networks, or correct the CIDR")
+            for net in nets.get("vms_management_networks") or ():
+                count = checks.public_addresses(net)
+                if count > MAX_PUBLIC_MANAGEMENT_ADDRESSES:
+                    self.err(host, "vms_management_networks", str(net),
+                             f"holds {count} Internet addresses: SSH/WinRM would be open to that part of the Internet",
+                             "list the administrators' own networks only (private ranges, or public addresses as "
+                             "a /24 or smaller)")
             self.check_host_zone(host, nets)
+
+    def _coverage(self, host, name, nets):
+        """A list whose union is 0.0.0.0/0 without the literal 0.0.0.0/0 entry (0/1 + 128/1, ...):
+        refused, so "the whole Internet" is judged the same however it is spelled."""
+        if not nets or any(n.prefixlen == 0 for n in nets) or (host, name) in self.bad:
+            return
+        if self._covering.get(lambda found: checks.covers_everything(found) or None, nets):
+            fix = (f"list only the networks that need access, or write {name}: [0.0.0.0/0] to allow everyone "
+                   "openly (the plan then warns)" if name == "vms_remote_allowlist"
+                   else f"list the real networks in {name}; Internet access goes through vms_remote_allowlist")
+            self.err(host, name, [str(n) for n in nets], "covers the whole Internet (0.0.0.0/0) as several networks",
+                     fix)
 
     def check_host_zone(self, host, nets):
         from .compiler import zone_of
@@ -347,6 +479,12 @@ class _Validator:
             addr = parse_ipv4(value)
         except ValueError:
             return
+        for name in ("vms_server_networks", "vms_dmz_networks", "vms_client_networks", "vms_camera_networks",
+                     "vms_management_networks"):
+            problem = checks.edge_of_network(addr, nets.get(name) or ())
+            if problem:
+                self.err(host, variable, str(addr), f"{problem} ({name})",
+                         "give the host a usable address inside the network (not its first or last address)")
         zone = zone_of(self.site, host)
         declared = {"servers": nets.get("vms_server_networks"), "dmz": nets.get("vms_dmz_networks")}.get(zone)
         if declared and not any(addr in net for net in declared):
@@ -362,10 +500,11 @@ class _Validator:
             self.err(host, "vms_routed_public", routed, f"is set but the host's address {addr} is private, so the "
                      "Internet cannot be routed to it", "give the host its public address, or remove "
                      "vms_routed_public and reach it through the edge's forwards")
-        for net in (nets.get("vms_camera_networks") or []) if zone in ("dmz", "edge") else ():
+        for net in nets.get("vms_camera_networks") or ():
             if addr in net:
-                self.err(host, variable, str(addr), f"is in the camera network {net} but the host is in zone {zone}",
-                         "keep DMZ and edge hosts out of the camera network")
+                self.err(host, variable, str(addr), f"is in the camera network {net} (host in zone {zone})",
+                         "keep servers out of the camera network: give the host an address on the server or client "
+                         "network, or correct vms_camera_networks")
 
     # --- groups ------------------------------------------------------------------------------------
     def check_groups(self, product: str):
@@ -380,6 +519,7 @@ class _Validator:
             for host in members.get(group, []):
                 self.err(host, group, host, f"is a group that {cat.title} does not have",
                          f"remove {host} from {group}; {cat.title} uses: {', '.join(cat.groups())}")
+        self.check_reserved_groups(product)
         for group, hosts in sorted(members.items()):
             if group.startswith("vms_") and group not in set(all_groups()) and not group.startswith(RUNTIME_GROUP_PREFIX) \
                     and group != VANTAGE_GROUP:
@@ -402,6 +542,26 @@ class _Validator:
             for host in edge:
                 self.err(host, "vms_edge", edge, "holds more than one host", "keep one edge host per site")
 
+    def check_reserved_groups(self, product: str):
+        """vms_platform_* groups are made at run time by stages/prechecks.yml (group_by). An inventory
+        that defines one could move a host into the other platform's stages: refused when read from
+        files; inside a playbook run only the two runtime groups, each holding hosts of its platform
+        (what group_by makes, possibly for a --limit subset), are accepted."""
+        from .compiler import platform_of
+
+        from_files = bool(self.data.get("groups_from_files"))
+        for group, hosts in sorted(self.site.groups.items()):
+            if not group.startswith(RUNTIME_GROUP_PREFIX):
+                continue
+            platform = RUNTIME_GROUPS.get(group)
+            for host in hosts:
+                if host not in self.site.hosts:
+                    continue
+                if from_files or platform is None or platform_of(self.site, host, product) != platform:
+                    self.err(host, group, host, f"is a reserved group name ({RUNTIME_GROUP_PREFIX}* groups are made at "
+                             "run time from each host's platform)",
+                             "rename the group to a name that does not start with vms_; set a host's platform with vms_platform")
+
     def check_features(self, product: str):
         names = sorted(self.catalog.features)
         for host in self.site.hosts:
@@ -415,6 +575,10 @@ class _Validator:
 
     # --- ports --------------------------------------------------------------------------------------
     def _port(self, host, variable, value, what="port") -> tuple[int, int] | None:
+        if isinstance(value, str) and value.strip().isdigit():
+            self.err(host, variable, value, "is a quoted number (a string), not a port number",
+                     f"write the number without quotes, e.g. {variable.rsplit('.', 1)[-1]}: {value.strip()}")
+            return None
         try:
             return port_pair(value)
         except ValueError as exc:
@@ -427,6 +591,7 @@ class _Validator:
             self.err(host, variable, roles, "is not a list of sources",
                      f"use a list of roles ({', '.join(SOURCE_ROLES)}) or CIDRs")
             return
+        nets = []
         for role in roles:
             if isinstance(role, str) and role in SOURCE_ROLES:
                 continue
@@ -439,6 +604,12 @@ class _Validator:
             if net.prefixlen == 0:
                 self.err(host, variable, role, "opens the service to the whole Internet",
                          "name the 'internet' role (limited by vms_remote_allowlist) or a narrower CIDR")
+            else:
+                nets.append(net)
+        if checks.covers_everything(nets):
+            self.err(host, variable, [str(n) for n in nets],
+                     "opens the service to the whole Internet (0.0.0.0/0) as several networks",
+                     "name the 'internet' role (limited by vms_remote_allowlist) or the real networks")
 
     def check_host_ports(self, product: str):
         services = self.catalog.services()
@@ -480,7 +651,10 @@ class _Validator:
             var = f"vms_custom_services[{i}]"
             self._entry_fields(host, var, entry, CUSTOM_SERVICE_KEYS)
             name = entry.get("name")
-            if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]*$", name):
+            if "purpose" in entry and checks.free_text_problem(entry["purpose"]):
+                self.err(host, f"{var}.purpose", entry["purpose"], checks.free_text_problem(entry["purpose"]),
+                         f"describe the service in {checks.FREE_TEXT_RULE}")
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
                 self.err(host, f"{var}.name", name, "is missing or not a lower-case identifier",
                          "give each custom service a name such as backup_agent")
             elif name in names or name in services:
@@ -514,6 +688,12 @@ class _Validator:
             return
         for i, entry in enumerate(entries):
             var = f"vms_camera_ports[{i}]"
+            for key in sorted(set(entry) - set(CAMERA_PORT_KEYS), key=str):
+                self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), CAMERA_PORT_KEYS)}",
+                         f"use only: {', '.join(CAMERA_PORT_KEYS)}")
+            if "purpose" in entry and checks.free_text_problem(entry["purpose"]):
+                self.err(host, f"{var}.purpose", entry["purpose"], checks.free_text_problem(entry["purpose"]),
+                         f"describe the port in {checks.FREE_TEXT_RULE}")
             if entry.get("protocol", "tcp") not in PROTOCOLS:
                 self.err(host, f"{var}.protocol", entry.get("protocol"), "is not tcp, udp or tcp+udp",
                          "set protocol to tcp, udp or tcp+udp")
@@ -555,7 +735,7 @@ class _Validator:
             return
         gateways = site.members("vms_gateways")
         if remote == "port_forward" and product != "generic_nvr" and not gateways:
-            self.err("all", "vms_remote_access", remote, f"needs a gateway, but vms_gateways is empty",
+            self.err("all", "vms_remote_access", remote, "needs a gateway, but vms_gateways is empty",
                      "add the Internet Gateway / Mobile Server host to vms_gateways, or set vms_remote_access: none")
         if remote == "vpn":
             self.check_vpn()
@@ -580,7 +760,18 @@ class _Validator:
         except ValueError as exc:
             self.err("all", "vms_vpn_network", network, str(exc), "set vms_vpn_network to a CIDR such as 10.99.0.0/24")
             return
-        for var in ("vms_client_networks", "vms_camera_networks", "vms_server_networks", "vms_dmz_networks"):
+        if net.prefixlen > 30:
+            self.err("all", "vms_vpn_network", network, f"is a /{net.prefixlen}: it has no room for the edge and a peer",
+                     "set vms_vpn_network to a /24 (or at most a /30), e.g. 10.99.0.0/24")
+            return
+        problem = checks.host_address_problem(net.network_address) if net.prefixlen >= 8 else None
+        if problem or checks.public_addresses(net):
+            self.err("all", "vms_vpn_network", network, "is not a private network (" + (problem or "it holds Internet "
+                     "addresses") + ")", "choose an unused private CIDR, e.g. 10.99.0.0/24")
+            return
+        for var in NETWORK_VARS:
+            if var == "vms_remote_allowlist":
+                continue
             for item in site.site_var(var) or []:
                 try:
                     if net.overlaps(parse_cidr(item)):
@@ -588,41 +779,78 @@ class _Validator:
                                  "choose a VPN network that no site network uses")
                 except ValueError:
                     pass
+        for host in site.hosts:
+            try:
+                addr = parse_ipv4(site.address_source(host)[1])
+            except ValueError:
+                continue
+            if addr in net:
+                self.err("all", "vms_vpn_network", network, f"holds the address {addr} of host {host}",
+                         "choose a VPN network that no site host uses")
+        key = site.site_var("vms_vpn_edge_private_key")
+        if key is not None and key != VAULTED:
+            problem = checks.wireguard_key_problem(key)
+            if problem:
+                self.err("all", "vms_vpn_edge_private_key", key, problem,
+                         "remove it (vms-deploy generates one) or set it to the output of `wg genkey`, in Ansible Vault")
         peers = site.site_var("vms_vpn_peers") or []
         if any((h, "vms_vpn_peers") in self.bad for h in site.hosts):
             return
         seen_names, seen_addr = set(), set()
         for i, peer in enumerate(peers):
-            var = f"vms_vpn_peers[{i}]"
-            for key in sorted(set(peer) - set(VPN_PEER_KEYS), key=str):
-                self.err("all", var, key, f"is an unknown key{did_you_mean(str(key), list(VPN_PEER_KEYS))}",
-                         "use only name, address, public_key and private_key (vaulted)")
-            name = peer.get("name")
-            if not isinstance(name, str) or not name:
-                self.err("all", f"{var}.name", name, "is missing", "give every peer a name")
-            elif name in seen_names:
-                self.err("all", f"{var}.name", name, "is used by two peers", "give every peer its own name")
-            seen_names.add(name)
-            try:
-                addr = parse_cidr(str(peer.get("address", "")) if "/" in str(peer.get("address", ""))
-                                  else f"{peer.get('address')}/32")
-            except ValueError as exc:
-                self.err("all", f"{var}.address", peer.get("address"), str(exc), "give the peer's tunnel address, e.g. 10.99.0.2/32")
-                continue
-            if addr.prefixlen != 32 or not addr.subnet_of(net):
-                self.err("all", f"{var}.address", peer.get("address"), f"is not a single address inside vms_vpn_network {net}",
-                         f"give a /32 inside {net}")
-            elif addr in seen_addr:
-                self.err("all", f"{var}.address", peer.get("address"), "is used by two peers", "give every peer its own address")
-            elif addr.network_address == next(net.hosts()):
-                self.err("all", f"{var}.address", peer.get("address"),
-                         "is the edge's own tunnel address (the first address of vms_vpn_network)",
-                         "give the peer another address in the VPN network")
-            seen_addr.add(addr)
+            self._vpn_peer(i, peer, net, seen_names, seen_addr)
+
+    def _vpn_peer(self, i, peer, net, seen_names, seen_addr):
+        var = f"vms_vpn_peers[{i}]"
+        for key in sorted(set(peer) - set(VPN_PEER_KEYS), key=str):
+            self.err("all", var, key, f"is an unknown key{did_you_mean(str(key), list(VPN_PEER_KEYS))}",
+                     "use only name, address, public_key and private_key (vaulted)")
+        name = peer.get("name")
+        if not isinstance(name, str) or not name:
+            self.err("all", f"{var}.name", name, "is missing", "give every peer a name")
+        elif checks.safe_name_problem(name):
+            self.err("all", f"{var}.name", name, checks.safe_name_problem(name),
+                     f"name the peer with {checks.SAFE_NAME_RULE} (e.g. laptop-anna)")
+        elif name in seen_names:
+            self.err("all", f"{var}.name", name, "is used by two peers", "give every peer its own name")
+        seen_names.add(name if isinstance(name, str) else repr(name))
+        for key, fix in (("public_key", ("set it to the peer's public key (`wg pubkey` output), or remove it and "
+                                         "let vms-deploy generate the peer's keys")),
+                         ("private_key", ("remove it (vms-deploy generates one) or set it to `wg genkey` output, in "
+                                          "Ansible Vault"))):
+            if key in peer and peer[key] != VAULTED:
+                problem = checks.wireguard_key_problem(peer[key])
+                if problem:
+                    self.err("all", f"{var}.{key}", peer[key], problem, fix)
+        address = peer.get("address")
+        if not isinstance(address, str):
+            self.err("all", f"{var}.address", MISSING if address is None else address,
+                     "is not set" if address is None else "is not an IPv4 address (expected a string)",
+                     f"give the peer's tunnel address, e.g. {_peer_example(net)}")
+            return
+        try:
+            addr = parse_cidr(address if "/" in address else f"{address}/32")
+        except ValueError as exc:
+            self.err("all", f"{var}.address", address, str(exc), f"give the peer's tunnel address, e.g. {_peer_example(net)}")
+            return
+        if addr.prefixlen != 32 or not addr.subnet_of(net):
+            self.err("all", f"{var}.address", address, f"is not a single address inside vms_vpn_network {net}",
+                     f"give a /32 inside {net}, e.g. {_peer_example(net)}")
+        elif addr.network_address in (net.network_address, net.broadcast_address):
+            which = "network" if addr.network_address == net.network_address else "broadcast"
+            self.err("all", f"{var}.address", address, f"is the {which} address of vms_vpn_network {net}",
+                     f"give the peer a usable address inside {net}, e.g. {_peer_example(net)}")
+        elif addr in seen_addr:
+            self.err("all", f"{var}.address", address, "is used by two peers", "give every peer its own address")
+        elif addr.network_address == next(net.hosts()):
+            self.err("all", f"{var}.address", address,
+                     "is the edge's own tunnel address (the first address of vms_vpn_network)",
+                     f"give the peer another address in the VPN network, e.g. {_peer_example(net)}")
+        seen_addr.add(addr)
 
     # --- port conflicts (needs the rest to be valid) -----------------------------------------------
     def check_conflicts(self):
-        from .compiler import _Compiler, MANAGEMENT_PORTS, platform_of
+        from .compiler import MANAGEMENT_PORTS, _Compiler, platform_of
         comp = _Compiler(self.site)
         for host in self.site.hosts:
             claims = []
@@ -642,10 +870,16 @@ class _Validator:
                         continue
                     if a[4] and a[4] == b[4]:
                         continue  # one web server (IIS) serving both components
+                    if "management" in (a[2], b[2]):
+                        other = b if a[2] == "management" else a
+                        fix = (f"set vms_management_port for {host} to a free port (e.g. vms_management_port: "
+                               f"{_free_port(claims)}), or move {other[3]} with vms_port_overrides "
+                               f"({{{other[3]}: {{port: N}}}})")
+                    else:
+                        fix = (f"move one of them with vms_port_overrides (e.g. {{{b[3]}: {{port: N}}}}) "
+                               "or disable it with {enabled: false}")
                     self.err(host, "ports", f"{a[0]} {_span(a[1])} / {_span(b[1])}",
-                             f"is claimed by two services: {a[2]}.{a[3]} and {b[2]}.{b[3]}",
-                             f"move one of them with vms_port_overrides (e.g. {{{b[3]}: {{port: N}}}}) "
-                             "or disable it with {enabled: false}")
+                             f"is claimed by two services: {a[2]}.{a[3]} and {b[2]}.{b[3]}", fix)
         seen: dict[tuple, str] = {}
         forwarded = comp.forwarded()
         for (host, name), ext in sorted(forwarded.items()):
@@ -684,6 +918,19 @@ def merge_errors(errors, all_hosts) -> list[InputError]:
         out.append(InputError(host, err.variable, err.value, err.problem, err.fix))
     out.sort(key=lambda e: (e.host, e.variable, e.problem))
     return out
+
+
+def _free_port(claims) -> int:
+    """A management port no claim on the host uses (the first free of a few usual choices)."""
+    for port in (2222, 22022, 5986, 15986, 60022):
+        if not any(lo <= port <= hi for _proto, (lo, hi), *_rest in claims):
+            return port
+    return 60222
+
+
+def _peer_example(net) -> str:
+    """A peer address inside net that is neither the edge's (the first) nor special."""
+    return f"{net.network_address + 2}/32"
 
 
 def _span(pair) -> str:

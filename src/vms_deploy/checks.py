@@ -1,0 +1,147 @@
+"""Pure checks on single inventory values, for the validator (validate.py) and the renderers.
+
+Each function returns the problem as text (worded to follow "VARIABLE = VALUE ...") or None when
+the value is fine; the validator adds host, variable and fix. Hostile input (issue 13) is the
+reason most of these exist: names reach file paths, nginx, nftables, WireGuard and PowerShell;
+addresses must be usable hosts; networks are judged by what they cover, not how they are spelled.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Iterable
+from typing import Any
+
+# A name that becomes a directory, a file name, a configuration token or a command argument: no
+# path separators, no quotes, no whitespace, no control characters, at most 63 characters.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+SAFE_NAME_RULE = "letters, digits, '.', '-' and '_' only, starting with a letter or digit, at most 63 characters, no '..'"
+DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Free text that ends up in comments of generated files (nft comments, Markdown, CSV): printable,
+# no quotes, backslashes, backticks, pipes or angle brackets, so no renderer needs to guess.
+FREE_TEXT = re.compile(r"[A-Za-z0-9 _.,:;()/+=@#%&*!?\[\]{}-]{0,120}")
+FREE_TEXT_RULE = "up to 120 printable characters without quotes, backslashes, backticks, '|', '<', '>' or '$'"
+# Bounds for one variable's value: checked before anything walks the value (aliases in YAML make a
+# small file expand to an enormous value; every later check would walk all of it).
+MAX_NODES = 20000
+MAX_STRING = 65536
+
+
+def safe_name_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "is not a name (expected a string)"
+    if not SAFE_NAME.fullmatch(value) or ".." in value:
+        return "is not a safe name (it becomes a file name and a configuration token)"
+    return None
+
+
+def dns_name_problem(value: Any, wildcard: bool = False) -> str | None:
+    """A DNS host name (optionally one leading '*.' label), at most 253 characters."""
+    if not isinstance(value, str):
+        return "is not a DNS name (expected a string)"
+    name = value[2:] if wildcard and value.startswith("*.") else value
+    labels = name.split(".")
+    if len(value) > 253 or not all(DNS_LABEL.fullmatch(label) for label in labels):
+        return "is not a DNS name (letters, digits and '-' in dot-separated labels)"
+    return None
+
+
+def free_text_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "is not text (expected a string)"
+    if not FREE_TEXT.fullmatch(value):
+        return "holds characters that are not allowed in a description"
+    return None
+
+
+def size_problem(value: Any) -> str | None:
+    """'is too large ...' when walking value (aliases expanded, as every later step would see it)
+    passes MAX_NODES items or a string longer than MAX_STRING; stops as soon as it knows."""
+    budget = MAX_NODES
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return f"is too large (more than {MAX_NODES} items once YAML aliases are expanded)"
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                return f"is too large (a string of {len(item)} characters; at most {MAX_STRING})"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return None
+
+
+def host_address_problem(addr: ipaddress.IPv4Address) -> str | None:
+    """Addresses no host can have, whatever the networks say."""
+    if addr == ipaddress.IPv4Address("255.255.255.255"):
+        return "is the limited broadcast address, not a host"
+    if addr.is_unspecified:
+        return "is the unspecified address 0.0.0.0, not a host"
+    if addr.is_loopback:
+        return "is a loopback address (127.0.0.0/8): other hosts cannot reach it"
+    if addr.is_multicast:
+        return "is a multicast address (224.0.0.0/4), not a host"
+    if addr.is_link_local:
+        return "is a link-local address (169.254.0.0/16), given out when DHCP fails: not a planned host address"
+    if addr in ipaddress.IPv4Network("240.0.0.0/4"):
+        return "is in the reserved range 240.0.0.0/4, not a usable host address"
+    return None
+
+
+def edge_of_network(addr: ipaddress.IPv4Address, nets: Iterable[ipaddress.IPv4Network]) -> str | None:
+    """'is the network/broadcast address of N' when addr is one of those of a declared network."""
+    for net in nets:
+        if net.prefixlen > 30 or addr not in net:
+            continue  # /31 and /32 have no network or broadcast address (RFC 3021)
+        if addr == net.network_address:
+            return f"is the network address of {net}, not a host"
+        if addr == net.broadcast_address:
+            return f"is the broadcast address of {net}, not a host"
+    return None
+
+
+WHOLE_INTERNET = ipaddress.IPv4Network("0.0.0.0/0")
+
+
+def covers_everything(nets: Iterable[ipaddress.IPv4Network]) -> bool:
+    """True when the union of nets is 0.0.0.0/0, however it is spelled (0/1 + 128/1, ...)."""
+    return WHOLE_INTERNET in ipaddress.collapse_addresses(list(nets))
+
+
+def public_addresses(net: ipaddress.IPv4Network) -> int:
+    """How many globally routable (Internet) addresses net holds (private and special ranges excluded)."""
+    total = net.num_addresses
+    for special in _NOT_INTERNET:
+        if net.overlaps(special):
+            if net.subnet_of(special):
+                return 0
+            if special.subnet_of(net):
+                total -= special.num_addresses
+    return max(total, 0)
+
+
+_NOT_INTERNET = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4"))
+
+
+def wireguard_key_problem(value: Any) -> str | None:
+    """A WireGuard key is 32 bytes in standard base64 (44 characters ending in '=')."""
+    if not isinstance(value, str):
+        return "is not a WireGuard key (expected a string)"
+    if len(value) != 44 or not value.endswith("="):
+        return "is not a WireGuard key (44 characters of base64 ending in '=', as `wg genkey | wg pubkey` prints)"
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return "is not a WireGuard key (not valid base64)"
+    if len(raw) != 32:
+        return "is not a WireGuard key (it does not decode to 32 bytes)"
+    return None
