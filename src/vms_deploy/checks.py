@@ -145,3 +145,36 @@ def wireguard_key_problem(value: Any) -> str | None:
     if len(raw) != 32:
         return "is not a WireGuard key (it does not decode to 32 bytes)"
     return None
+
+
+# Windows installer inputs (roles/windows_install): they reach win_package paths and arguments.
+WINDOWS_PACKAGE_KEYS = ("file", "arguments", "services", "product_id")
+_WINDOWS_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,127}(\\[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,127}){0,7}")
+_WINDOWS_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.$-]{0,79}")
+_PRODUCT_ID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def windows_text_problem(value: Any, quotes: bool = True) -> str | None:
+    """Text passed to a Windows command: one line, no control characters (and no quotes unless allowed)."""
+    if not isinstance(value, str):
+        return "is not text (expected a string)"
+    if _CONTROL.search(value):
+        return "holds a line break or control character"
+    if not quotes and any(c in value for c in "\"'`$;&|<>"):
+        return "holds a quote or shell character"
+    return None
+
+
+def windows_package_problem(key: str, value: Any) -> str | None:
+    if key == "arguments":
+        return windows_text_problem(value)
+    if not isinstance(value, str):
+        return "is not text (expected a string)"
+    if key == "file" and (not _WINDOWS_FILE.fullmatch(value) or ".." in value):
+        return "is not a plain installer file name (no drive, '..', quotes or control characters)"
+    if key == "services" and not _WINDOWS_SERVICE.fullmatch(value):
+        return "is not a Windows service name"
+    if key == "product_id" and not _PRODUCT_ID.fullmatch(value):
+        return "is not an MSI product code ({GUID})"
+    return None

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ValidationFailed
+from .checks import size_problem
+from .errors import InputError, ValidationFailed, preview
 from .memo import IdentityMemo
 from .secrets import host_secrets, password_warnings
 
@@ -125,6 +126,13 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
         hosts[host.name] = {}
         for name in sorted(hvars):
             if not wanted_variable(name):
+                continue
+            # Before anything walks it: YAML aliases can make a small file an enormous value.
+            oversize = size_problem(hvars[name])
+            if oversize:
+                errors.append(InputError(host.name, name, preview(hvars[name]), oversize,
+                                         f"give {name} a value of normal size; check the file for YAML anchors "
+                                         "and aliases (&, *)"))
                 continue
             try:
                 hosts[host.name][name] = resolver.resolve(hvars, hvars[name])

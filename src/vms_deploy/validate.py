@@ -171,6 +171,7 @@ class _Validator:
             self.check_features(product)
             self.check_host_ports(product)
             self.check_remote_access(product)
+            self.check_windows_inputs()
             if not self.errors:
                 self.check_conflicts()
         return self.dedupe()
@@ -726,6 +727,67 @@ class _Validator:
             if not isinstance(name, str) or (name not in services and name not in custom):
                 self.err(host, var, name, f"names no NVR service{did_you_mean(str(name), list(services))}",
                          f"use one of: {', '.join(services)} (or a vms_custom_services name)")
+
+    # --- Windows installer inputs (read by roles/windows_install; checked here, before any host) -----
+    def check_windows_inputs(self):
+        from .render.windows_firewall import WindowsInputError
+        from .render.windows_install import _check_source
+
+        components = set(self.catalog.components)
+        for host in self.site.hosts:
+            v = self.site.var
+            source = v(host, "vms_win_installer_source", None)
+            if source not in (None, ""):
+                try:
+                    _check_source(host, source)
+                    problem = checks.windows_text_problem(source, quotes=False)
+                    if problem:
+                        self.err(host, "vms_win_installer_source", source, problem,
+                                 r"use a plain UNC path (\\fileserver\vms\installers) or https:// URL")
+                except WindowsInputError as exc:
+                    self.errors.append(exc.error)
+                    self.bad.add((host, "vms_win_installer_source"))
+            packages = v(host, "vms_win_packages", None)
+            if packages is None or packages == {}:
+                continue
+            if not isinstance(packages, dict):
+                self.err(host, "vms_win_packages", packages, f"is {type(packages).__name__}, not a mapping",
+                         "write vms_win_packages as {component: {file: ..., arguments: ..., services: [...]}}")
+                continue
+            for comp, spec in sorted(packages.items(), key=lambda kv: str(kv[0])):
+                self._windows_package(host, comp, spec, components)
+
+    def _windows_package(self, host, comp, spec, components):
+        var = f"vms_win_packages.{comp}"
+        if comp not in components:
+            self.err(host, "vms_win_packages", comp, f"names no {self.catalog.title} component"
+                     f"{did_you_mean(str(comp), sorted(components))}", f"use one of: {', '.join(sorted(components))}")
+            return
+        if not isinstance(spec, dict):
+            self.err(host, var, spec, "is not a mapping", "write {file: ..., arguments: ..., services: [...]}")
+            return
+        for key in sorted(set(spec) - set(checks.WINDOWS_PACKAGE_KEYS), key=str):
+            self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), checks.WINDOWS_PACKAGE_KEYS)}",
+                     f"use only: {', '.join(checks.WINDOWS_PACKAGE_KEYS)}")
+        fixes = {"file": "give the installer's file name inside vms_win_installer_source, e.g. ValerusSetup.exe",
+                 "arguments": "give the installer's documented silent-install arguments on one line",
+                 "product_id": "give the MSI product code, e.g. {12345678-1234-1234-1234-123456789012}"}
+        for key, fix in fixes.items():
+            if key in spec and spec[key] not in (None, ""):
+                problem = checks.windows_package_problem(key, spec[key])
+                if problem:
+                    self.err(host, f"{var}.{key}", spec[key], problem, fix)
+        services = spec.get("services")
+        if services is not None:
+            if not isinstance(services, list):
+                self.err(host, f"{var}.services", services, "is not a list of Windows service names",
+                         "write services: [ServiceName, ...]")
+            else:
+                for name in services:
+                    problem = checks.windows_package_problem("services", name)
+                    if problem:
+                        self.err(host, f"{var}.services", name, problem,
+                                 "list the Windows service names (sc query), e.g. [ViconValerusRecorder]")
 
     # --- remote access ---------------------------------------------------------------------------
     def check_remote_access(self, product: str):
