@@ -8,7 +8,8 @@ For one plan, `KernelSite` builds a small routed network out of network namespac
                      side, the plan address, IP forwarding, proxy ARP, and the rendered edge ruleset
                      (render_edge_ruleset). Without a vms_edge host the same namespace is a stand-in
                      for the unmanaged consumer router: it forwards everything and applies the router
-                     sheet's port forwards (render.router_sheet.rows), nothing else.
+                     sheet's port forwards (render.router_sheet.rows) and, like any NAT router,
+                     routes nothing else in from the internet side.
     one ns per host  the plan address, the rendered host ruleset (render_host_ruleset), on the
                      segment of its plan zone
     one ns per zone  a stand-in for "any other address of that zone": the probe's source (or a
@@ -67,6 +68,7 @@ TABLE = ("inet", "vms_deploy")
 ROUTER_TABLE = ("inet", "vmsk_router")
 _SOURCE_PORTS = itertools.cycle(range(20000, 60000))  # never reuse a 5-tuple (conntrack) in one run
 _TAGS = itertools.count(1)
+RUNS: list[tuple[str, dict]] = []  # (label, stats) of every KernelSite, for the session's summary
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -131,6 +133,9 @@ COMMON_SYSCTLS = {
     "net.ipv4.conf.{if}.arp_ignore": 0,
     "net.ipv4.conf.{if}.arp_announce": 0,
 }
+# Hundreds of probes leave at once towards addresses not resolved yet: the neighbour queue must
+# hold them all (the default, 101 packets per neighbour, drops the rest until TCP retransmits).
+NEIGH_SYSCTLS = {"unres_qlen_bytes": 16 * 1024 * 1024, "unres_qlen": 10000}
 
 
 @dataclass
@@ -150,8 +155,9 @@ class _Segment:
 class KernelSite:
     """One plan's rulesets in the kernel. Use as a context manager (namespaces are always removed)."""
 
-    def __init__(self, plan: dict, timeout: float = DEFAULT_TIMEOUT, control: bool = True):
+    def __init__(self, plan: dict, timeout: float = DEFAULT_TIMEOUT, control: bool = True, label: str = ""):
         self.plan = plan
+        self.label = label or str(plan.get("site"))
         self.timeout = timeout
         self.control = control
         self.tag = f"{PREFIX}{os.getpid()}x{next(_TAGS)}"
@@ -166,6 +172,7 @@ class KernelSite:
         self.segments: dict[str, _Segment] = {}
         self.host_ns: dict[str, str] = {}
         self.stats = {"batches": 0, "probes": 0, "probe_seconds": 0.0, "build_seconds": 0.0}
+        self._started = time.monotonic()
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._lock = threading.Lock()
         self.internet = self._internet_range()
@@ -287,6 +294,7 @@ class KernelSite:
             values["net.ipv4.conf.{if}.send_redirects"] = 0
         lines = ["set -e", "ip -batch - <<'EOF'\n" + "\n".join(cmds) + "\nEOF"]
         sysctls = _sysctls(values, interfaces)
+        sysctls += [f"net.ipv4.neigh.{i}.{k}={v}" for i in interfaces for k, v in NEIGH_SYSCTLS.items()]
         if edge:  # proxy ARP answers at once, not after a random delay of up to 0.8 s
             sysctls += [f"net.ipv4.neigh.{i}.proxy_delay=0" for i in interfaces]
         lines.append("sysctl -q -w " + " ".join(sysctls) + " >/dev/null")
@@ -305,8 +313,9 @@ class KernelSite:
     def _router_ruleset(self, wan: str) -> str:
         """The unmanaged consumer router of a site without a vms_edge host, as its admin set it up
         from the router sheet: each row a port forward (DNAT) limited to its allowed sources, for
-        packets from the WAN side only (no hairpin NAT); everything else is routed unfiltered
-        (vms-deploy does not manage it) and the router's own ports do not answer."""
+        packets from the WAN side only (no hairpin NAT). Like any NAT router it routes nothing else
+        in from the WAN, routes the site's own networks to each other unfiltered (vms-deploy does
+        not manage it), and its own ports do not answer."""
         pre = []
         for row in router_sheet.rows(self.plan):
             proto = row["protocol"].lower()
@@ -322,11 +331,15 @@ class KernelSite:
         lines = [f"table {ROUTER_TABLE[0]} {ROUTER_TABLE[1]} {{",
                  "\tchain prerouting {", "\t\ttype nat hook prerouting priority dstnat; policy accept;",
                  *[f"\t\t{r}" for r in pre], "\t}",
+                 "\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;",
+                 "\t\tct status dnat accept", f'\t\tiifname "{wan}" ct state new drop', "\t}",
                  "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
                  "\t\tct state new drop", "\t}", "}"]
         return "\n".join(lines) + "\n"
 
     def teardown(self) -> None:
+        if self.namespaces:
+            RUNS.append((self.label, dict(self.stats, seconds=round(time.monotonic() - self._started, 2))))
         names = [n for n in self.namespaces if (NETNS_DIR / n).exists()]
         if names:
             subprocess.run(["ip", "-batch", "-"], check=False, input="".join(f"netns del {n}\n" for n in names),
@@ -400,8 +413,8 @@ class KernelSite:
             self._place({a for r in resolved.values() for a in r[:2]})
             if self.control:
                 self._rulesets(load=False)
-                try:
-                    control = self._probe(resolved, timeout or self.timeout)
+                try:  # returns as soon as every probe is answered: a long timeout costs nothing
+                    control = self._probe(resolved, 3 * (timeout or self.timeout))
                 finally:
                     self._rulesets(load=True)
                 silent = [t for t, ok in control.items() if not ok]

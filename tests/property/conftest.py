@@ -1,0 +1,1 @@
+"""Property tests: hypothesis draws valid sites (strategies.py); VMS_PROPERTY_EXAMPLES sets how many."""
