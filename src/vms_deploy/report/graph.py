@@ -2,8 +2,9 @@
 
 Zones are clusters, hosts sit inside their zone, and each arrow is an allowed flow labelled with
 its ports. Arrows are derived from the plan's inbound rules (who may open which port on each
-host), the recorder-to-camera zone flows, and the router forwards (Internet to the edge), so the
-picture shows exactly what the firewalls will enforce and nothing else.
+host) where the one evaluator (vms_deploy.evaluate) admits the source, the recorder-to-camera zone
+flows, and the router forwards (Internet to the edge), so the picture shows exactly what the
+firewalls will enforce and nothing else: the Internet reaches a host only through a forward arrow.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from vms_deploy.diff import fmt_ports
+from vms_deploy.evaluate import evaluate
 from vms_deploy.explain import host_by_address, zone_of_address
 
 # Top-to-bottom order: the Internet at the top, cameras at the bottom.
@@ -50,6 +52,14 @@ def _source_node(plan: dict[str, Any], cidr: str) -> tuple[str, str]:
     return _node_id("net", zone), zone
 
 
+def _admitted(plan: dict[str, Any], cidr: str, host: str, rule: dict[str, Any]) -> bool:
+    """Draw a rule's source only where the one evaluator lets an address of it in (same path as
+    `vms-deploy check`), so the picture shows what is reachable, not what a rule lists."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    address = net.network_address + (1 if net.num_addresses > 2 else 0)
+    return evaluate(plan, str(address), host, rule["ports"][0], rule["protocol"]).allowed
+
+
 def _label(ports: set[str]) -> str:
     items = sorted(ports, key=lambda p: (p.split(" ")[0], int(re.split(r"[ -]", p)[1]), p))
     if len(items) > MAX_LABEL_LINES:
@@ -67,6 +77,8 @@ def plan_to_dot(plan: dict[str, Any]) -> str:
     for name, hv in sorted(hosts.items()):
         for rule in hv.get("inbound", []):
             for cidr in rule["sources"]:
+                if not _admitted(plan, cidr, name, rule):
+                    continue  # e.g. Internet sources: they come in through the forwards drawn below
                 node, zone = _source_node(plan, cidr)
                 if node.startswith("net_"):
                     used_nets.add(zone)
