@@ -65,14 +65,15 @@ def _env(**extra) -> dict:
 
 
 def navigator_settings(path: Path, log: Path, docker_access: bool) -> Path:
+    """The project's ee/ansible-navigator.yml, plus a log file and what this machine's runs need."""
+    settings = yaml.safe_load((ROOT / "ee" / "ansible-navigator.yml").read_text())
+    assert settings["ansible-navigator"]["execution-environment"]["image"] == IMAGE
     options = ["--user=0"]  # the checkout (mounted at its own path) and, for the lab, the socket are root's
     if docker_access:
         client = os.path.realpath(shutil.which("docker"))
         options += ["-v=/var/run/docker.sock:/var/run/docker.sock", f"-v={client}:/usr/local/bin/docker:ro"]
-    settings = {"ansible-navigator": {
-        "execution-environment": {"enabled": True, "image": IMAGE, "container-engine": "docker",
-                                  "pull": {"policy": "never"}, "container-options": options},
-        "mode": "stdout", "playbook-artifact": {"enable": False}, "logging": {"file": str(log)}}}
+    settings["ansible-navigator"]["execution-environment"]["container-options"] = options
+    settings["ansible-navigator"]["logging"] = {"file": str(log)}
     path.write_text(yaml.safe_dump(settings))
     return path
 

@@ -2,8 +2,8 @@
 
 Issue 15: "a test breaks one forward and shows the probe reports it." The test brings up the demo
 lab (inventories/lab/all_in_one, containers vmslab-aio-*), deploys it with playbooks/site.yml, copies
-the vms_deploy package (and PyYAML, its one import outside the standard library on this path) into the
-Internet vantage container and runs `python3 -m vms_deploy.cli probe plan.json` there, as an operator
+the vms_deploy package and its declared dependencies (PyYAML, Jinja2, MarkupSafe: what `pip install
+vms-deploy` brings) into the Internet vantage container and runs `python3 -m vms_deploy.cli probe plan.json` there, as an operator
 would from a laptop outside the site. It must match the plan (exit 0). Then the DNAT rule of one
 forward is deleted on the edge with nft, and the same probe must report exactly that port as a
 difference (exit 1). The lab is torn down afterwards.
@@ -20,6 +20,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jinja2
+import markupsafe
 import pytest
 import yaml
 
@@ -65,7 +67,8 @@ def lab(tmp_path_factory):
                               capture_output=True, text=True, timeout=300, check=False)
         assert plan.returncode == 0, plan.stderr
         assert docker("exec", VANTAGE, "mkdir", "-p", "/opt/vms").returncode == 0
-        for source in (ROOT / "src" / "vms_deploy", Path(yaml.__file__).parent, work / "plan.json"):
+        packages = [Path(m.__file__).parent for m in (yaml, jinja2, markupsafe)]
+        for source in (ROOT / "src" / "vms_deploy", *packages, work / "plan.json"):
             copied = docker("cp", str(source), f"{VANTAGE}:/opt/vms/")
             assert copied.returncode == 0, copied.stderr
         yield
