@@ -127,3 +127,29 @@ def plan_container(host: str) -> str:
         return None
 
     return find(inv["all"]) or container(host)
+
+
+def test_verify_fails_when_the_edge_routes_the_internet_inside(plan, all_checks):
+    """The first build's defect, put back by hand on the edge: a routed accept from the Internet to a
+    private address. The invariant checks (not the plan) must catch it with packets, then the table
+    is restored."""
+    from vms_deploy.vantage import wrong as wrong_results
+    forbidden = [c for c in all_checks if c["vantage"] == "internet" and c["forbidden"] and c["protocol"] == "tcp"
+                 and c["address"] != (plan["edge"] or {}).get("public_address")
+                 and c["invariant"].startswith("1 internet")]
+    if not forbidden or not plan["edge"]["host"]:
+        pytest.skip("no Internet vantage or no managed edge")
+    check = next((c for c in forbidden if "(no rule)" not in c["target"]), forbidden[0])
+    edge = testinfra.get_host(f"docker://{plan_container(plan['edge']['host'])}")
+    saved = edge.check_output("nft list table inet vms_deploy")
+    assert not wrong_results(run_probe("internet", [check])), "precondition: the private address is closed"
+    try:
+        edge.check_output(f"nft insert rule inet vms_deploy forward ip daddr {check['address']} "
+                          f"tcp dport {check['port']} accept")
+        after = run_probe("internet", [check])[0]
+        assert after["open"] or after["reached"], "the planted routed accept did not let the probe through: " + line(after)
+        assert wrong_results([after]) == [after], "verification did not flag the forbidden flow: " + line(after)
+    finally:
+        edge.run("cat > /tmp/vms-restore.nft <<'EOF'\ndelete table inet vms_deploy\n" + saved + "\nEOF\n"
+                 "nft -f /tmp/vms-restore.nft")
+    assert edge.check_output("nft list table inet vms_deploy") == saved
