@@ -1,0 +1,61 @@
+"""Sites the generator found that break an invariant, each reduced to its smallest form.
+
+Every input here passes the validator (compile_plan accepts it) and is documented as valid
+(docs/inventory.md), yet the compiled plan breaks an invariant of vms_deploy.invariants with the
+evaluator as judge. Each stays as a regression test once the compiler, validator or invariants
+settle who is right; strategies.py keeps generating such inputs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from vms_deploy import invariants
+from vms_deploy.compiler import compile_plan
+
+VALERUS = {"vms_product": "valerus", "vms_site": "finding", "vms_platform": "linux"}
+
+
+def site(groups: dict, addresses: dict, host_vars: dict | None = None, **site_vars) -> dict:
+    hosts = {h: {"ansible_host": a, **VALERUS, **site_vars, **(host_vars or {}).get(h, {})}
+             for h, a in addresses.items()}
+    return {"hosts": hosts, "groups": groups}
+
+
+AIO_EDGE = {"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_gateways": ["app"], "vms_edge": ["edge"]}
+ADDRESSES = {"app": "10.9.1.10", "edge": "10.9.0.1"}
+EDGE = {"edge": {"vms_public_address": "100.66.0.9"}}
+
+FINDINGS = {
+    # The compiler keeps a forward whose host rule it dropped for lack of sources: an empty
+    # allow-list ("the forwards then admit nobody") leaves gateway_http etc. with no inbound rule.
+    "forward-without-host-rule-empty-allowlist": site(AIO_EDGE, ADDRESSES, EDGE, vms_remote_allowlist=[]),
+    # Same cause: a custom service with forward: true, connects_from defaulting to [clients] and
+    # no client network: a forward to a port no rule opens.
+    "forward-without-host-rule-custom-service": site(
+        AIO_EDGE, ADDRESSES, {**EDGE, "app": {"vms_custom_services": [{"name": "backup", "port": 30000,
+                                                                        "forward": True}]}}),
+    # connects_from: [cameras] on a custom service: cameras then reach a port the catalog does
+    # not give them (invariant 2), and the validator accepts it.
+    "custom-service-open-to-cameras": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
+        {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
+        vms_camera_networks=["10.9.50.0/24"]),
+    # An override opening a server-only port to clients also opens it to VPN peers (the clients
+    # role holds the VPN network): invariant 5 reads the catalog's roles, not the override's.
+    "override-opens-server-port-to-vpn": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_edge": ["edge"]}, ADDRESSES,
+        {**EDGE, "app": {"vms_port_overrides": {"recorder_control": {"connects_from": ["clients"]}}}},
+        vms_remote_access="vpn", vms_vpn_network="10.9.200.0/24", vms_client_networks=["10.9.2.0/24"]),
+    # docs/inventory.md: "{enabled: true}: one feature port without the site-wide feature".
+    # Invariants 4 and 6 treat that port as disabled-by-default, never open.
+    "feature-port-enabled-per-host": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_gateways": ["app"]}, {"app": "10.9.1.10"},
+        {"app": {"vms_port_overrides": {"web_player_https": {"enabled": True}}}},
+        vms_web_player=False, vms_client_networks=["10.9.2.0/24"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FINDINGS))
+def test_found_site_satisfies_the_invariants(name):
+    plan = compile_plan(FINDINGS[name])
+    assert invariants.violations(plan) == []
