@@ -11,8 +11,10 @@ import base64
 from ansible.errors import AnsibleFilterError
 
 try:
+    from vms_deploy import plan_io
     from vms_deploy.render import windows_certificates as certs
     from vms_deploy.render import windows_firewall as firewall
+    from vms_deploy.render import windows_foreign as foreign
     from vms_deploy.render import windows_install as install
     from vms_deploy.render import xprotect_args
     IMPORT_ERROR = None
@@ -44,15 +46,85 @@ def vms_windows_firewall_rules(plan, host, winrm_port=5986, controller_cidrs=Non
     return _call(firewall.rules_for_host, _plan(plan), host, int(winrm_port), controller_cidrs or [])
 
 
+def vms_windows_plan_digest(plan, host):
+    """plan | vms_windows_plan_digest(host) -> the digest of this host's part of the plan (issue 12)."""
+    return _call(plan_io.host_digest, _plan(plan), host)
+
+
 def vms_windows_firewall_parameters(plan, host, winrm_port=5986, controller_cidrs=None):
-    """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script."""
-    return _call(firewall.script_parameters, _plan(plan), host, int(winrm_port), controller_cidrs or [])
+    """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script; every
+    rule's description records the host's plan digest."""
+    plan = _plan(plan)
+    digest = vms_windows_plan_digest(plan, host)
+    return _call(firewall.script_parameters, plan, host, int(winrm_port), controller_cidrs or [], digest)
 
 
-def vms_windows_install_plan(plan, host, packages, source, args_file=None):
-    """plan | vms_windows_install_plan(host, vms_win_packages, vms_win_installer_source)."""
+def vms_windows_foreign_to_disable(result, rules):
+    """script result | vms_windows_foreign_to_disable(rules) -> local rules outside the group that widen a planned port."""
+    found = _call(foreign.exceeding, list(rules or []), list((result or {}).get("foreign") or []))
+    return foreign.to_disable(found)
+
+
+def vms_windows_audit_findings(result, host, plan, rules):
+    """script result (check mode) | vms_windows_audit_findings(host, plan, rules) -> audit findings."""
+    return _call(foreign.audit_findings, host, dict(result or {}), list(rules or []),
+                 vms_windows_plan_digest(plan, host))
+
+
+def vms_windows_reboot_action(result):
+    """win_package result | vms_windows_reboot_action -> none | reboot | wait (1641: restart already started)."""
+    return _call(install.reboot_action, dict(result or {}))
+
+
+def vms_windows_restart_problem(after, host, before):
+    """boot time after | vms_windows_restart_problem(host, boot time before) -> message or None."""
+    return _call(install.restart_check, host, str(before or ""), str(after or ""))
+
+
+def vms_windows_packages_to_install(install_plan, installed):
+    """install plan | vms_windows_packages_to_install(probe result) -> packages still to install."""
+    return _call(install.packages_to_install, dict(install_plan or {}), dict(installed or {}))
+
+
+def vms_windows_installed_probe(install_plan):
+    return _call(install.installed_probe, dict(install_plan or {}))
+
+
+def vms_windows_service_params(infos, check_mode=False):
+    """win_service_info results | vms_windows_service_params(check_mode) -> win_service parameters."""
+    return _call(install.service_params, list(infos or []), bool(check_mode))
+
+
+def vms_xprotect_encryption_parameters(plan, host, thumbprint, configurator, service_account, names=None):
+    return _call(certs.encryption_parameters, _plan(plan), host, thumbprint, configurator, service_account, names or {})
+
+
+def vms_xprotect_encryption_user_problem(user, host):
+    return _call(certs.encryption_user_problem, host, user)
+
+
+def vms_windows_needs_site_ca(plan, host):
+    return _call(certs.needs_site_ca, _plan(plan), host)
+
+
+def vms_windows_cert_mismatches(targets, served, thumbprint):
+    """targets | vms_windows_cert_mismatches(served result, thumbprint) -> targets serving another certificate."""
+    return _call(certs.cert_mismatches, list(targets or []), dict(served or {}), thumbprint)
+
+
+def vms_pem_thumbprint(pem, host):
+    return _call(certs.pem_thumbprint, host, pem)
+
+
+def vms_valerus_binding_parameters(thumbprint, site, port):
+    return _call(certs.binding_parameters, site, int(port), thumbprint)
+
+
+def vms_windows_install_plan(plan, host, packages, source, args_file=None, license_file=""):
+    """plan | vms_windows_install_plan(host, vms_win_packages, vms_win_installer_source[, args file, licence])."""
     kwargs = {"args_file": args_file} if args_file else {}
-    return _call(install.install_plan, _plan(plan), host, packages or {}, source, **kwargs)
+    return _call(install.install_plan, _plan(plan), host, packages or {}, source, license_file=license_file or "",
+                 **kwargs)
 
 
 def vms_windows_host_summary(plan, host, packages=None):
@@ -157,4 +229,18 @@ class FilterModule:
             "vms_windows_round_trips": vms_windows_round_trips,
             "vms_valerus_gateway_registration": vms_valerus_gateway_registration,
             "vms_windows_port_changes": vms_windows_port_changes,
+            "vms_windows_plan_digest": vms_windows_plan_digest,
+            "vms_windows_foreign_to_disable": vms_windows_foreign_to_disable,
+            "vms_windows_audit_findings": vms_windows_audit_findings,
+            "vms_windows_reboot_action": vms_windows_reboot_action,
+            "vms_windows_restart_problem": vms_windows_restart_problem,
+            "vms_windows_packages_to_install": vms_windows_packages_to_install,
+            "vms_windows_installed_probe": vms_windows_installed_probe,
+            "vms_windows_service_params": vms_windows_service_params,
+            "vms_xprotect_encryption_parameters": vms_xprotect_encryption_parameters,
+            "vms_xprotect_encryption_user_problem": vms_xprotect_encryption_user_problem,
+            "vms_windows_needs_site_ca": vms_windows_needs_site_ca,
+            "vms_windows_cert_mismatches": vms_windows_cert_mismatches,
+            "vms_windows_pem_thumbprint": vms_pem_thumbprint,
+            "vms_valerus_binding_parameters": vms_valerus_binding_parameters,
         }

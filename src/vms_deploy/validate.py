@@ -731,9 +731,11 @@ class _Validator:
     # --- Windows installer inputs (read by roles/windows_install; checked here, before any host) -----
     def check_windows_inputs(self):
         from .render.windows_firewall import WindowsInputError
-        from .render.windows_install import _check_source
+        from .render.windows_install import COMPONENTS, _check_source
 
-        components = set(self.catalog.components)
+        # vms_win_packages is keyed by the installable Windows component (docs/windows.md, "Installers"),
+        # e.g. xprotect_management_server, not by the plan's component names.
+        components = {c for table in COMPONENTS.values() for c in table.values()}
         for host in self.site.hosts:
             v = self.site.var
             source = v(host, "vms_win_installer_source", None)
@@ -760,7 +762,7 @@ class _Validator:
     def _windows_package(self, host, comp, spec, components):
         var = f"vms_win_packages.{comp}"
         if comp not in components:
-            self.err(host, "vms_win_packages", comp, f"names no {self.catalog.title} component"
+            self.err(host, "vms_win_packages", comp, "names no installable Windows component"
                      f"{did_you_mean(str(comp), sorted(components))}", f"use one of: {', '.join(sorted(components))}")
             return
         if not isinstance(spec, dict):

@@ -92,10 +92,16 @@ def test_only_hosts_terminating_tls_need_the_certificate():
         "rec": {"components": ["recorder"], "inbound": [{"service": "recorder_streaming", "ports": [554, 554]}]}}}
     assert wc.needs_certificate(valerus, "gw") and not wc.needs_certificate(valerus, "rec")
     xprotect = {"product": "xprotect", "hosts": {
-        "m": {"components": ["app_server", "data_collector"], "inbound": []},
-        "mob": {"components": ["gateway"], "inbound": []},
-        "r": {"components": ["recorder", "data_collector"], "inbound": []}}}
-    assert [h for h in ("m", "mob", "r") if wc.needs_certificate(xprotect, h)] == ["m", "mob"]
+        "m": {"components": ["app_server", "data_collector"], "inbound": [], "platform": "windows"},
+        "mob": {"components": ["gateway"], "inbound": [], "platform": "windows"},
+        "r": {"components": ["recorder", "data_collector"], "inbound": [], "platform": "windows"},
+        "log": {"components": ["log_server", "data_collector"], "inbound": [], "platform": "windows"},
+        "fail": {"components": ["failover_recorder"], "inbound": [], "platform": "windows"}}}
+    # issue 14 item 9: every server in a Server Configurator certificate group (recorders: "server")
+    assert [h for h in ("m", "mob", "r", "log", "fail") if wc.needs_certificate(xprotect, h)] == ["m", "mob", "r"]
+    # ... and every XProtect Windows host trusts the site CA
+    assert all(wc.needs_site_ca(xprotect, h) for h in xprotect["hosts"])
+    assert not wc.needs_site_ca(valerus, "gw")
 
 
 def test_xprotect_targets_and_manual_step():
@@ -107,3 +113,105 @@ def test_xprotect_targets_and_manual_step():
     for text in ("Server Configurator", "Encryption", "Streaming media certificate", THUMB, "port 8443",
                  "--tags certificates --limit x1"):
         assert text in step
+
+
+# --- issue 14, item 9: XProtect encryption ------------------------------------------------------------
+
+XPROTECT = {"product": "xprotect", "hosts": {
+    "aio": {"components": ["app_server", "recorder", "gateway", "event_server", "log_server"], "platform": "windows"},
+    "rec": {"components": ["recorder", "data_collector"], "platform": "windows"},
+    "log": {"components": ["log_server"], "platform": "windows"}}}
+
+
+def test_certificate_groups_follow_the_components():
+    # issue 14: groups server, streaming media, mobile server, event server
+    assert [g["key"] for g in wc.encryption_groups(XPROTECT, "aio")] == [
+        "event_server", "mobile_server", "server", "streaming_media"]
+    assert [g["name"] for g in wc.encryption_groups(XPROTECT, "rec")] == [
+        "Server certificate", "Streaming media certificate"]
+    assert wc.encryption_groups(XPROTECT, "log") == []
+    named = wc.encryption_groups(XPROTECT, "rec", {"server": "Serverzertifikat"})
+    assert named[0]["name"] == "Serverzertifikat"
+    with pytest.raises(wc.WindowsInputError, match="vms_win_xprotect_certificate_groups.server"):
+        wc.encryption_groups(XPROTECT, "rec", {"server": ""})
+
+
+def test_encryption_parameters_and_the_account_that_runs_it():
+    params = wc.encryption_parameters(XPROTECT, "rec", THUMB.lower(), r"C:\SC.exe", r"NT AUTHORITY\NETWORK SERVICE")
+    assert params == {"Configurator": r"C:\SC.exe", "Thumbprint": THUMB, "ServiceAccount": r"NT AUTHORITY\NETWORK SERVICE",
+                      "Groups": ["Server certificate", "Streaming media certificate"]}
+    with pytest.raises(wc.WindowsInputError, match="vms_win_xprotect_service_account"):
+        wc.encryption_parameters(XPROTECT, "rec", THUMB, r"C:\SC.exe", "")
+    assert "not set" in wc.encryption_user_problem("rec", "")
+    assert "SYSTEM" in wc.encryption_user_problem("rec", "NT AUTHORITY\\SYSTEM")
+    assert "double hop" in wc.encryption_user_problem("rec", "milestone-admin", via_double_hop=True)
+    assert wc.encryption_user_problem("rec", "SITE\\milestone-admin") is None
+
+
+def test_listed_certificate_groups_are_parsed_and_matched():
+    lines = ["Certificate groups:", "  Server certificate (11111111-1111-4111-8111-111111111111)",
+             "Streaming media certificate: 22222222-2222-4222-8222-222222222222",
+             "{33333333-3333-4333-8333-333333333333} Mobile streaming media certificate", ""]
+    listed = wc.parse_certificate_groups(lines)
+    assert listed == {"Server certificate": "11111111-1111-4111-8111-111111111111",
+                      "Streaming media certificate": "22222222-2222-4222-8222-222222222222",
+                      "Mobile streaming media certificate": "33333333-3333-4333-8333-333333333333"}
+    # "Streaming media certificate" is also inside "Mobile streaming media certificate": exact wins
+    assert wc.match_certificate_group(listed, "streaming media certificate") == "Streaming media certificate"
+    assert wc.match_certificate_group(listed, "Mobile") == "Mobile streaming media certificate"
+    assert wc.match_certificate_group(listed, "certificate") is None  # ambiguous
+    assert wc.match_certificate_group(listed, "Event") is None
+
+
+def test_served_certificate_mismatches():
+    targets = wc.xprotect_cert_targets(["xprotect_management_server", "xprotect_mobile_server"])
+    got = wc.cert_mismatches(targets, {"443": THUMB.lower(), "8082": None}, THUMB)
+    assert [(t["port"], t["served"]) for t in got] == [(8082, None)]
+
+
+def test_site_ca_thumbprint_is_windows_sha1_of_the_der():
+    import datetime as dt
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    assert wc.pem_thumbprint("h", pem) == hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    with pytest.raises(wc.WindowsInputError, match="vms_tls_ca_path"):
+        wc.pem_thumbprint("h", "not a certificate")
+
+
+# --- issue 14, item 2: binding and http.sys certificate swapped together ---------------------------------
+
+SELF_SIGNED = "1" * 40
+
+
+def test_swap_deletes_the_stale_http_sys_entry_before_adding_the_binding():
+    bindings = [{"ip": "*", "port": 3001, "hostname": "", "protocol": "https", "certificate_hash": SELF_SIGNED},
+                {"ip": "*", "port": 3000, "hostname": "", "protocol": "http"}]
+    swap = wc.binding_swap_plan(bindings, {"0.0.0.0:3001": SELF_SIGNED}, THUMB, 3001)
+    assert swap["action"] == "replace"
+    assert swap["remove_bindings"] == [["*", 3001, ""]] and swap["delete_sslcert"] == ["0.0.0.0:3001"]
+    assert swap["add_binding"]["certificate_hash"] == THUMB
+
+
+def test_swap_after_a_half_done_run_still_clears_http_sys():
+    # the old two-call way removed the binding, then failed: http.sys still holds 0.0.0.0:3001
+    bindings = [{"ip": "*", "port": 3000, "hostname": "", "protocol": "http"}]
+    swap = wc.binding_swap_plan(bindings, {"0.0.0.0:3001": SELF_SIGNED}, THUMB, 3001)
+    assert swap["action"] == "replace" and swap["remove_bindings"] == [] and swap["delete_sslcert"] == ["0.0.0.0:3001"]
+
+
+def test_swap_is_idempotent_and_rebinds_a_lost_http_sys_entry():
+    good = [{"ip": "*", "port": 3001, "hostname": "", "protocol": "https", "certificate_hash": THUMB}]
+    assert wc.binding_swap_plan(good, {"0.0.0.0:3001": THUMB}, THUMB, 3001)["action"] == "none"
+    lost = wc.binding_swap_plan(good, {}, THUMB, 3001)
+    assert lost["action"] != "none" and lost["delete_sslcert"] == []
+    assert wc.http_sys_key("*", 3001) == "0.0.0.0:3001" and wc.http_sys_key("10.0.0.5", 443) == "10.0.0.5:443"

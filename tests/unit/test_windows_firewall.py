@@ -221,13 +221,15 @@ def test_script_and_python_name_each_other():
     "Python: y" note in the script names a function in the module."""
     script = SCRIPT.read_text(encoding="utf-8")
     module = Path(wf.__file__).read_text(encoding="utf-8")
-    ps_functions = set(re.findall(r"^function ([\w-]+)", script, re.M))
+    ps_functions = set(re.findall(r"^function ([\w-]+)", script, re.MULTILINE))
     for name in re.findall(r"PS: ([A-Z][\w-]+)", module):
         assert name in ps_functions, f"windows_firewall.py names PS function {name}, missing in the script"
     for names in re.findall(r"# Python: ([\w, ]+)", script):
+        names = names.replace("windows_foreign", "")
         for name in [n.strip() for n in names.split(",") if n.strip()]:
             if name.split()[0] in ("normalize_address", "normalize_addresses", "normalize_ports", "comparable",
-                                   "covers", "reconcile", "diff_text", "_address_key"):
+                                   "covers", "reconcile", "diff_text", "_address_key", "digest_found", "admits",
+                                   "locked_out_peers"):
                 assert hasattr(wf, name.split()[0]), name
             else:
                 pytest.fail(f"script names unknown Python function {name!r}")
@@ -238,10 +240,40 @@ def test_script_contract_points():
     script = SCRIPT.read_text(encoding="utf-8")
     assert "[CmdletBinding(SupportsShouldProcess)]" in script  # else win_powershell skips it in check mode
     assert "$Ansible.CheckMode" in script and "$Ansible.Diff" in script and "$Ansible.Changed" in script
-    assert "Get-NetFirewallRule -Group $GroupName" in script  # reads only its own group
+    assert "Get-NetFirewallRule -Group $GroupName" in script  # changes only its own group
     apply = script[script.index("# --- apply"):]
     assert apply.index("New-NetFirewallRule") < apply.index("Set-NetFirewallRule") < apply.index("Remove-NetFirewallRule")
     assert "rolled back" in script
     assert "Test-VmsCovers $_ 'TCP' $WinRmPort" in script  # lock-out guard
     # Set-NetFirewallRule selects by -DisplayName; renaming needs -NewDisplayName.
     assert "Get-VmsCmdletArgs $u.after -ForSet" in script and "'NewDisplayName'" in script
+
+
+# --- issue 12: which plan the group came from ----------------------------------------------------------
+
+def test_every_rule_records_the_plan_digest_and_an_unchanged_group_is_left_alone():
+    rules = wf.rules_for_host(plan(), "win1", digest="0123abcd")
+    assert all(r["description"].endswith(" [vms-deploy plan 0123abcd]") for r in rules)
+    assert wf.digest_found(rules) == ["0123abcd"]
+    again = wf.reconcile(rules, wf.rules_for_host(plan(), "win1", digest="0123abcd"))
+    assert not again["add"] and not again["update"] and not again["remove"]
+    moved = wf.reconcile(rules, wf.rules_for_host(plan(), "win1", digest="ffff0000"))
+    assert {u["name"] for u in moved["update"]} == {r["name"] for r in rules}
+    assert all(u["changes"] == ["description"] for u in moved["update"])
+    assert wf.digest_found([{"description": "made by hand"}]) == []
+    long = wf.describe("x" * 2000, "0123abcd")
+    assert len(long) == 1000 and long.endswith("[vms-deploy plan 0123abcd]")
+
+
+# --- issue 14, item 8: established WinRM connections must stay admitted --------------------------------
+
+def test_reconcile_refuses_rules_that_would_not_admit_an_established_winrm_peer():
+    rules = desired()  # WinRM from 10.9.0.0/24 only
+    assert wf.reconcile([], rules, 5986, ["10.9.0.7", "::ffff:10.9.0.8", "127.0.0.1", "::1"])["add"]
+    with pytest.raises(ValueError, match=r"established WinRM connections from 10\.20\.0\.5 \(tcp 5986\)") as err:
+        wf.reconcile([], rules, 5986, ["10.9.0.7", "10.20.0.5"])
+    assert "vms_win_controller_address" in str(err.value)
+    with pytest.raises(ValueError, match="fe80::1"):  # the plan's rules are IPv4: an IPv6 session would drop
+        wf.reconcile([], rules, 5986, ["fe80::1"])
+    assert wf.locked_out_peers(rules, ["10.9.0.200", "10.9.1.1"], 5986) == ["10.9.1.1"]
+    assert wf.admits(rules[-1], "TCP", 5986, "10.9.0.1") and not wf.admits(rules[-1], "TCP", 5985, "10.9.0.1")

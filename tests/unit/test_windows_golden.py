@@ -14,6 +14,7 @@ import yaml
 
 from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.plan_io import host_digest
 from vms_deploy.render import windows_certificates as certs
 from vms_deploy.render import windows_firewall as firewall
 from vms_deploy.render import windows_install as install
@@ -43,12 +44,13 @@ def render_host(plan: dict, host: str) -> dict:
         "summary": install.host_summary(plan, host, s["vms_win_packages"]),
         "port_checks": install.port_checks(plan, host),
     }
-    out["install"] = install.install_plan(plan, host, s["vms_win_packages"], s["vms_win_installer_source"])
+    out["install"] = install.install_plan(plan, host, s["vms_win_packages"], s["vms_win_installer_source"],
+                                          license_file=s["vms_win_xprotect_license_file"])
     out["port_changes"] = install.port_changes(plan, host)
     out["firewall"] = {
         "module": "ansible.windows.win_powershell",
         "params": {"path": "Set-VmsFirewallRuleGroup.ps1", "error_action": "stop",
-                   "parameters": firewall.script_parameters(plan, host, 5986, controller)},
+                   "parameters": firewall.script_parameters(plan, host, 5986, controller, host_digest(plan, host))},
         # A first run on a host with no rule of the group yet: everything is added.
         "first_run": {k: ([r["name"] for r in v] if k == "add" else v)
                       for k, v in firewall.reconcile([], firewall.rules_for_host(plan, host, 5986, controller)).items()},
@@ -58,13 +60,23 @@ def render_host(plan: dict, host: str) -> dict:
         base = (GOLDEN / s["vms_win_xprotect_args_base"]).read_text(encoding="utf-8")
         out["xprotect_arguments_xml"] = xprotect_args.render_arguments(
             plan, host, base, s["vms_win_xprotect_component_elements"], s["vms_win_xprotect_settings"]).splitlines()
-        out["certificates"] = {"checks": certs.xprotect_cert_targets(components)}
+    if plan["product"] == "xprotect":
+        out["certificates"] = {"checks": certs.xprotect_cert_targets(components),
+                               "needs_certificate": certs.needs_certificate(plan, host),
+                               "site_ca": certs.needs_site_ca(plan, host),
+                               "encryption": certs.encryption_parameters(
+                                   plan, host, s["site_thumbprint"], r"C:\Program Files\Milestone\Server Configurator"
+                                   r"\ServerConfigurator.exe", "NT AUTHORITY\\NETWORK SERVICE")}
     if plan["product"] == "valerus":
         port = certs.valerus_web_proxy_port(plan, host)
         out["certificates"] = {
             "web_proxy_port": port,
             "binding": None if port is None else certs.valerus_binding_plan(
                 s["current_iis_bindings"], s["site_thumbprint"], port=port),
+            "binding_swap": None if port is None else certs.binding_swap_plan(
+                s["current_iis_bindings"], {certs.http_sys_key("*", port): s["current_iis_bindings"][0]["certificate_hash"]},
+                s["site_thumbprint"], port),
+            "binding_script": None if port is None else certs.binding_parameters("Valerus Web Proxy", port, s["site_thumbprint"]),
             "binding_rerun": None if port is None else certs.valerus_binding_plan(
                 [{"ip": "*", "port": port, "hostname": "", "protocol": "https",
                   "certificate_hash": s["site_thumbprint"]}], s["site_thumbprint"], port=port),

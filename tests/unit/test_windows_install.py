@@ -1,7 +1,10 @@
 """Install, precheck and gateway decisions for Windows hosts (vms_deploy.render.windows_install)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from vms_deploy.render import windows_install as wi
 from vms_deploy.render.windows_firewall import WindowsFirewallError
@@ -40,7 +43,8 @@ def test_valerus_all_in_one_installs_each_component_with_idempotence_keys():
     assert result["features"] == ["Web-Mgmt-Console", "Web-Server"]
     app, rec = (p["params"] for p in result["packages"])
     assert app == {"path": r"\\files\vms\app.exe", "arguments": "/S", "state": "present",
-                   "expected_return_code": [0, 3010, 1641], "creates_service": "AppSvc"}
+                   "expected_return_code": [0, 3010, 1641], "creates_service": "AppSvc",
+                   "wait_for_children": True}  # issue 14 item 4: bootstrappers exit before their child setup
     assert rec["product_id"] == "{1234}" and "creates_service" not in rec
     assert [s["name"] for s in result["services"]] == ["AppSvc", "RecSvc"]
     assert all(s["start_mode"] == "auto" and s["state"] == "started" for s in result["services"])
@@ -180,3 +184,97 @@ def test_extra_recorder_instances_are_not_a_port_change():
         {"protocol": "tcp", "ports": [9001, 9002], "sources": ["10.0.0.2/32"], "component": "recorder",
          "service": "rec_api", "purpose": "api"}])
     assert wi.port_changes(multi, "w1") == []
+
+
+# --- issue 14 -----------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+XP = {k: {kk: vv for kk, vv in v.items() if kk != "arguments"} for k, v in PACKAGES.items() if k.startswith("xprotect")}
+
+
+def test_xprotect_default_command_line_ships_the_licence_next_to_the_arguments_file():
+    p = plan("xprotect", ["recorder", "data_collector"])
+    result = wi.install_plan(p, "w1", XP, SOURCE, license_file="/srv/site/milestone.lic")
+    package = result["packages"][0]
+    assert package["params"]["arguments"] == (r"--quiet --license=C:\ProgramData\vms-deploy\milestone.lic "
+                                              r"--arguments=C:\ProgramData\vms-deploy\xprotect-arguments.xml")
+    assert package["license_src"] == "/srv/site/milestone.lic"
+    assert package["private_dir"] == r"C:\ProgramData\vms-deploy"
+    with pytest.raises(WindowsFirewallError, match="vms_win_xprotect_license_file"):
+        wi.install_plan(p, "w1", XP, SOURCE)
+
+
+@pytest.mark.parametrize("result,action", [
+    ({"rc": 0}, "none"), ({"rc": 3010, "reboot_required": True}, "reboot"), ({"rc": 0, "reboot_required": True}, "reboot"),
+    ({"rc": 1641, "reboot_required": False}, "wait"),  # win_package.ps1 sets reboot_required only for 3010
+    ({"skipped": True}, "none"), (None, "none"),
+])
+def test_reboot_action(result, action):
+    assert wi.reboot_action(result) == action
+
+
+def test_restart_check_needs_a_new_boot_time():
+    assert wi.restart_check("w1", "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z") is None
+    assert "exited 1641" in wi.restart_check("w1", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+
+
+def test_only_missing_packages_are_installed_so_nothing_is_downloaded_for_the_rest():
+    p = plan(components=["app_server", "recorder", "gateway"])
+    install = wi.install_plan(p, "w1", PACKAGES, "https://files/vms/")
+    todo = wi.packages_to_install(install, {"services": ["appsvc"], "products": []})
+    assert [t["components"] for t in todo] == [["valerus_internet_gateway"], ["valerus_recording_server"]]
+    assert wi.packages_to_install(install, {"services": ["AppSvc", "GwSvc"], "products": ["{1234}"]}) == []
+    assert wi.installed_probe(install) == {"Services": ["AppSvc", "GwSvc", "MediaSvc", "RecSvc"], "ProductIds": ["{1234}"]}
+    xp = wi.install_plan(plan("xprotect", ["app_server", "gateway"]), "w1", XP, SOURCE, license_file="x.lic")
+    [left] = wi.packages_to_install(xp, {"services": ["MgmtSvc"]})
+    assert left["params"]["creates_service"] == "MobileSvc"
+
+
+def test_services_keep_a_vendors_delayed_start():
+    infos = [{"item": {"component": "c", "name": "A"}, "exists": True, "services": [{"start_mode": "delayed"}]},
+             {"item": {"component": "c", "name": "B"}, "exists": True, "services": [{"start_mode": "manual"}]},
+             {"item": {"component": "c", "name": "C"}, "exists": False, "services": []}]
+    assert [(s["name"], s["start_mode"]) for s in wi.service_params(infos)] == [
+        ("A", "delayed"), ("B", "auto"), ("C", "auto")]  # C: win_service then says it was not installed
+    assert [s["name"] for s in wi.service_params(infos, check_mode=True)] == ["A", "B"]
+
+
+def _tasks(path: Path) -> list[dict]:
+    out = []
+    for task in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        out.append(task)
+        for key in ("block", "rescue", "always"):
+            out += task.get(key, [])
+    return out
+
+
+def test_installers_run_through_become_runas_and_never_download_in_check_mode():
+    """Issue 14 item 4: a plain WinRM logon has no delegation, DPAPI or Windows Update API."""
+    tasks = [t for f in sorted((ROOT / "roles" / "windows_install" / "tasks").glob("*.yml")) for t in _tasks(f)]
+    installers = [t for t in tasks if "ansible.windows.win_package" in t]
+    assert len(installers) == 2
+    for task in installers:
+        assert task.get("become") is True and task.get("become_method") == "ansible.builtin.runas", task["name"]
+        assert task.get("become_user") == "{{ windows_install_become_user }}", task["name"]
+    defaults = yaml.safe_load((ROOT / "roles" / "windows_install" / "defaults" / "main.yml").read_text())
+    assert "default('SYSTEM')" in defaults["windows_install_become_user"]
+    main = (ROOT / "roles" / "windows_install" / "tasks" / "main.yml").read_text()
+    assert "not ansible_check_mode" in main.split("- name: XProtect System Installer")[1].split("- name:")[0]
+    assert "not ansible_check_mode" in main.split("- name: Valerus installers")[1].split("- name:")[0]
+
+
+def test_exit_code_1641_waits_instead_of_rebooting_again():
+    tasks = {t["name"]: t for t in _tasks(ROOT / "roles" / "windows_install" / "tasks" / "reboot.yml")}
+    assert tasks["Controlled reboot"]["when"] == "windows_install_reboot_action == 'reboot'"
+    wait = tasks["Wait for the restart the installer started, then check it happened"]
+    assert wait["when"] == "windows_install_reboot_action == 'wait'"
+    assert [next(k for k in t if "." in k) for t in wait["block"]] == [
+        "ansible.builtin.wait_for_connection", "ansible.windows.win_powershell", "ansible.builtin.assert"]
+
+
+def test_requirements_ask_for_ansible_windows_3_1():
+    """win_powershell's path: option (used for every script) needs ansible.windows 3.1."""
+    from ansible.module_utils.compat.version import LooseVersion
+    reqs = {c["name"]: c["version"] for c in yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]}
+    spec = reqs["ansible.windows"]
+    assert spec.startswith(">=") and LooseVersion(spec[2:]) >= LooseVersion("3.1.0"), spec

@@ -31,9 +31,10 @@ def test_windows_stage_syntax_check(example):
 
 def test_windows_roles_lint_clean():
     paths = [PLAY] + [f"roles/{r}" for r in ROLES]
-    code, out = _run(["ansible-lint", "--profile", "production", "--nocolor", "-f", "pep8", *paths])
+    _code, out = _run(["ansible-lint", "--profile", "production", "--nocolor", "-f", "pep8", *paths])
+    roles = "|".join(ROLES)
     mine = [line for line in out.splitlines()
-            if re.match(r"^(playbooks/stages/windows_hosts\.yml|roles/(%s)/)" % "|".join(ROLES), line)]
+            if re.match(rf"^(playbooks/stages/windows_hosts\.yml|roles/({roles})/)", line)]
     assert not mine, "\n".join(mine)
 
 

@@ -3,12 +3,15 @@
 #
 # Input  : -Rules (rules rendered on the controller by vms_deploy.render.windows_firewall.rules_for_host),
 #          -Group (always "vms-deploy"), -WinRmPort (the port Ansible is connected on).
-# Output : $Ansible.Result = {added, updated, removed, unchanged}; $Ansible.Changed only when something
+# Output : $Ansible.Result = {added, updated, removed, unchanged, digest, foreign, profiles};
+#          $Ansible.Changed only when something
 #          changed; $Ansible.Diff = before/after text, one line per rule.
 #
 # The decision is the same algorithm as reconcile() in src/vms_deploy/render/windows_firewall.py; the
 # Python mirror is the one under unit test. Each function below names its Python counterpart.
-# Rules outside -Group are never read, changed or removed.
+# Rules outside -Group are never changed or removed; they are read (active store, in bulk) and returned
+# as 'foreign' so the controller can report what they admit beyond the plan (windows_foreign.py).
+# Port and address filters are read in bulk, one CIM query per kind, not two per rule.
 [CmdletBinding(SupportsShouldProcess)]  # without it win_powershell skips the script in check mode
 param (
     [Parameter(Mandatory)] [object[]] $Rules,
@@ -94,23 +97,98 @@ function Test-VmsCovers($Rule, [string] $Protocol, [int] $Port) {
     return $false
 }
 
-function Get-VmsCurrentRule([string] $GroupName) {
-    # Reads only our group. Returns rules in the same shape the controller renders.
-    foreach ($r in @(Get-NetFirewallRule -Group $GroupName -ErrorAction SilentlyContinue)) {
-        $pf = $r | Get-NetFirewallPortFilter
-        $af = $r | Get-NetFirewallAddressFilter
-        @{
-            name             = $r.Name
-            display_name     = $r.DisplayName
-            description      = "$($r.Description)"
-            protocol         = "$($pf.Protocol)"
-            local_ports      = @($pf.LocalPort)
-            remote_addresses = @($af.RemoteAddress)
-            direction        = "$($r.Direction)"
-            action           = "$($r.Action)"
-            enabled          = ("$($r.Enabled)" -eq 'True')
-        }
+function Get-VmsFilterIndex([string] $Cmdlet, [string] $Store) {
+    # One CIM query for every rule's filter of a kind (not two queries per rule), keyed by rule InstanceID.
+    $index = @{}
+    $params = @{ All = $true; ErrorAction = 'SilentlyContinue' }
+    if ($Store) { $params.PolicyStore = $Store }
+    foreach ($f in @(& $Cmdlet @params)) { $index["$($f.InstanceID)"] = $f }
+    return $index
+}
+
+function ConvertTo-VmsRuleData($r, $Ports, $Addresses, $Apps) {
+    # A rule in the same shape the controller renders (and windows_foreign reads).
+    $pf = $Ports["$($r.InstanceID)"]
+    $af = $Addresses["$($r.InstanceID)"]
+    $app = if ($Apps) { $Apps["$($r.InstanceID)"] } else { $null }
+    @{
+        name             = "$($r.Name)"
+        display_name     = "$($r.DisplayName)"
+        description      = "$($r.Description)"
+        group            = "$($r.Group)"
+        store            = "$($r.PolicyStoreSourceType)"
+        protocol         = if ($pf) { "$($pf.Protocol)" } else { 'Any' }
+        local_ports      = if ($pf) { @($pf.LocalPort | ForEach-Object { "$_" }) } else { @('Any') }
+        remote_addresses = if ($af) { @($af.RemoteAddress | ForEach-Object { "$_" }) } else { @('Any') }
+        direction        = "$($r.Direction)"
+        action           = "$($r.Action)"
+        enabled          = ("$($r.Enabled)" -eq 'True')
+        program          = if ($app) { "$($app.Program)" } else { '' }
     }
+}
+
+function Get-VmsCurrentRule([string] $GroupName) {
+    # Reads only our group (persistent store), its port and address filters in bulk.
+    $rules = @(Get-NetFirewallRule -Group $GroupName -ErrorAction SilentlyContinue)
+    if (-not $rules) { return }
+    $ports = Get-VmsFilterIndex 'Get-NetFirewallPortFilter' ''
+    $addresses = Get-VmsFilterIndex 'Get-NetFirewallAddressFilter' ''
+    foreach ($r in $rules) { ConvertTo-VmsRuleData $r $ports $addresses $null }
+}
+
+function Get-VmsForeignRule([string] $GroupName) {
+    # Python: windows_foreign.exceeding reads these. Enabled inbound allow rules outside the group, as
+    # in force (ActiveStore: local and Group Policy rules merged), filters read in bulk.
+    $rules = @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -Action Allow -Enabled True -ErrorAction SilentlyContinue |
+            Where-Object { "$($_.Group)" -ne $GroupName })
+    if (-not $rules) { return }
+    $ports = Get-VmsFilterIndex 'Get-NetFirewallPortFilter' 'ActiveStore'
+    $addresses = Get-VmsFilterIndex 'Get-NetFirewallAddressFilter' 'ActiveStore'
+    $apps = Get-VmsFilterIndex 'Get-NetFirewallApplicationFilter' 'ActiveStore'
+    foreach ($r in $rules) { ConvertTo-VmsRuleData $r $ports $addresses $apps }
+}
+
+function Get-VmsProfileState {
+    # A disabled profile, or a GPO with AllowLocalFirewallRules=False, voids our (local) group.
+    foreach ($p in @(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction SilentlyContinue)) {
+        @{ name = "$($p.Name)"; enabled = "$($p.Enabled)"; allow_local_rules = "$($p.AllowLocalFirewallRules)" }
+    }
+}
+
+function Get-VmsDigestFound($Current) {
+    # Python: digest_found. The plan digests recorded in the rules' descriptions.
+    $found = foreach ($r in $Current) {
+        foreach ($m in [regex]::Matches("$($r.description)", '\[vms-deploy plan ([0-9a-f]+)\]')) { $m.Groups[1].Value }
+    }
+    return @($found | Sort-Object -Unique)
+}
+
+function Test-VmsAdmits($Rule, [string] $Protocol, [int] $Port, [string] $Address) {
+    # Python: admits. The rule allows this port from this IPv4 address.
+    if (-not (Test-VmsCovers $Rule $Protocol $Port)) { return $false }
+    $ip = $null
+    if (-not [Net.IPAddress]::TryParse($Address, [ref] $ip)) { return $false }
+    $b = $ip.GetAddressBytes(); [Array]::Reverse($b); $value = [uint64] [BitConverter]::ToUInt32($b, 0)
+    foreach ($cidr in (Get-VmsComparable $Rule).remote_addresses) {
+        $parts = $cidr -split '/', 2
+        $net = $null
+        if ($parts.Count -ne 2 -or -not [Net.IPAddress]::TryParse($parts[0], [ref] $net)) { continue }
+        $nb = $net.GetAddressBytes(); [Array]::Reverse($nb); $netValue = [uint64] [BitConverter]::ToUInt32($nb, 0)
+        $mask = ([uint64] 1 -shl 32) - ([uint64] 1 -shl (32 - [int] $parts[1]))
+        if (($value -band $mask) -eq $netValue) { return $true }
+    }
+    return $false
+}
+
+function Get-VmsLockedOutPeer($Desired, [string[]] $Peers) {
+    # Python: locked_out_peers. Established WinRM peers the new rules would not admit (loopback skipped).
+    $out = foreach ($peer in $Peers) {
+        $p = "$peer" -replace '^::ffff:', ''
+        $ip = $null
+        if ([Net.IPAddress]::TryParse($p, [ref] $ip) -and [Net.IPAddress]::IsLoopback($ip)) { continue }
+        if (-not ($Desired | Where-Object { Test-VmsAdmits $_ 'TCP' $WinRmPort $p })) { $p }
+    }
+    return @($out | Sort-Object -Unique)
 }
 
 function Format-VmsRule($Rule) {
@@ -161,6 +239,12 @@ foreach ($r in $Rules) {
 if (-not ($Rules | Where-Object { Test-VmsCovers $_ 'TCP' $WinRmPort })) {
     throw "refusing to apply: no rule allows the WinRM port tcp $WinRmPort; the plan must carry the management rule (vms_management_networks)"
 }
+# Every WinRM session open now (Ansible's own among them) must come from an address the new rules admit.
+$peers = @(Get-NetTCPConnection -State Established -LocalPort $WinRmPort -ErrorAction SilentlyContinue | ForEach-Object { "$($_.RemoteAddress)" })
+$stranded = @(Get-VmsLockedOutPeer $Rules $peers)
+if ($stranded.Count -gt 0) {
+    throw "refusing to apply: established WinRM connections from $($stranded -join ', ') (tcp $WinRmPort) would not be admitted by the new rules; add the address to vms_management_networks or vms_win_controller_address"
+}
 
 $current = @(Get-VmsCurrentRule $Group)
 $changes = Get-VmsChanges $current $Rules
@@ -176,6 +260,9 @@ $Ansible.Result = @{
     updated   = @($changes.update | ForEach-Object { $_.name })
     removed   = @($changes.remove)
     unchanged = @($changes.unchanged)
+    digest    = @(Get-VmsDigestFound $current)
+    foreign   = @(Get-VmsForeignRule $Group)
+    profiles  = @(Get-VmsProfileState)
 }
 if ($count -gt 0) {
     $Ansible.Diff = @{
@@ -206,6 +293,7 @@ try {
 }
 catch {
     $failure = $_
+    $rollbackErrors = [Collections.Generic.List[string]]::new()
     # Undo in reverse order so the previous rule set is back in place.
     for ($i = $done.Count - 1; $i -ge 0; $i--) {
         $step = $done[$i]
@@ -216,7 +304,8 @@ catch {
                 'remove' { $splat = Get-VmsCmdletArgs $step.before; New-NetFirewallRule -Name $step.name -Group $Group -Profile Any @splat | Out-Null }
             }
         }
-        catch { Write-Warning "rollback of $($step.kind) $($step.name) failed: $_" }
+        catch { $rollbackErrors.Add("$($step.kind) $($step.name): $_") }
     }
-    throw "firewall change failed and was rolled back: $failure"
+    if ($rollbackErrors.Count -eq 0) { throw "firewall change failed and was rolled back: $failure" }
+    throw "firewall change failed: $failure; the rollback ALSO failed ($($rollbackErrors -join '; ')): compare group '$Group' with the plan by hand (wf.msc) before rerunning"
 }

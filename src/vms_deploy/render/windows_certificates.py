@@ -39,7 +39,7 @@ def pfx_thumbprint(host: str, data: bytes, password: str | None) -> str:
         raise WindowsInputError(host, "vms_tls_pfx_path", "(file)", "holds no certificate with its private key",
                                 "export the certificate together with its private key")
     from cryptography.hazmat.primitives.serialization import Encoding
-    return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()  # noqa: S324 - Windows' thumbprint is SHA-1
+    return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()
 
 
 def valerus_web_proxy_port(plan: dict, host: str) -> int | None:
@@ -56,12 +56,12 @@ def valerus_web_proxy_port(plan: dict, host: str) -> int | None:
 
 def needs_certificate(plan: dict, host: str) -> bool:
     """Whether the host terminates TLS with the site certificate (issue 4, Windows): a Valerus host
-    serving the New Web Player https port, or an XProtect Management / Mobile Server."""
+    serving the New Web Player https port, or an XProtect server taking part in a Server Configurator
+    certificate group (Management, Recording, Mobile and Event Servers; issue 14 item 9)."""
     if plan.get("product") == "valerus":
         return valerus_web_proxy_port(plan, host) is not None
     if plan.get("product") == "xprotect":
-        from vms_deploy.render.windows_install import windows_components
-        return any(c in XPROTECT_CERT_TARGETS for c in windows_components(plan, host)[0])
+        return any(c in ENCRYPTION_GROUPS for c in _xprotect_components(plan, host))
     return False
 
 
@@ -113,10 +113,10 @@ def xprotect_cert_targets(components: list[str], ports: dict | None = None) -> l
 
 def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict]) -> str:
     """The exact manual step when XProtect does not serve the wanted certificate yet."""
-    lines = [f"host {host}: XProtect does not serve certificate {thumbprint} yet. Manual step (XProtect assigns "
-             "certificates only through its Server Configurator):",
-             f"  1. Sign in to {host} as an administrator and open 'Server Configurator' (Start menu, or the "
-             "Management Server tray icon > Server Configurator).",
+    lines = [(f"host {host}: XProtect does not serve certificate {thumbprint} yet. Manual step (XProtect assigns "
+              "certificates only through its Server Configurator):"),
+             (f"  1. Sign in to {host} as an administrator and open 'Server Configurator' (Start menu, or the "
+              "Management Server tray icon > Server Configurator)."),
              "  2. Open 'Encryption'."]
     n = 3
     for item in mismatched:
@@ -127,3 +127,178 @@ def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict]) -> 
     lines.append(f"  {n}. Click 'Apply', wait for the services to restart, then rerun: "
                  "ansible-playbook playbooks/site.yml --tags certificates --limit " + host)
     return "\n".join(lines)
+
+
+# --- XProtect encryption through Server Configurator (issue 14, item 9) ------------------------------
+# Server Configurator (2020 R3 and later) encrypts per certificate group. Which groups a host takes part
+# in follows from its components: the Management and Recording Servers talk to each other ("server"),
+# Recording Servers stream to clients ("streaming media"), the Mobile Server and the Event Server have a
+# group of their own. The group NAMES are matched in the output of /listcertificategroups, which gives
+# each group's GUID; they are inputs (vms_win_xprotect_certificate_groups) because the source
+# documents do not list them.
+ENCRYPTION_GROUPS = {
+    "xprotect_management_server": ["server"],
+    "xprotect_recording_server": ["server", "streaming_media"],
+    "xprotect_mobile_server": ["mobile_server"],
+    "xprotect_event_server": ["event_server"],
+}
+DEFAULT_GROUP_NAMES = {
+    "server": "Server certificate",
+    "streaming_media": "Streaming media certificate",
+    "mobile_server": "Mobile streaming media certificate",
+    "event_server": "Event server certificate",
+}
+# Server Configurator exit codes (vendor material quoted in issue 14).
+CONFIGURATOR_EXIT_CODES = {0: "ok", -1: "unknown error", -2: "invalid arguments", -3: "invalid argument value",
+                           -4: "another instance is running"}
+
+
+def _xprotect_components(plan: dict, host: str) -> list[str]:
+    from vms_deploy.render.windows_install import windows_components
+    return windows_components(plan, host)[0] if plan.get("product") == "xprotect" else []
+
+
+def encryption_groups(plan: dict, host: str, names: dict | None = None) -> list[dict]:
+    """The certificate groups this XProtect host encrypts: [{key, name}], sorted by key."""
+    names = {**DEFAULT_GROUP_NAMES, **(names or {})}
+    keys = sorted({g for c in _xprotect_components(plan, host) for g in ENCRYPTION_GROUPS.get(c, [])})
+    for key in keys:
+        if not str(names.get(key) or "").strip():
+            raise WindowsInputError(host, f"vms_win_xprotect_certificate_groups.{key}", names.get(key),
+                                    "is empty", "set it to the group's name as Server Configurator "
+                                    "/listcertificategroups prints it")
+    return [{"key": k, "name": str(names[k])} for k in keys]
+
+
+def needs_site_ca(plan: dict, host: str) -> bool:
+    """Every XProtect host trusts the site CA (LocalMachine\\Root), so recorders trust the management
+    server once encryption is on."""
+    entry = plan.get("hosts", {}).get(host, {})
+    return plan.get("product") == "xprotect" and entry.get("platform") == "windows"
+
+
+def encryption_parameters(plan: dict, host: str, thumbprint: str, configurator: str, service_account: str,
+                          names: dict | None = None) -> dict:
+    """win_powershell parameters of Set-VmsXProtectEncryption.ps1 for this host."""
+    if not str(configurator or "").strip():
+        raise WindowsInputError(host, "vms_win_xprotect_server_configurator", configurator, "is empty",
+                                "set the path of ServerConfigurator.exe on the host")
+    if not str(service_account or "").strip():
+        raise WindowsInputError(host, "vms_win_xprotect_service_account", service_account, "is empty",
+                                r"set the account XProtect's services run as, e.g. NT AUTHORITY\NETWORK SERVICE")
+    return {"Configurator": str(configurator), "Thumbprint": str(thumbprint).replace(" ", "").upper(),
+            "Groups": [g["name"] for g in encryption_groups(plan, host, names)],
+            "ServiceAccount": str(service_account)}
+
+
+def encryption_user_problem(host: str, user, via_double_hop: bool = False) -> str | None:
+    """Server Configurator must run as a Windows user with Milestone administrator rights: not SYSTEM
+    (no XProtect role), and with its own logon on the host (become runas), not a delegated network logon."""
+    text = str(user or "").strip()
+    if not text:
+        return (f"host {host}: vms_win_xprotect_admin_user is not set. Fix: set it (and vms_win_xprotect_admin_password, "
+                "vaulted) to a Windows user with Milestone administrator rights; Server Configurator runs as that user")
+    if text.lower() in ("system", "nt authority\\system", "localsystem", ".\\system"):
+        return (f"host {host}: vms_win_xprotect_admin_user={text!r} is SYSTEM, which has no Milestone role. Fix: use a "
+                "Windows user with Milestone administrator rights")
+    if via_double_hop:
+        return (f"host {host}: Server Configurator would run over a double hop. Fix: give "
+                "vms_win_xprotect_admin_password so become (runas) logs the user on locally")
+    return None
+
+
+def cert_mismatches(targets: list[dict], served: dict | None, thumbprint: str) -> list[dict]:
+    """Targets whose port does not serve the thumbprint, each with what it serves (None = nothing)."""
+    want = str(thumbprint).replace(" ", "").upper()
+    out = []
+    for target in targets or []:
+        got = (served or {}).get(str(target["port"]))
+        if str(got or "").upper() != want:
+            out.append(dict(target, served=got))
+    return out
+
+
+def pem_thumbprint(host: str, pem: str) -> str:
+    """SHA-1 thumbprint of the first certificate in a PEM text (the site CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    try:
+        cert = x509.load_pem_x509_certificate(str(pem).encode())
+    except ValueError as exc:
+        raise WindowsInputError(host, "vms_tls_ca_path", "(file)", f"is not a PEM certificate ({exc})",
+                                "point it at the site CA certificate (ca.crt of the certificates stage)") from None
+    return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()
+
+
+# --- Valerus: binding and http.sys certificate swapped together (issue 14, item 2) -------------------
+# Removing an https binding in IIS leaves http.sys' "0.0.0.0:<port>" certificate entry behind, and
+# microsoft.iis.website then fails adding the new binding (0x800700B7, "already exists"), after the old
+# binding is gone; its edit path also calls AddSslCertificate in check mode. Set-VmsIisHttpsBinding.ps1
+# does the swap in one run, rolls back on error and only predicts in check mode. This is its decision
+# (PS: Get-VmsBindingSwap).
+
+def http_sys_key(ip: str, port: int) -> str:
+    """http.sys' key of an IP-based https binding: "*" is 0.0.0.0."""
+    return f"{'0.0.0.0' if ip in ('*', '', '0.0.0.0') else ip}:{int(port)}"
+
+
+def binding_swap_plan(bindings: list[dict], sslcerts: dict, thumbprint: str, port: int,
+                      ip: str = "*", hostname: str = "") -> dict:
+    """What the script does: {action: none|add|replace, remove_bindings: [[ip, port, hostname]],
+    delete_sslcert: [ipport], add_binding: {...} | None}.
+
+    ``sslcerts`` maps http.sys ipport ("0.0.0.0:3001") -> thumbprint. A stale entry on the target
+    ipport is deleted before the binding is added, whether or not IIS still shows a binding for it.
+    """
+    want = thumbprint.replace(" ", "").upper()
+    base = valerus_binding_plan(bindings, want, VALERUS_SITE, port, ip, hostname)
+    key = http_sys_key(ip, port)
+    current = str((sslcerts or {}).get(key) or "").upper()
+    stale_cert = bool(current) and current != want
+    remove = [[b["ip"], b["port"], b["hostname"] or ""] for b in
+              ((base["remove_params"] or {}).get("bindings") or {}).get("remove", [])]
+    if base["action"] == "none" and not stale_cert and current == want:
+        return {"action": "none", "remove_bindings": [], "delete_sslcert": [], "add_binding": None}
+    if base["action"] == "none" and not current:
+        # IIS lists the binding but http.sys lost its certificate: bind it again
+        remove = [[_key({"ip": ip})[0], int(port), hostname]]
+    add = {"ip": _key({"ip": ip})[0], "port": int(port), "hostname": hostname, "protocol": "https",
+           "certificate_hash": want, "certificate_store_name": "My"}
+    return {"action": "replace" if (remove or stale_cert) else "add", "remove_bindings": remove,
+            "delete_sslcert": [key] if current else [], "add_binding": add}
+
+
+def binding_parameters(site: str, port: int, thumbprint: str) -> dict:
+    """win_powershell parameters of Set-VmsIisHttpsBinding.ps1."""
+    return {"SiteName": site, "Port": int(port), "Thumbprint": thumbprint.replace(" ", "").upper(),
+            "IPAddress": "*", "HostName": ""}
+
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def parse_certificate_groups(lines) -> dict[str, str]:
+    """Server Configurator /listcertificategroups output -> {name: guid}. PS: ConvertFrom-VmsGroupList.
+
+    The output format is not documented in the sources, so any line carrying one GUID counts, and the
+    rest of the line (brackets and separators removed) is the group's name."""
+    import re
+    out = {}
+    for line in lines or []:
+        m = re.search(_GUID, str(line))
+        if not m:
+            continue
+        name = re.sub(r"\s+", " ", re.sub(r"[{}():=|\t]", " ", str(line).replace(m.group(0), ""))).strip()
+        if name:
+            out[name] = m.group(0).lower()
+    return out
+
+
+def match_certificate_group(listed: dict, name: str) -> str | None:
+    """The listed group a configured name means: the exact name (any case), else the one listed name
+    that contains it; None when there is none or more than one. PS: Find-VmsCertificateGroup."""
+    exact = [n for n in listed if n.lower() == str(name).lower()]
+    if exact:
+        return exact[0]
+    hits = [n for n in listed if str(name).lower() in n.lower()]
+    return hits[0] if len(hits) == 1 else None

@@ -14,7 +14,8 @@ rule it made before, and an operator reading ``wf.msc`` sees component, port and
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+import re
+from collections.abc import Iterable
 
 from vms_deploy.errors import InputError
 
@@ -100,7 +101,26 @@ def comparable(rule: dict) -> dict:
     }
 
 
-def _rule(name, component, service, protocol, ports, sources, purpose):
+DIGEST_TAG = "[vms-deploy plan {}]"
+_DIGEST_RE = re.compile(r"\[vms-deploy plan ([0-9a-f]+)\]")
+
+
+def describe(purpose: str, digest: str = "") -> str:
+    """A rule description: the seed's purpose, then which plan the rule came from (issue 12).
+
+    Windows has no description on a rule group, so every rule of the group carries the digest; the
+    description is a compared property, so a group whose digest and rules are unchanged is left alone.
+    """
+    tag = " " + DIGEST_TAG.format(digest) if digest else ""
+    return purpose[:1000 - len(tag)] + tag
+
+
+def digest_found(current: Iterable[dict]) -> list[str]:
+    """The plan digests recorded in the group's rule descriptions (PS: Get-VmsDigestFound)."""
+    return sorted({m.group(1) for r in current for m in _DIGEST_RE.finditer(str(r.get("description", "")))})
+
+
+def _rule(name, component, service, protocol, ports, sources, purpose, digest=""):
     spec = port_spec(ports)
     return {
         "name": name,
@@ -112,11 +132,11 @@ def _rule(name, component, service, protocol, ports, sources, purpose):
         "direction": "inbound",
         "action": "allow",
         "enabled": True,
-        "description": (purpose or service)[:1000],
+        "description": describe(purpose or service, digest),
     }
 
 
-def winrm_rule(host: str, plan: dict, winrm_port: int, controller_cidrs: Iterable[str]) -> dict:
+def winrm_rule(host: str, plan: dict, winrm_port: int, controller_cidrs: Iterable[str], digest: str = "") -> dict:
     """The management rule the plan must always carry (lock-out guard, see reconcile)."""
     sources = list(plan.get("zones", {}).get("management", [])) + list(controller_cidrs or [])
     if not sources:
@@ -126,12 +146,14 @@ def winrm_rule(host: str, plan: dict, winrm_port: int, controller_cidrs: Iterabl
             "set vms_management_networks to the CIDR Ansible connects from, or vms_win_controller_address")
     return _rule(rule_name("management", "tcp", [winrm_port, winrm_port], "winrm"), "management", "winrm",
                  "tcp", [winrm_port, winrm_port], sources,
-                 "WinRM over HTTPS for Ansible from the management networks (never removed by vms-deploy)")
+                 "WinRM over HTTPS for Ansible from the management networks (never removed by vms-deploy)", digest)
 
 
 def rules_for_host(plan: dict, host: str, winrm_port: int = DEFAULT_WINRM_PORT,
-                   controller_cidrs: Iterable[str] = ()) -> list[dict]:
-    """The complete rule group for one Windows host, sorted by name (byte-stable for golden files)."""
+                   controller_cidrs: Iterable[str] = (), digest: str = "") -> list[dict]:
+    """The complete rule group for one Windows host, sorted by name (byte-stable for golden files).
+
+    ``digest`` (vms_deploy.plan_io.host_digest) is written into every rule's description."""
     hosts = plan.get("hosts", {})
     if host not in hosts:
         raise WindowsInputError(host, "inventory_hostname", host, "host is not in the plan",
@@ -150,14 +172,14 @@ def rules_for_host(plan: dict, host: str, winrm_port: int = DEFAULT_WINRM_PORT,
             rules[name]["remote_addresses"] = normalize_addresses(merged)
             continue
         rules[name] = _rule(name, item["component"], item["service"], protocol, item["ports"],
-                            item["sources"], item.get("purpose", ""))
+                            item["sources"], item.get("purpose", ""), digest)
     extra = _controller_cidrs(host, controller_cidrs)
     winrm = [r for r in rules.values() if covers(r, "TCP", winrm_port)]
     if winrm:  # the plan already opens WinRM: the controller joins its sources
         if extra:
             winrm[0]["remote_addresses"] = normalize_addresses(winrm[0]["remote_addresses"] + extra)
     else:
-        rule = winrm_rule(host, plan, winrm_port, extra)
+        rule = winrm_rule(host, plan, winrm_port, extra, digest)
         rules[rule["name"]] = rule
     return [rules[n] for n in sorted(rules)]
 
@@ -187,7 +209,55 @@ def covers(rule: dict, protocol: str, port: int) -> bool:
     return False
 
 
-def reconcile(current: list[dict], desired: list[dict], winrm_port: int = DEFAULT_WINRM_PORT) -> dict:
+def admits(rule: dict, protocol: str, port: int, address: str) -> bool:
+    """True when the rule allows this protocol/port from this IPv4 address. PS: Test-VmsAdmits."""
+    if not covers(rule, protocol, port):
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for cidr in normalize_addresses(rule.get("remote_addresses", []) or ["Any"]):
+        try:
+            if ip in ipaddress.ip_network(cidr):
+                return True
+        except ValueError:
+            continue  # a keyword: never relied on
+    return False
+
+
+def _peer(address: str) -> str | None:
+    """An established WinRM peer as IPv4 text; None for loopback (the firewall never filters it)."""
+    text = str(address).strip()
+    if text.lower().startswith("::ffff:"):
+        text = text[7:]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if ip.is_loopback:
+        return None
+    return str(ip)
+
+
+def locked_out_peers(desired: list[dict], peers: Iterable[str], winrm_port: int = DEFAULT_WINRM_PORT) -> list[str]:
+    """Established WinRM peers (Get-NetTCPConnection) the desired rules would not admit. PS: Get-VmsLockedOutPeer.
+
+    Loopback connections are not filtered by Windows Firewall; an IPv6 peer is never admitted by the
+    IPv4 rules of the plan, so it is reported too (connect over IPv4 to apply the group).
+    """
+    out = []
+    for raw in peers or []:
+        peer = _peer(raw)
+        if peer is None:
+            continue
+        if not any(admits(r, "TCP", winrm_port, peer) for r in desired):
+            out.append(peer)
+    return sorted(set(out))
+
+
+def reconcile(current: list[dict], desired: list[dict], winrm_port: int = DEFAULT_WINRM_PORT,
+              established: Iterable[str] = ()) -> dict:
     """Decide what the script does. ``current`` = rules now in the group, ``desired`` = rules_for_host.
 
     Returns ``{"add": [rule], "update": [{"name", "before", "after", "changes"}], "remove": [name],
@@ -198,6 +268,12 @@ def reconcile(current: list[dict], desired: list[dict], winrm_port: int = DEFAUL
     if not any(covers(r, "TCP", winrm_port) for r in desired):
         raise ValueError(f"refusing to apply: no desired rule allows the WinRM port tcp {winrm_port}; "
                          "the plan must carry the management rule (vms_management_networks)")
+    # PS: the second guard. Every WinRM session open now (Ansible's own among them) must stay admitted.
+    stranded = locked_out_peers(desired, established, winrm_port)
+    if stranded:
+        raise ValueError(f"refusing to apply: established WinRM connections from {', '.join(stranded)} (tcp "
+                         f"{winrm_port}) would not be admitted by the new rules; add the address to "
+                         "vms_management_networks or vms_win_controller_address")
     for rule in desired:
         if rule.get("group", GROUP) != GROUP:
             raise ValueError(f"rule {rule['name']} is in group {rule.get('group')!r}, not {GROUP!r}: "
@@ -236,10 +312,10 @@ def diff_text(current: list[dict], desired: list[dict]) -> tuple[str, str]:
 
 
 def script_parameters(plan: dict, host: str, winrm_port: int = DEFAULT_WINRM_PORT,
-                      controller_cidrs: Iterable[str] = ()) -> dict:
+                      controller_cidrs: Iterable[str] = (), digest: str = "") -> dict:
     """The ``parameters`` given to ansible.windows.win_powershell for this host's script run."""
     return {"Group": GROUP, "WinRmPort": int(winrm_port),
-            "Rules": rules_for_host(plan, host, winrm_port, controller_cidrs)}
+            "Rules": rules_for_host(plan, host, winrm_port, controller_cidrs, digest)}
 
 
 def round_trips(plan: dict, winrm_port: int = DEFAULT_WINRM_PORT) -> dict:

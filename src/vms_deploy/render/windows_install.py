@@ -10,7 +10,7 @@ missing one is an actionable error naming the host, the variable and what to put
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from vms_deploy.errors import MISSING
 from vms_deploy.render.windows_firewall import WindowsInputError
@@ -101,8 +101,19 @@ def _check_source(host: str, source) -> str:
     return source
 
 
+# The XProtect System Installer's own command line (issue 14, item 6: vendor material):
+# --quiet --license=<file.lic> --arguments=<file>; used when vms_win_packages gives no arguments.
+XPROTECT_DEFAULT_ARGUMENTS = "--quiet --license={license_file} --arguments={args_file}"
+DEFAULT_ARGS_FILE = r"C:\ProgramData\vms-deploy\xprotect-arguments.xml"
+
+
+def _windows_dirname(path: str) -> str:
+    head, sep, _tail = str(path).rstrip("\\").rpartition("\\")
+    return head if sep else ""
+
+
 def install_plan(plan: dict, host: str, packages: dict, source: str,
-                 args_file: str = r"C:\ProgramData\vms-deploy\xprotect-arguments.xml") -> dict:
+                 args_file: str = DEFAULT_ARGS_FILE, license_file: str = "") -> dict:
     """win_package / win_service / win_feature parameters for one host.
 
     ``packages`` is ``vms_win_packages``: ``{component: {file, arguments, services, product_id?}}``.
@@ -121,6 +132,8 @@ def install_plan(plan: dict, host: str, packages: dict, source: str,
     for comp in components:
         spec = (packages or {}).get(comp) or {}
         for key in REQUIRED_PACKAGE_KEYS:
+            if key == "arguments" and product == "xprotect":
+                continue  # the System Installer's documented command line is the default
             if spec.get(key) in (None, "", []):
                 missing.append(f"vms_win_packages.{comp}.{key}")
     if missing:
@@ -136,10 +149,28 @@ def install_plan(plan: dict, host: str, packages: dict, source: str,
     if product == "xprotect":
         # One installer run installs every selected component; it is skipped when all services exist.
         first = packages[components[0]]
+        arguments = first.get("arguments") or XPROTECT_DEFAULT_ARGUMENTS
+        host_license = ""
+        if "{license_file}" in arguments:
+            if not license_file:
+                raise WindowsInputError(host, "vms_win_xprotect_license_file", MISSING,
+                                        "is required: the System Installer installs with --license=<file.lic>",
+                                        "set it to the controller path of your XProtect licence file (.lic); "
+                                        "vms-deploy copies it next to the arguments file")
+            folder = _windows_dirname(args_file)
+            host_license = (folder + "\\" if folder else "") + str(license_file).replace("\\", "/").rsplit("/", 1)[-1]
+        folder = _windows_dirname(args_file)
+        if not folder:
+            raise WindowsInputError(host, "vms_win_xprotect_args_file", args_file, "has no folder",
+                                    r"use a full path such as C:\ProgramData\vms-deploy\xprotect-arguments.xml")
         result["packages"].append({
             "components": components,
             "args_file": args_file,
-            "params": _package_params(source, first, first["arguments"].replace("{args_file}", args_file),
+            "private_dir": folder,  # created with an ACL for SYSTEM and Administrators only (it holds a password)
+            "license_src": str(license_file or ""),
+            "license_file": host_license,
+            "params": _package_params(source, first, arguments.replace("{args_file}", args_file)
+                                      .replace("{license_file}", host_license),
                                       [s["name"] for s in services]),
         })
     else:
@@ -153,8 +184,9 @@ def install_plan(plan: dict, host: str, packages: dict, source: str,
 
 
 def _package_params(source: str, spec: dict, arguments: str, services: list[str]) -> dict:
+    # wait_for_children: bootstrapper installers start the real setup as a child and exit early.
     params = {"path": _join_source(source, spec["file"]), "arguments": arguments, "state": "present",
-              "expected_return_code": list(REBOOT_CODES)}
+              "expected_return_code": list(REBOOT_CODES), "wait_for_children": True}
     # Idempotence: the product id when the vendor publishes one, otherwise the first service.
     if spec.get("product_id"):
         params["product_id"] = spec["product_id"]
@@ -166,6 +198,79 @@ def _package_params(source: str, spec: dict, arguments: str, services: list[str]
 def needs_reboot(rc) -> bool:
     """win_package returns reboot_required, but an exe bundle may only say so with its exit code."""
     return int(rc or 0) in (3010, 1641)
+
+
+def reboot_action(result: dict | None) -> str:
+    """What follows an installer run: "none", "reboot" (3010 / reboot_required: restart it ourselves) or
+    "wait" (1641: the installer has already started the restart; a second one meets a shutdown in
+    progress, so wait for the host to come back and check that it did restart)."""
+    result = result or {}
+    if result.get("skipped"):
+        return "none"
+    rc = int(result.get("rc") or 0)
+    if rc == 1641:
+        return "wait"
+    if rc == 3010 or result.get("reboot_required"):
+        return "reboot"
+    return "none"
+
+
+def restart_check(host: str, before: str, after: str) -> str | None:
+    """None when the host's last boot time moved on after an installer exited 1641, else the message."""
+    if before and after and str(after) != str(before):
+        return None
+    return (f"host {host}: the installer exited 1641 (it started a restart) but the host's last boot time is still "
+            f"{after or before or 'unknown'}. Fix: restart the host, check the installer's log, then rerun the install stage")
+
+
+def packages_to_install(install: dict, installed: dict) -> list[dict]:
+    """The install plan's packages that are not installed yet (so nothing is downloaded for the rest).
+
+    ``installed`` is what the read-only probe found: {"services": [names present], "products": [ids]}.
+    win_package downloads an https installer BEFORE its own idempotence check unless product_id is set
+    (win_package.ps1), so the role asks first and skips the module for installed packages.
+    """
+    services = {str(s).lower() for s in (installed or {}).get("services") or []}
+    products = {str(p).lower() for p in (installed or {}).get("products") or []}
+    out = []
+    for package in install.get("packages") or []:
+        params = package["params"]
+        if install.get("product") == "xprotect":
+            wanted = [s["name"] for s in install.get("services") or [] if s["component"] in package["components"]]
+            missing = [s for s in wanted if s.lower() not in services]
+            if missing:
+                out.append(dict(package, params=dict(params, creates_service=missing[0])))
+        elif params.get("product_id"):
+            if str(params["product_id"]).lower() not in products:
+                out.append(package)
+        elif str(params.get("creates_service", "")).lower() not in services:
+            out.append(package)
+    return out
+
+
+def installed_probe(install: dict) -> dict:
+    """Parameters of the read-only probe that says which services and products exist."""
+    ids = sorted({p["params"]["product_id"] for p in install.get("packages") or [] if p["params"].get("product_id")})
+    return {"Services": [s["name"] for s in install.get("services") or []], "ProductIds": ids}
+
+
+def service_params(infos: list[dict], check_mode: bool = False) -> list[dict]:
+    """win_service parameters after the install, from win_service_info results (one per service).
+
+    A service the vendor set to delayed automatic start keeps it ("delayed"); anything else becomes
+    "auto". A missing service is left out only in check mode (nothing was installed); in a real run it
+    stays, so win_service reports that the installer did not create it."""
+    out = []
+    for info in infos or []:
+        item = info.get("item") or {}
+        found = (info.get("services") or [{}])[0] if info.get("exists") else None
+        if found is None and check_mode:
+            continue
+        found = found or {}
+        mode = "delayed" if str(found.get("start_mode", "")).lower() == "delayed" else "auto"
+        out.append({"component": item.get("component"), "name": item.get("name"), "start_mode": mode,
+                    "state": "started"})
+    return out
 
 
 def port_checks(plan: dict, host: str, skip_ports: Iterable[int] = (5985, 5986)) -> list[dict]:
@@ -249,8 +354,8 @@ def feature_problems(host: str, required: list[str], installed: dict, manage: bo
     missing = [f for f in required if not installed.get(f)]
     if not missing or manage:
         return []
-    return [f"host {host}: Windows features {', '.join(missing)} are required (IIS for the web components) "
-            f"but not installed. Fix: install them, or set vms_win_manage_features: true"]
+    return [(f"host {host}: Windows features {', '.join(missing)} are required (IIS for the web components) "
+             "but not installed. Fix: install them, or set vms_win_manage_features: true")]
 
 
 # How each product lets a port move off its default (seed facts; nothing here is automated because
@@ -269,7 +374,9 @@ PORT_CHANGE_FALLBACK = {
 
 def port_changes(plan: dict, host: str) -> list[dict]:
     """Planned ports that differ from the product's default, with how the product lets them change."""
-    from vms_deploy.catalog import load_catalog  # the plan compiler's catalog: one source of defaults
+    from vms_deploy.catalog import (
+        load_catalog,  # the plan compiler's catalog: one source of defaults
+    )
     product = plan.get("product")
     try:
         services = load_catalog(product).services()
