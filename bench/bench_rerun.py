@@ -54,7 +54,9 @@ def analyse(output: str) -> dict:
 
 
 def site(root: Path) -> tuple[float, float, dict]:
-    wall, cpu, out = run_cpu(["ansible-playbook", "-i", str(INVENTORY), "playbooks/site.yml"], env=JSON_CB,
+    # An earlier checkout brings its own vms_deploy (src/ first on the path), not the installed one.
+    env = JSON_CB if root == ROOT else {**JSON_CB, "PYTHONPATH": str(root / "src")}
+    wall, cpu, out = run_cpu(["ansible-playbook", "-i", str(INVENTORY), "playbooks/site.yml"], env=env,
                              cwd=root, timeout=1800)
     return wall, cpu, analyse(out)
 

@@ -132,6 +132,28 @@ def converge_section(r: dict) -> list[str]:
     return lines + [""]
 
 
+def rerun_section(r: dict) -> list[str]:
+    """bench_rerun.py: a no-change re-run of the demo site against `ansible all -m ping`, same session."""
+    cur = r["current"]
+    lines = ["### No-change re-run against ping (demo site, `inventories/lab/all_in_one`)", "",
+             ("`bench/bench_rerun.py`: the lab is converged once, then `ansible all -m ping` and a no-change "
+              "`playbooks/site.yml` run alternate, so both see the same load."), "",
+             "| | wall | CPU (incl. children) | changed | plan compiles | certificates role |",
+             "| --- | --- | --- | --- | --- | --- |",
+             f"| `ansible all -m ping` | {s(cur['ping_seconds'])} | | | | |",
+             (f"| no-change `site.yml` | {s(cur['rerun_seconds'])} | {s(cur['rerun_cpu'])} | {cur['changed']} | "
+              f"{cur['compiles']} | {s(cur['certificates_seconds'])} |")]
+    base = r.get("baseline")
+    if base:
+        lines.append(f"| no-change `site.yml`, {base['label']} | {s(base['rerun_seconds'])} | {s(base['rerun_cpu'])} | "
+                     f"{base['changed']} | {base['compiles']} | {s(base['certificates_seconds'])} |")
+    lines += ["", f"Re-run / ping: **x{cur['ratio']:g}** (median over median; per pair {cur['ratio_per_run']})."]
+    if base:
+        lines.append(f"Before: x{round(base['rerun_seconds']['median'] / cur['ping_seconds']['median'], 1):g} "
+                     "against the same ping median.")
+    return lines + [""]
+
+
 def main() -> int:
     results = read_results()
     m = machine()
@@ -150,6 +172,7 @@ def main() -> int:
     lines += rules_section(results["rules"]) if "rules" in results else ["### Rules: not run", ""]
     lines += apply_section(results["apply"]) if "apply" in results else ["### Apply: not run", ""]
     lines += converge_section(results["converge"]) if "converge" in results else ["### Converge: not run", ""]
+    lines += rerun_section(results["rerun"]) if "rerun" in results else ["### No-change re-run against ping: not run", ""]
     findings = ROOT / "bench" / "findings.md"
     if findings.exists():
         lines += [findings.read_text(encoding="utf-8").rstrip(), ""]

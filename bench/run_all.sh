@@ -5,7 +5,7 @@
 #   VMS_BENCH_APPLY_RUNS=5              VMS_BENCH_APPLY_CLIENTS=10  apply (lab container)
 #   VMS_BENCH_CONVERGE_SIZES=1,10       VMS_BENCH_RERUNS=3          converge (lab site)
 #   VMS_BENCH_TUNING_RUNS=3                                         each tuning knob, off and on
-#   VMS_BENCH_SKIP=converge,tuning      skip parts (plan, rules, apply, converge, tuning)
+#   VMS_BENCH_SKIP=converge,tuning      skip parts (plan, rules, apply, converge, tuning, rerun)
 # Intermediate files and results go to build/bench/ (never committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,9 @@ if [[ $skip != *,converge,* ]]; then
   [[ $skip == *,tuning,* ]] && tuning=
   python3 bench/bench_converge.py --sizes "${VMS_BENCH_CONVERGE_SIZES:-1,10}" --reruns "${VMS_BENCH_RERUNS:-3}" \
     --tuning-runs "${VMS_BENCH_TUNING_RUNS:-3}" $tuning
+fi
+if [[ $skip != *,rerun,* ]]; then
+  python3 bench/bench_rerun.py --runs "${VMS_BENCH_RERUN_RUNS:-5}"
 fi
 python3 bench/report.py
 echo "bench: done in $(( $(date +%s) - start )) s; results in build/bench/results, report in docs/BENCHMARKS.md"
