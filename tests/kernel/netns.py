@@ -155,8 +155,12 @@ class _Segment:
 class KernelSite:
     """One plan's rulesets in the kernel. Use as a context manager (namespaces are always removed)."""
 
-    def __init__(self, plan: dict, timeout: float = DEFAULT_TIMEOUT, control: bool = True, label: str = ""):
+    def __init__(self, plan: dict, timeout: float = DEFAULT_TIMEOUT, control: bool = True, label: str = "",
+                 transform=None):
+        """transform(host, text) -> text: changes a rendered ruleset before it is loaded (the harness's
+        own tests plant a rule with it, to prove a planted hole is seen)."""
         self.plan = plan
+        self.transform = transform
         self.label = label or str(plan.get("site"))
         self.timeout = timeout
         self.control = control
@@ -206,6 +210,8 @@ class KernelSite:
         return self.hosts[host].get("zone") or self.classify(self.hosts[host]["address"] + "/32")
 
     def build(self) -> None:
+        if self.namespaces:
+            raise HarnessError(f"{self.tag} is already built")
         started = time.monotonic()
         _raise_fd_limit()
         cleanup_leftovers()
@@ -267,9 +273,9 @@ class KernelSite:
             per_ns[edge].append(f"route add {address}/32 dev z{seg.index}")
             self.places[address] = _Place(ns)
             self.host_ns[host] = ns
-            self._write_ruleset(ns, render_host_ruleset(self.plan, host), TABLE)
+            self._write_ruleset(ns, render_host_ruleset(self.plan, host), TABLE, host)
         if self.edge_host:
-            self._write_ruleset(edge, render_edge_ruleset(self.plan, self.edge_host), TABLE)
+            self._write_ruleset(edge, render_edge_ruleset(self.plan, self.edge_host), TABLE, self.edge_host)
         else:
             self._write_ruleset(edge, self._router_ruleset(f"z{inet.index}"), ROUTER_TABLE)
         run(["ip", "-batch", "-"], "\n".join(root) + "\n")
@@ -305,7 +311,14 @@ class KernelSite:
                                 text=True)
         return ns, proc, script
 
-    def _write_ruleset(self, ns: str, text: str, table: tuple[str, str]) -> None:
+    def _write_ruleset(self, ns: str, text: str, table: tuple[str, str], host: str | None = None) -> None:
+        if self.transform and host:
+            text = self.transform(host, text)
+        # A reject answers with an ICMP error or a RST, which a probe cannot tell from a port that
+        # the firewall let through: the judge is only sound for rulesets that drop.
+        rules = re.sub(r'comment "[^"]*"|#[^\n]*', "", text)
+        if re.search(r"\breject\b", rules):
+            raise HarnessError(f"the ruleset for {host or ns} rejects; the kernel judge needs drop-only rulesets")
         path = Path(self._tmp.name) / f"{ns}.nft"
         path.write_text(text, encoding="utf-8")
         self.ruleset_files[ns] = (path, table)

@@ -11,6 +11,7 @@ import pytest
 
 from vms_deploy import invariants
 from vms_deploy.compiler import compile_plan
+from vms_deploy.render.nftables_edge import render_edge_ruleset
 
 VALERUS = {"vms_product": "valerus", "vms_site": "finding", "vms_platform": "linux"}
 
@@ -53,6 +54,23 @@ FINDINGS = {
         {"app": {"vms_port_overrides": {"web_player_https": {"enabled": True}}}},
         vms_web_player=False, vms_client_networks=["10.9.2.0/24"]),
 }
+
+# Accepted by the validator, refused by the edge renderer: a generic NVR's 100-port media range
+# forwarded from another external port cannot be written as nftables DNAT (more than 64 ports).
+UNRENDERABLE = {
+    "nvr-media-range-moved-behind-an-edge": {
+        "hosts": {"nvr": {"ansible_host": "10.9.1.20", "vms_product": "generic_nvr", "vms_site": "finding",
+                          "vms_forwarded_services": [{"service": "nvr_media", "external_port": 20000}]},
+                  "edge": {"ansible_host": "10.9.0.1", "vms_product": "generic_nvr", "vms_site": "finding",
+                           "vms_public_address": "100.66.0.9"}},
+        "groups": {"vms_recorders": ["nvr"], "vms_edge": ["edge"]}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNRENDERABLE))
+def test_found_site_renders(name):
+    plan = compile_plan(UNRENDERABLE[name])
+    render_edge_ruleset(plan, plan["edge"]["host"])
 
 
 @pytest.mark.parametrize("name", sorted(FINDINGS))
