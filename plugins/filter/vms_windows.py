@@ -188,8 +188,8 @@ def vms_xprotect_cert_targets(components, ports=None):
     return _call(certs.xprotect_cert_targets, list(components or []), ports or {})
 
 
-def vms_xprotect_manual_step(mismatched, host, thumbprint):
-    return _call(certs.xprotect_manual_step, host, thumbprint, list(mismatched or []))
+def vms_xprotect_manual_step(mismatched, host, thumbprint, configurator=""):
+    return _call(certs.xprotect_manual_step, host, thumbprint, list(mismatched or []), configurator or "")
 
 
 def vms_windows_port_changes(plan, host):

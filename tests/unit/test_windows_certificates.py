@@ -110,7 +110,7 @@ def test_xprotect_targets_and_manual_step():
     assert [(t["component"], t["port"]) for t in targets] == [("xprotect_management_server", 443),
                                                               ("xprotect_mobile_server", 8443)]
     step = wc.xprotect_manual_step("x1", THUMB, [dict(targets[1], served=None)])
-    for text in ("Server Configurator", "Encryption", "Streaming media certificate", THUMB, "port 8443",
+    for text in ("Server Configurator", "Encryption", "Mobile streaming media certificate", THUMB, "port 8443",
                  "--tags certificates --limit x1"):
         assert text in step
 

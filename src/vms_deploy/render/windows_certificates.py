@@ -22,7 +22,7 @@ VALERUS_PORT = 3001
 # Component -> (default https port, Server Configurator section that assigns its certificate).
 XPROTECT_CERT_TARGETS = {
     "xprotect_management_server": (443, "Server certificate"),
-    "xprotect_mobile_server": (8082, "Streaming media certificate"),
+    "xprotect_mobile_server": (8082, "Mobile streaming media certificate"),
 }
 
 
@@ -111,8 +111,9 @@ def xprotect_cert_targets(components: list[str], ports: dict | None = None) -> l
     return out
 
 
-def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict]) -> str:
+def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict], configurator: str = "") -> str:
     """The exact manual step when XProtect does not serve the wanted certificate yet."""
+    from vms_deploy.render.windows_powershell import configurator_commands
     lines = [(f"host {host}: XProtect does not serve certificate {thumbprint} yet. Manual step (XProtect assigns "
               "certificates only through its Server Configurator):"),
              (f"  1. Sign in to {host} as an administrator and open 'Server Configurator' (Start menu, or the "
@@ -124,6 +125,9 @@ def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict]) -> 
                      f"{thumbprint} (imported by vms-deploy into Local Computer > Personal); it serves "
                      f"{item['component']} on port {item['port']} (now: {item.get('served') or 'nothing'}).")
         n += 1
+    if configurator and mismatched:
+        lines.append("     Or, as a Milestone administrator in PowerShell on the host: "
+                     + "; then ".join(configurator_commands(configurator, thumbprint, mismatched[0]["section"])))
     lines.append(f"  {n}. Click 'Apply', wait for the services to restart, then rerun: "
                  "ansible-playbook playbooks/site.yml --tags certificates --limit " + host)
     return "\n".join(lines)

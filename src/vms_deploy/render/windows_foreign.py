@@ -27,6 +27,7 @@ import itertools
 from collections.abc import Iterable
 
 from vms_deploy.render.windows_firewall import GROUP, digest_found, normalize_ports
+from vms_deploy.render.windows_powershell import disable_rule_command
 
 ALL_PORTS = (1, 65535)
 PORT_PROTOCOLS = ("TCP", "UDP")
@@ -211,7 +212,8 @@ def audit_findings(host: str, result: dict, desired: list[dict], expected_digest
     planned = [r for r in rules if r["planned"]]
     other = [r for r in rules if not r["planned"]]
     for r in planned:
-        fix = ("disable it (vms_win_disable_foreign_rules: true and re-run --tags firewall)"
+        fix = (f"disable it (vms_win_disable_foreign_rules: true and re-run --tags firewall, or on the host: "
+               f"{disable_rule_command(r['name'])})"
                if r["name"] in to_disable(planned) else "change the Group Policy that sets it")
         findings.append({"host": host, "check": check, "status": "drift",
                          "detail": f"{_describe(r)}, more than the plan admits on a planned port; fix: {fix}"})
