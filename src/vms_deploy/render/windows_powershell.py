@@ -28,6 +28,6 @@ def disable_rule_command(name: str) -> str:
 def configurator_commands(configurator: str, thumbprint: str, group: str) -> list[str]:
     """Server Configurator command lines for one certificate group (the GUID comes from the first)."""
     exe = ps_literal(configurator)
-    return [f"& {exe} /listcertificategroups",
-            f"& {exe} /quiet /enableencryption {ps_literal('/thumbprint=' + thumbprint)} "
-            f"{ps_literal('/certificategroup=<GUID of ' + group + ' from the list>')}"]
+    enable = (f"& {exe} /quiet /enableencryption {ps_literal('/thumbprint=' + thumbprint)} "
+              f"{ps_literal('/certificategroup=<GUID of ' + group + ' from the list>')}")
+    return [f"& {exe} /listcertificategroups", enable]
