@@ -150,7 +150,7 @@ def wireguard_key_problem(value: Any) -> str | None:
 # Windows installer inputs (roles/windows_install): they reach win_package paths and arguments.
 WINDOWS_PACKAGE_KEYS = ("file", "arguments", "services", "product_id")
 _WINDOWS_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,127}(\\[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,127}){0,7}")
-_WINDOWS_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.$-]{0,79}")
+_WINDOWS_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.$()-]{0,79}")
 _PRODUCT_ID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

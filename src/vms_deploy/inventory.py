@@ -72,6 +72,9 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     if not path.exists():
         raise ValidationFailed([InputError("", "inventory", str(path), "does not exist",
                                            "give the path of an inventory directory or hosts.yml")])
+    oversized = oversized_files(path)
+    if oversized:
+        raise ValidationFailed(oversized)
     loader = DataLoader()
     if vault_password is not None:
         _use_vault_password(loader, vault_password)
@@ -87,8 +90,115 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     # user's (validate.py refuses it; in a playbook run they are made by prechecks.yml).
     data["groups_from_files"] = True
     if errors:
-        raise ValidationFailed(errors)
+        from .validate import merge_errors  # one line for a bad group variable, as the validator does
+
+        raise ValidationFailed(merge_errors(errors, set(data["hosts"])))
     return data
+
+
+# Ansible copies every value while it parses an inventory (tags on each item), so a few lines of
+# YAML anchors and aliases (the "billion laughs") would keep it busy for hours before vms-deploy sees
+# a value. Inventory files are therefore measured first, as YAML node graphs, with aliases counted
+# as often as they would be expanded: linear time in the file, whatever it expands to.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_EXPANDED_NODES = 500_000
+MAX_FILES = 5000
+_VARS_DIRS = ("group_vars", "host_vars")
+_SKIPPED_SUFFIXES = (".md", ".txt", ".j2", ".pem", ".key", ".crt", ".pfx", ".p12", ".lic", ".orig", ".retry", ".pyc")
+
+
+MAX_DEPTH = 100
+
+
+def max_depth(text: str) -> int:
+    """Deepest flow-style nesting ([ and {) in text; a cheap test before composing the YAML."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _inventory_files(path: Path) -> list[Path]:
+    roots = [path] if path.is_dir() else [path] + [path.parent / d for d in _VARS_DIRS]
+    files: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            files.extend(sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
+                                and f.suffix.lower() not in _SKIPPED_SUFFIXES))
+        if len(files) > MAX_FILES:
+            break
+    return files[:MAX_FILES]
+
+
+def _expanded_nodes(node, sizes: dict, active: set) -> int:
+    """Nodes the YAML graph `node` expands to (aliases counted every time they are used)."""
+    import yaml
+
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in active:  # a recursive anchor expands without end
+        return MAX_EXPANDED_NODES + 1
+    active.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_nodes(child, sizes, active)
+            if total > MAX_EXPANDED_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_nodes(k, sizes, active) + _expanded_nodes(v, sizes, active)
+            if total > MAX_EXPANDED_NODES:
+                break
+    active.discard(key)
+    sizes[key] = total
+    return total
+
+
+def oversized_files(path: Path) -> list[InputError]:
+    """InputErrors for inventory files that are too large or expand too far through YAML aliases."""
+    import yaml
+
+    class _Composer(yaml.SafeLoader):
+        """Builds the node graph only: custom tags (!vault, !unsafe) need no constructor here."""
+
+    errors = []
+    fix = ("write the values out without YAML anchors and aliases (&name, *name) that multiply them, and keep "
+           "inventory files small")
+    for file in _inventory_files(path):
+        try:
+            size = file.stat().st_size
+        except OSError:
+            continue
+        if size > MAX_FILE_BYTES:
+            errors.append(InputError("", "inventory file", str(file), f"is {size} bytes, more than {MAX_FILE_BYTES}",
+                                     fix))
+            continue
+        if file.suffix.lower() not in (".yml", ".yaml", ".json", ""):
+            continue
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if "*" not in text and max_depth(text) < MAX_DEPTH:
+                continue  # no alias to expand, no nesting to recurse into
+            nodes = list(yaml.compose_all(text, Loader=_Composer))
+            sizes: dict[int, int] = {}
+            total = sum(_expanded_nodes(node, sizes, set()) for node in nodes if node is not None)
+        except (OSError, yaml.YAMLError):
+            continue  # not YAML (INI) or broken YAML: Ansible's own parser reports it
+        except RecursionError:
+            errors.append(InputError("", "inventory file", str(file), "nests values too deeply", fix))
+            continue
+        if total > MAX_EXPANDED_NODES:
+            errors.append(InputError("", "inventory file", str(file),
+                                     f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", fix))
+    return errors
 
 
 @contextlib.contextmanager

@@ -587,6 +587,15 @@ class _Validator:
                      "use a port number 1-65535, or [first, last] with first <= last")
             return None
 
+    def _external_port(self, host, variable, value):
+        """The router-side port: one number (a range forward keeps the internal range's length)."""
+        if isinstance(value, (list, tuple)):
+            first = value[0] if value and isinstance(value[0], int) and not isinstance(value[0], bool) else 8443
+            self.err(host, variable, value, "is a list; external_port is one number (the first external port of "
+                     "the forward)", f"write external_port: {first}")
+            return None
+        return self._port(host, variable, value)
+
     def _sources(self, host, variable, roles):
         if not isinstance(roles, list):
             self.err(host, variable, roles, "is not a list of sources",
@@ -674,9 +683,10 @@ class _Validator:
         for key in sorted(set(entry) - set(allowed), key=str):
             self.err(host, var, key, f"is an unknown key{did_you_mean(str(key), allowed)}",
                      f"use only: {', '.join(allowed)}")
-        for key in ("port", "external_port"):
-            if key in entry:
-                self._port(host, f"{var}.{key}", entry[key])
+        if "port" in entry:
+            self._port(host, f"{var}.port", entry["port"])
+        if "external_port" in entry:
+            self._external_port(host, f"{var}.external_port", entry["external_port"])
         for key in ("enabled", "forward"):
             if key in entry and not isinstance(entry[key], bool):
                 self.err(host, f"{var}.{key}", entry[key], "is not true or false", f"use {key}: true or false")
@@ -721,7 +731,7 @@ class _Validator:
                              "use only service and external_port")
                 name = entry.get("service")
                 if "external_port" in entry:
-                    self._port(host, f"{var}.external_port", entry["external_port"])
+                    self._external_port(host, f"{var}.external_port", entry["external_port"])
             else:
                 name = entry
             if not isinstance(name, str) or (name not in services and name not in custom):
