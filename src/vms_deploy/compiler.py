@@ -234,6 +234,11 @@ class _Compiler:
             result.append(custom_service(entry))
         return result
 
+    def _feature_of(self, svc: Service) -> str | None:
+        """The catalog's feature flag of a service whose override cleared it (enabled: true)."""
+        original = self.catalog.services().get(svc.name)
+        return original.feature if original else None
+
     def is_open(self, svc: Service) -> bool:
         if svc.local_only:
             return False
@@ -295,17 +300,26 @@ class _Compiler:
         services_by_host = {}
         for host in self.site.hosts:
             inbound = []
+            enabled: list[str] = []  # feature ports this host opens by its own override (enabled: true)
             services_by_host[host] = {}
             own = self.addr[host] + "/32"
             for svc in self.host_services(host):
                 if not self.is_open(svc):
                     continue
-                services_by_host[host][svc.name] = svc
                 roles = [r for r in self.source_roles(svc) if r != "internet" or (host, svc.name) in forwarded]
+                if (host, svc.name) in forwarded and "internet" not in roles:
+                    roles.append("internet")  # forward: true means the allow-list may come in through it
                 sources = self.role_sources(tuple(roles))
                 sources = [c for c in sources if c != own]  # a host reaches itself over loopback
                 if not sources:
-                    continue  # nobody may connect: the port stays closed
+                    if (host, svc.name) in forwarded:
+                        self.warnings.append(
+                            f"{host}: service {svc.name} would be forwarded from the Internet, but nobody may connect "
+                            "(vms_remote_allowlist is empty): no forward is made and the port stays closed")
+                    continue  # nobody may connect: the port stays closed (and is never forwarded)
+                services_by_host[host][svc.name] = svc
+                if svc.feature is None and "enabled" in svc.overridden and self._feature_of(svc):
+                    enabled.append(svc.name)
                 ports = self.instance_ports(host, svc)
                 for proto in svc.transports():
                     inbound.append({"protocol": proto, "ports": list(ports), "sources": sources,
@@ -319,6 +333,8 @@ class _Compiler:
             inbound.sort(key=lambda r: (r["ports"], r["protocol"], r["component"], r["service"]))
             hosts[host] = {"address": self.addr[host], "zone": zone_of(self.site, host), "platform": platform,
                            "groups": self.site.host_groups(host), "components": self.comps[host], "inbound": inbound}
+            if enabled:
+                hosts[host]["enabled_by_override"] = sorted(set(enabled))
             if self.site.var(host, "vms_routed_public", None):
                 # Routed DMZ: the host's own address is public, so the edge routes the Internet to it.
                 hosts[host]["routed_public"] = True

@@ -12,11 +12,13 @@ nftables rulesets (tests/kernel), or real packets in the container lab (playbook
    to an Internet-facing catalog service (the gateway / Mobile Server, an NVR's forwarded service, a
    declared custom service): seeds 000 and 002, "one gateway, not one forward per device".
 2. cameras: a camera reaches only recorders, and only on ports whose catalog service names cameras
-   as a source; only recorders reach cameras (seed 001: devices talk to recording servers).
+   as a source (or a service the inventory declares on that recorder); only recorders reach cameras
+   (seed 001: devices talk to recording servers).
 3. management: SSH, WinRM, RDP and SMB only from the management networks.
 4. XProtect: Management Server TCP 9000 only from recording servers (seed 001); local-only ports and
    ports of disabled-by-default features never open to anyone.
-5. vpn: with vms_remote_access vpn there are no forwards; VPN peers reach only client-facing ports.
+5. vpn: with vms_remote_access vpn there are no forwards; a VPN peer reaches nothing a client on the
+   LAN cannot (only client-facing ports when the site has no client network), never management.
 6. catalog: every open port on every host is one the catalog (or a declared custom service) names
    for a component the host runs.
 """
@@ -70,8 +72,13 @@ class _Facts:
         return [svc for cname in comps if cname in self.catalog.components
                 for svc in self.catalog.components[cname].services.values()]
 
-    def is_open_kind(self, svc) -> bool:
-        return not svc.local_only and (not svc.feature or svc.feature in self.features)
+    def is_open_kind(self, svc, host: str | None = None) -> bool:
+        """Local-only ports never open; a feature port opens with its feature, or on a host whose own
+        override enables it (vms_port_overrides {enabled: true}, recorded in the plan as declared input)."""
+        if svc.local_only:
+            return False
+        enabled = set(self.hosts[host].get("enabled_by_override") or []) if host else set()
+        return not svc.feature or svc.feature in self.features or svc.name in enabled
 
     def named_ports(self, host: str) -> list[tuple[str, int, int, str, frozenset]]:
         """(protocol, first, last, service, source roles) the catalog lets this host open; custom
@@ -80,7 +87,7 @@ class _Facts:
         by_name = {svc.name: svc for svc in self.services(host)}
         for rule in self.hosts[host].get("inbound") or []:
             svc = by_name.get(rule.get("service"))
-            if svc is not None and self.is_open_kind(svc):
+            if svc is not None and self.is_open_kind(svc, host):
                 roles = set(svc.connects_from) | set(svc.tls_connects_from or ())
                 out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], svc.name, frozenset(roles)))
             elif rule.get("component") in ("custom", "management"):
@@ -92,7 +99,7 @@ class _Facts:
         """Local-only ports and ports of features that are off: never open (protocol, port, why)."""
         out = []
         for svc in self.services(host):
-            if self.is_open_kind(svc):
+            if self.is_open_kind(svc, host):
                 continue
             why = "local only" if svc.local_only else f"feature {svc.feature} is off"
             for proto in svc.transports():
@@ -169,6 +176,7 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
                         "forbidden": forbidden, "invariant": invariant}
 
     sources = _sources(facts, vantages)
+    clients = facts.samples("clients")
     src_host = {h["address"]: name for name, h in facts.hosts.items() if h.get("address")}
     for src, src_zone in sources:
         in_mgmt = any(ipaddress.ip_address(src) in n for n in mgmt_nets)
@@ -193,9 +201,9 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
                     if not in_mgmt and not any(r[4] - {"management"} for r in rules):
                         why = "3 management: administration ports only from the management networks"
                 elif src_zone == "cameras" and not (comps & RECORDER_COMPONENTS
-                                                    and any("cameras" in r[4] for r in rules)):
+                                                    and any(r[4] & {"cameras", "custom"} for r in rules)):
                     why = "2 cameras: a camera reaches only recorders, on camera-facing catalog ports"
-                elif src_zone == "vpn" and not any(r[4] & (CLIENT_ROLES | {"custom"}) for r in rules):
+                elif src_zone == "vpn" and not clients and not any(r[4] & (CLIENT_ROLES | {"custom"}) for r in rules):
                     why = "5 vpn: VPN peers reach only client-facing ports"
                 if why is None and plan.get("product") == "xprotect" and "app_server" in comps \
                         and (proto, port) == ("tcp", 9000):
@@ -207,6 +215,9 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
                 if why is None and not rules and not (in_mgmt and (proto, port) in MANAGEMENT_PORTS):
                     why = "6 catalog: no catalog or declared service opens this port on this host"
                 add(src, dst, proto, port, why is not None, why or "")
+                if why is None and src_zone == "vpn" and clients:
+                    # A VPN peer gets no more than a client on the LAN: judged relative to a client.
+                    out[(src, dst, proto, port)]["not_beyond"] = clients[0]
         # Only recorders reach cameras. The edge routes for them (its own output is not filtered), and
         # a site without a managed edge leaves segmentation to its own router (the plan warns).
         is_recorder = from_host and set(facts.hosts[from_host].get("components") or []) & RECORDER_COMPONENTS
@@ -290,4 +301,8 @@ def violations(plan: dict, judge: Judge | None = None, vantages: list[dict] | No
         if probe["forbidden"] and judge(probe["source"], probe["destination"], probe["protocol"], probe["port"]):
             found.append(f"{probe['invariant']}: {probe['source']} -> {probe['destination']} "
                          f"{probe['protocol']}/{probe['port']} is reachable")
+        elif probe.get("not_beyond") and judge(probe["source"], probe["destination"], probe["protocol"], probe["port"]) \
+                and not judge(probe["not_beyond"], probe["destination"], probe["protocol"], probe["port"]):
+            found.append(f"5 vpn: VPN peer {probe['source']} reaches {probe['destination']} {probe['protocol']}/"
+                         f"{probe['port']}, which a client ({probe['not_beyond']}) cannot")
     return found

@@ -132,8 +132,11 @@ def test_custom_service_with_forward_and_cidr_source():
     data["hosts"]["gw"]["vms_custom_services"] = [
         {"name": "health", "port": 8899, "connects_from": ["10.9.3.0/24"], "forward": True, "external_port": 18899}]
     plan = plan_of(data)
-    assert rules(plan, "gw", "health")[0]["sources"] == ["10.9.3.0/24"]
-    fwd = [f for f in plan["forwards"] if f["service"] == "health"][0]
+    sources = [ipaddress.ip_network(c) for c in rules(plan, "gw", "health")[0]["sources"]]
+    # connects_from still admits its network; forward: true lets the allow-list in through the forward.
+    assert ipaddress.ip_network("10.9.3.0/24") in sources
+    assert any(ipaddress.ip_address("8.8.8.8") in n for n in sources)
+    fwd = next(f for f in plan["forwards"] if f["service"] == "health")
     assert fwd["external_ports"] == [18899, 18899] and fwd["component"] == "custom"
 
 
