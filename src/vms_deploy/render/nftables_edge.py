@@ -27,7 +27,7 @@ from .nft_common import (TABLE_FAMILY, TABLE_NAME, LOG_LIMIT, RenderError, SetNa
                          header, input_chain, management_sources, port_expr, quote, render_set, set_name)
 
 INTERNAL_SET = "internal"
-MAX_EXPANDED_PORTS = 64
+MAX_EXPANDED_PORTS = 1024  # a generic NVR media range (seed 002: 100 ports) moved to other external ports
 
 
 def _dnat_rules(fwd: dict, public: str, src_set: str) -> list[str]:
