@@ -88,9 +88,13 @@ def render_set(name: str, cidrs: Iterable[str], comment: str | None = None) -> l
 
 
 def quote(text: str) -> str:
-    """nftables comments are double-quoted, at most 128 bytes, no double quotes inside."""
-    text = text.replace('"', "'").replace("\\", "/")
+    """nftables comments are double-quoted, at most 128 bytes, no double quotes inside, one line
+    (a newline or other control character would end the statement and let text become rules)."""
+    text = _CONTROL.sub(" ", str(text)).replace('"', "'").replace("\\", "/")
     return text.encode("utf-8")[:120].decode("utf-8", "ignore")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 ZONE_ORDER = ["internet", "dmz", "servers", "clients", "cameras", "vpn", "management"]
@@ -209,7 +213,9 @@ def management_sources(plan: dict) -> list[str]:
 
 def header(kind: str, plan: dict, host: str) -> list[str]:
     return [
-        f"# vms-deploy {kind} firewall for {host} (site {plan.get('site')}, product {plan.get('product')})",
+        # One comment line whatever the names hold: a newline would turn the rest into rules.
+        _CONTROL.sub(" ", f"# vms-deploy {kind} firewall for {host} (site {plan.get('site')}, "
+                          f"product {plan.get('product')})"),
         "# Generated from the site plan; do not edit: the next run replaces this table.",
     ]
 

@@ -16,6 +16,7 @@ gateway's address reach it, so the host firewalls already admit every proxied co
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 # Service names (catalogs/valerus.yml) and the role each plays on the gateway.
@@ -46,6 +47,27 @@ HEALTH_PATH = "/vms-gateway/health"
 
 class ProxyError(ValueError):
     """The plan gives the gateway nothing it can proxy to; the message says what to change."""
+
+
+# What may stand as one nginx token (server_name, a redirect host, a path, proxy_ssl_name): nothing
+# that ends a directive (;), opens or closes a block ({ }), starts a comment (#), expands a variable
+# ($), quotes, or separates tokens (whitespace). The validator already refuses such names; this is
+# the renderer's own guard for plans that did not come through it (a plan.json from elsewhere).
+_NGINX_TOKEN = re.compile(r"[A-Za-z0-9_.:*/=+@%,\[\]-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def nginx_token(value, what: str) -> str:
+    text = str(value)
+    if not _NGINX_TOKEN.fullmatch(text):
+        raise ProxyError(f"{what} {text[:80]!r} cannot be written into nginx.conf (only letters, digits and "
+                         "._:*/=+@%,-[] are allowed): correct it in the inventory and plan again")
+    return text
+
+
+def nginx_comment(value) -> str:
+    """Text for a '#' comment: one line (a newline would end the comment and start a directive)."""
+    return _CONTROL.sub(" ", str(value))[:200]
 
 
 @dataclass
@@ -174,10 +196,18 @@ def render_nginx_conf(plan: dict, host: str, settings: ProxySettings | None = No
     """The complete /etc/nginx/nginx.conf for the gateway (deterministic text)."""
     settings = settings or ProxySettings()
     rts = routes(plan, host, settings)
-    public = _public_host(plan, settings, host)
-    names = " ".join(["_"] + sorted(set(settings.extra_server_names)))
+    public = nginx_token(_public_host(plan, settings, host), "the public name")
+    names = " ".join(["_"] + sorted({nginx_token(n, "the server name") for n in settings.extra_server_names}))
+    for path, what in ((settings.cert_file, "the certificate path"), (settings.key_file, "the key path"),
+                       (settings.upstream_ca_file, "the upstream CA path")):
+        if path is not None:
+            nginx_token(path, what)
+    for r in rts:
+        if r.upstream_host is not None:
+            nginx_token(r.upstream_host, "the upstream host name")
     lines = [
-        f"# vms-deploy: reverse-proxy gateway for site {plan.get('site')} on {host}. Generated; do not edit.",
+        (f"# vms-deploy: reverse-proxy gateway for site {nginx_comment(plan.get('site'))} on {nginx_comment(host)}. "
+         "Generated; do not edit."),
         "user www-data;",
         "worker_processes auto;",
         "pid /run/nginx.pid;",

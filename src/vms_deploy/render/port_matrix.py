@@ -1,35 +1,38 @@
 """Markdown port matrix: per host, every open inbound port, who may connect, and why."""
 from __future__ import annotations
 
+from .escape import md
+
 
 def _ports(pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
 
 
 def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return md(text)
 
 
 def render_host(plan: dict, host: str) -> str:
     """Markdown section of one host: a table of its inbound rules."""
     h = plan["hosts"][host]
-    lines = [f"## {host} ({h['address']})", "",
-             f"Zone `{h['zone']}`, platform `{h['platform']}`, components: {', '.join(h['components']) or '(none)'}.", ""]
+    lines = [f"## {md(host)} ({md(h['address'])})", "",
+             (f"Zone `{md(h['zone'])}`, platform `{md(h['platform'])}`, components: "
+              f"{md(', '.join(h['components'])) or '(none)'}."), ""]
     if not h["inbound"]:
         lines += ["No inbound port is open on this host.", ""]
         return "\n".join(lines)
     lines += ["| protocol | ports | sources | component | service | purpose |",
               "| --- | --- | --- | --- | --- | --- |"]
     for rule in h["inbound"]:
-        lines.append(f"| {rule['protocol']} | {_ports(rule['ports'])} | {', '.join(rule['sources'])} | "
-                     f"{rule['component']} | {rule['service']} | {_cell(rule['purpose'])} |")
+        lines.append(f"| {md(rule['protocol'])} | {_ports(rule['ports'])} | {md(', '.join(rule['sources']))} | "
+                     f"{md(rule['component'])} | {md(rule['service'])} | {_cell(rule['purpose'])} |")
     lines.append("")
     return "\n".join(lines)
 
 
 def render(plan: dict) -> str:
     """The whole site's port matrix (one section per host), ending in a newline."""
-    head = [f"# Port matrix: site {plan['site']} ({plan['product']}, {plan['topology']})", "",
+    head = [f"# Port matrix: site {md(plan['site'])} ({md(plan['product'])}, {md(plan['topology'])})", "",
             "Generated from plan.json by vms-deploy; do not edit. Every port not listed is closed.", ""]
     body = [render_host(plan, host) for host in sorted(plan["hosts"])]
     if plan.get("warnings"):

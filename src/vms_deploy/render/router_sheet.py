@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
+from .escape import csv_cell, md
+
 COLUMNS = ("name", "external_port", "internal_address", "internal_port", "protocol", "allowed_sources")
 
 
@@ -26,27 +28,27 @@ def to_csv(plan: dict) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(plan))
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows(plan))
     return out.getvalue()
 
 
 def to_markdown(plan: dict) -> str:
-    lines = [f"# Router port forwards: site {plan['site']}", ""]
+    lines = [f"# Router port forwards: site {md(plan['site'])}", ""]
     public = (plan.get("edge") or {}).get("public_address")
     if plan.get("remote_access") == "vpn" and plan.get("vpn"):
         vpn = plan["vpn"]
-        lines += [f"Remote access is by VPN: forward only UDP {vpn['listen_port']} to the edge host "
-                  f"({vpn['edge_address'] or 'its public address'}); no other port is forwarded.", ""]
+        lines += [(f"Remote access is by VPN: forward only UDP {md(vpn['listen_port'])} to the edge host "
+                   f"({md(vpn['edge_address'] or 'its public address')}); no other port is forwarded."), ""]
     elif not plan["forwards"]:
         lines += ["No port is forwarded from the Internet for this site.", ""]
     else:
-        lines += [f"Public address: {public or '(not set)'}. Add one forwarding (virtual server) rule per row; "
-                  "ranges are written first:last. Disable UPnP on the router.", "",
+        lines += [(f"Public address: {md(public or '(not set)')}. Add one forwarding (virtual server) rule per row; "
+                   "ranges are written first:last. Disable UPnP on the router."), "",
                   "| name | external port | internal address | internal port | protocol | allowed sources |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for row in rows(plan):
-            lines.append("| " + " | ".join(row[c] for c in COLUMNS) + " |")
+            lines.append("| " + " | ".join(md(row[c]) for c in COLUMNS) + " |")
         lines.append("")
     if plan.get("warnings"):
-        lines += ["## Warnings", ""] + [f"- {w}" for w in plan["warnings"]] + [""]
+        lines += ["## Warnings", ""] + [f"- {md(w)}" for w in plan["warnings"]] + [""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -18,7 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 INTERFACE = "wg0"
 KEEPALIVE = 25
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# fullmatch: "$" alone would let a trailing newline through into the config and the file name.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+ENDPOINT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PLACEHOLDER = "<this peer's private key: the site was given only its public key>"
 
 
@@ -54,6 +57,11 @@ def check_public_key(key: str, what: str) -> str:
     return str(key).strip()
 
 
+def _comment(value) -> str:
+    """One line for a '#' comment: a newline would start a configuration line."""
+    return _CONTROL.sub(" ", str(value))[:200]
+
+
 def _vpn(plan: dict) -> dict:
     vpn = plan.get("vpn")
     if not vpn:
@@ -64,7 +72,7 @@ def _vpn(plan: dict) -> dict:
 def peer_names(plan: dict) -> list[str]:
     names = [p["name"] for p in _vpn(plan).get("peers", [])]
     for name in names:
-        if not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
             raise WireGuardError(f"vms_vpn_peers: peer name {name!r} must be letters, digits, '.', '_' or '-' "
                                  "(it names the client file)")
     return names
@@ -108,17 +116,20 @@ def interface_address(plan: dict) -> str:
 def server_config(plan: dict, edge_private_key: str, peer_public_keys: dict[str, str]) -> str:
     """/etc/wireguard/wg0.conf on the edge: one [Peer] per plan peer, each limited to its own address."""
     vpn = _vpn(plan)
-    lines = [f"# vms-deploy: WireGuard for site {plan.get('site')}. Generated; do not edit.",
+    peer_names(plan)  # every name is one safe token before it is written anywhere
+    _raw(edge_private_key, "the edge's private key (vms_vpn_edge_private_key)")
+    lines = [f"# vms-deploy: WireGuard for site {_comment(plan.get('site'))}. Generated; do not edit.",
              "[Interface]",
              f"Address = {interface_address(plan)}",
              f"ListenPort = {int(vpn['listen_port'])}",
-             f"PrivateKey = {edge_private_key}"]
+             f"PrivateKey = {str(edge_private_key).strip()}"]
     for peer in sorted(vpn.get("peers", []), key=lambda p: p["name"]):
         name = peer["name"]
         if name not in peer_public_keys:
             raise WireGuardError(f"vms_vpn_peers: no public key for peer {name!r}")
+        key = check_public_key(peer_public_keys[name], f"vms_vpn_peers: the public key of peer {name!r}")
         address = ipaddress.ip_network(peer["address"], strict=False)
-        lines += ["", f"# {name}", "[Peer]", f"PublicKey = {peer_public_keys[name]}",
+        lines += ["", f"# {name}", "[Peer]", f"PublicKey = {key}",
                   f"AllowedIPs = {address}"]
     return "\n".join(lines) + "\n"
 
@@ -136,12 +147,21 @@ def peer_config(plan: dict, peer_name: str, peer_private_key: str | None, edge_p
     if not dests:
         raise WireGuardError("the plan lets VPN clients reach nothing: check vms_remote_access: vpn and the "
                              "client-facing services")
+    if not ENDPOINT_RE.fullmatch(str(endpoint_host)):
+        raise WireGuardError(f"the VPN endpoint {str(endpoint_host)[:80]!r} is not a host name or address: correct "
+                             "vms_public_name / vms_public_address on the edge host")
+    peer_names(plan)
+    edge_public_key = check_public_key(edge_public_key, "the edge's public key")
+    if peer_private_key:
+        _raw(peer_private_key, f"vms_vpn_peers: the private key of peer {peer_name!r}")
+        peer_private_key = str(peer_private_key).strip()
+    address = ipaddress.ip_network(peer["address"], strict=False)
     host = f"[{endpoint_host}]" if ":" in endpoint_host else endpoint_host
-    lines = [f"# vms-deploy: WireGuard client '{peer_name}' for site {plan.get('site')}.",
+    lines = [f"# vms-deploy: WireGuard client '{peer_name}' for site {_comment(plan.get('site'))}.",
              "# Routes only the VMS client ports' hosts through the tunnel.",
              "[Interface]",
              f"PrivateKey = {peer_private_key or PLACEHOLDER}",
-             f"Address = {peer['address']}",
+             f"Address = {address}",
              "",
              "[Peer]",
              f"PublicKey = {edge_public_key}",

@@ -38,6 +38,8 @@ def _node_id(kind: str, name: str) -> str:
 
 
 def _quote(text: str) -> str:
+    # Other control characters (\r, \0, ...) become spaces: a DOT string is one logical line.
+    text = re.sub(r"[\x00-\x09\x0b-\x1f\x7f]", " ", text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
