@@ -74,6 +74,7 @@ class Service:
     note: str = ""
     custom: bool = False
     overridden: tuple[str, ...] = ()
+    restricted: bool = False  # connects_from is a requirement of the seed (vms_deploy.invariants holds it)
 
     def transports(self) -> tuple[str, ...]:
         return ("tcp", "udp") if self.protocol == "tcp+udp" else (self.protocol,)
@@ -98,6 +99,7 @@ class Catalog:
     single_host_groups: tuple[str, ...]
     features: dict
     components: dict[str, Component]
+    traits: dict = field(default_factory=dict)
 
     def services(self) -> dict[str, Service]:
         """Every service of the product by its (product-unique) name."""
@@ -150,8 +152,30 @@ def _service(name: str, component: str, raw: dict) -> Service:
         per_instance=bool(raw.get("per_instance", False)),
         forward_external=(raw.get("forward") or {}).get("external_port"),
         when_component=raw.get("when_component"), unless_component=raw.get("unless_component"),
-        note=raw.get("note", ""),
+        note=raw.get("note", ""), restricted=bool(raw.get("restricted", False)),
     )
+
+
+TRAITS = {
+    "default_platform": ("windows", "linux"),
+    "forwarding": ("gateway", "listed_services"),
+    "all_in_one_device_limit": None,
+    "upnp_warning": (True, False),
+    "seed_document": None,
+    "gateway_host": ("app_server", "dmz", "none"),
+}
+
+
+def _traits(product: str, raw: dict) -> dict:
+    traits = dict(raw.get("traits") or {})
+    missing = sorted(set(TRAITS) - set(traits))
+    unknown = sorted(set(traits) - set(TRAITS))
+    if missing or unknown:
+        raise CatalogError(f"catalog {product}: traits missing {missing} or unknown {unknown}")
+    for name, allowed in TRAITS.items():
+        if allowed is not None and traits[name] not in allowed:
+            raise CatalogError(f"catalog {product}: trait {name} must be one of {allowed}")
+    return traits
 
 
 def safe_load(text: str):
@@ -183,7 +207,7 @@ def load_catalog(product: str) -> Catalog:
         required_groups=tuple(raw.get("required_groups", [])),
         optional_groups=tuple(raw.get("optional_groups", [])),
         single_host_groups=tuple(raw.get("single_host_groups", [])),
-        features=dict(raw.get("features") or {}), components=components)
+        features=dict(raw.get("features") or {}), components=components, traits=_traits(product, raw))
 
 
 @functools.lru_cache(maxsize=None)

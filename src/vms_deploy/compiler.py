@@ -14,7 +14,6 @@ from .errors import ValidationFailed
 from .model import Site, cidr, sorted_cidrs
 from .zones import ANYWHERE, zone_index as _zone_index
 
-DEVICE_WARNING_LIMIT = 150  # seeds/000: above 150 IP devices Vicon advises a separate Application Server
 DEFAULT_CAMERA_PORTS = (
     {"protocol": "tcp", "port": 80, "purpose": "camera HTTP and ONVIF"},
     {"protocol": "tcp", "port": 443, "purpose": "camera HTTPS"},
@@ -87,7 +86,7 @@ def settings_of(site: Site, catalog: Catalog) -> Settings:
         public = site.site_var("vms_public_address")
     remote = site.site_var("vms_remote_access")
     if remote is None:
-        if product == "generic_nvr":
+        if catalog.traits["forwarding"] == "listed_services":
             wants = any(site.var(h, "vms_forwarded_services", None) for h in site.members("vms_recorders"))
             remote = "port_forward" if wants else "none"
         else:
@@ -153,15 +152,15 @@ def zone_of(site: Site, host: str) -> str:
 def platform_of(site: Site, host: str, product: str) -> str:
     if site.var(host, "vms_platform", None):
         return site.var(host, "vms_platform")
-    if host in site.members("vms_edge") or product == "generic_nvr":
+    if host in site.members("vms_edge"):
         return "linux"
-    return "windows"
+    return load_catalog(product).traits["default_platform"]
 
 
 def topology_of(site: Site, product: str) -> str:
     recorders = set(site.members("vms_recorders"))
     apps = site.members("vms_app_servers")
-    if product == "generic_nvr" or not apps:
+    if not apps:  # a product without an application server (an NVR) has none in its groups
         return "all_in_one" if len(recorders) <= 1 else "separate_recorders"
     app = apps[0]
     if app not in recorders:
@@ -268,7 +267,7 @@ class _Compiler:
         wanted: dict[tuple[str, str], int] = {}
         for host in self.site.hosts:
             services = {svc.name: svc for svc in self.host_services(host) if self.is_open(svc)}
-            if s.product == "generic_nvr" and "recorder" in self.comps[host]:
+            if self.catalog.traits["forwarding"] == "listed_services" and "recorder" in self.comps[host]:
                 for entry in self.site.var(host, "vms_forwarded_services", None) or []:
                     name = entry if isinstance(entry, str) else entry["service"]
                     svc = services.get(name)
@@ -480,15 +479,16 @@ class _Compiler:
             warnings.append(
                 "vms_remote_allowlist is 0.0.0.0/0: the forwarded ports are open to the whole Internet; restrict "
                 "vms_remote_allowlist to the remote users' addresses (IP allow-listing) or use vms_remote_access: vpn")
-        if s.product == "valerus" and plan["topology"] == "all_in_one" and s.device_count > DEVICE_WARNING_LIMIT:
+        limit = self.catalog.traits["all_in_one_device_limit"]
+        if limit and plan["topology"] == "all_in_one" and s.device_count > limit:
             warnings.append(
-                f"vms_device_count is {s.device_count} on an all-in-one Valerus site: above {DEVICE_WARNING_LIMIT} IP "
-                "devices Vicon recommends a separate Application Server")
+                f"vms_device_count is {s.device_count} on an all-in-one {self.catalog.title} site: above {limit} IP "
+                "devices the vendor recommends a separate Application Server")
         if s.remote_access == "vpn" and not s.public_address and not self.site.site_var("vms_public_name"):
             warnings.append(
                 "vms_remote_access is vpn but neither vms_public_address nor vms_public_name is set: VPN peers need "
                 "the edge's public address as their endpoint")
-        if s.product == "generic_nvr" and plan["forwards"]:
+        if self.catalog.traits["upnp_warning"] and plan["forwards"]:
             warnings.append(
                 "router port forwards exist for the NVR: disable UPnP on the router so no device can open ports by "
                 "itself, and configure these forwards by hand")

@@ -28,13 +28,6 @@ ZONE_VARIABLES = {
     "internet": "vms_remote_allowlist",
     "vpn": "vms_vpn_network",
 }
-# Which source document each product's catalog follows (shared/seeds/README.md); catalog entries say
-# seed: true when their port is in that document, false when it is a project default.
-SEED_DOCUMENTS = {
-    "valerus": "seed 000, Vicon Valerus remote access guide (ports to configure, router forwarding)",
-    "xprotect": "seed 001, Milestone XProtect ports used by the system",
-    "generic_nvr": "seed 002, generic NVR port forwarding guide",
-}
 _INVENTORY_SUFFIXES = ("", ".yml", ".yaml", ".ini", ".json")
 
 
@@ -182,7 +175,7 @@ def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: st
     if service is None:
         return ["not in the product catalog: a custom service (vms_custom_services)"] \
             if rule.get("component") == "custom" else []
-    document = SEED_DOCUMENTS.get(plan.get("product"), "the vendor documents")
+    document = catalog.traits.get("seed_document") or "the vendor documents"
     notes = [f"catalog {plan.get('product')}.yml service {service.name}: "
              + (f"documented by the vendor ({document})" if service.seed
                 else f"a project default, not in {document} (check it; change with vms_port_overrides)")]

@@ -15,8 +15,9 @@ nftables rulesets (tests/kernel), or real packets in the container lab (playbook
    as a source (or a service the inventory declares on that recorder); only recorders reach cameras
    (seed 001: devices talk to recording servers).
 3. management: SSH, WinRM, RDP and SMB only from the management networks.
-4. XProtect: Management Server TCP 9000 only from recording servers (seed 001); local-only ports and
-   ports of disabled-by-default features never open to anyone.
+4. restricted and closed ports: a catalog service marked `restricted` admits only the hosts its
+   connects_from names (XProtect Management Server TCP 9000: only recording servers, seed 001);
+   local-only ports and ports of disabled-by-default features never open to anyone.
 5. vpn: with vms_remote_access vpn there are no forwards; a VPN peer reaches nothing a client on the
    LAN cannot (only client-facing ports when the site has no client network), never management.
 6. catalog: every open port on every host is one the catalog (or a declared custom service) names
@@ -94,6 +95,21 @@ class _Facts:
                 out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], rule["service"],
                             frozenset({rule["component"]})))
         return out
+
+    def restricted(self, host: str, proto: str, port: int, from_host: str | None) -> str | None:
+        """A catalog service marked restricted (seed 001: Management Server 9000 only from recording
+        servers) admits only hosts running the components its connects_from names, whatever the
+        inventory's overrides say."""
+        from .catalog import HOST_ROLES
+        for svc in self.services(host):
+            if not svc.restricted or proto not in svc.transports() or not svc.ports[0] <= port <= svc.ports[1]:
+                continue
+            allowed = {HOST_ROLES[r] for r in svc.connects_from if r in HOST_ROLES}
+            peer = set(self.hosts[from_host].get("components") or []) if from_host else set()
+            if not peer & allowed:
+                return (f"4 restricted: {svc.component}/{svc.name} {proto}/{port} only from "
+                        f"{', '.join(r for r in svc.connects_from)} (the seed's requirement)")
+        return None
 
     def closed_kinds(self, host: str) -> list[tuple[str, int, str]]:
         """Local-only ports and ports of features that are off: never open (protocol, port, why)."""
@@ -205,11 +221,8 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
                     why = "2 cameras: a camera reaches only recorders, on camera-facing catalog ports"
                 elif src_zone == "vpn" and not clients and not any(r[4] & (CLIENT_ROLES | {"custom"}) for r in rules):
                     why = "5 vpn: VPN peers reach only client-facing ports"
-                if why is None and plan.get("product") == "xprotect" and "app_server" in comps \
-                        and (proto, port) == ("tcp", 9000):
-                    peer = facts.hosts.get(from_host) if from_host else None
-                    if not (peer and set(peer.get("components") or []) & RECORDER_COMPONENTS):
-                        why = "4 xprotect: Management Server 9000 only from recording servers"
+                if why is None:
+                    why = facts.restricted(host, proto, port, from_host)
                 if why is None and (proto, port) in closed and not rules:
                     why = f"4 closed: {closed[(proto, port)]} never opens"
                 if why is None and not rules and not (in_mgmt and (proto, port) in MANAGEMENT_PORTS):
@@ -289,7 +302,8 @@ def static_violations(plan: dict) -> list[str]:
 def _forwardable(facts: _Facts, host: str, service: str) -> bool:
     """Generic NVRs forward the services the inventory lists (seed 002); gateways their own."""
     svc = next((s for s in facts.services(host) if s.name == service), None)
-    return bool(svc and (svc.forward_external or facts.plan.get("product") == "generic_nvr"))
+    listed = bool(facts.catalog and facts.catalog.traits["forwarding"] == "listed_services")
+    return bool(svc and (svc.forward_external or listed))
 
 
 def violations(plan: dict, judge: Judge | None = None, vantages: list[dict] | None = None) -> list[str]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import jinja2
 
-PRODUCTS = ("valerus", "xprotect", "generic_nvr")
+from .catalog import PRODUCTS, load_catalog
+
 TOPOLOGIES = ("all_in_one", "separate_app_server", "separate_recorders")
 REMOTE_ACCESS = ("port_forward", "vpn", "none")
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -23,7 +24,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 # Placeholder networks (private, not used by the lab or by any documentation range).
 NETWORKS = {"servers": "10.20.1.0/24", "clients": "10.20.2.0/24", "cameras": "10.20.3.0/24",
             "dmz": "10.20.4.0/24", "management": "10.20.9.0/24", "vpn": "10.99.0.0/24"}
-PRODUCT_TITLES = {"valerus": "Vicon Valerus", "xprotect": "Milestone XProtect", "generic_nvr": "generic NVR"}
 
 
 class SiteGenError(ValueError):
@@ -42,10 +42,12 @@ class Host:
 def site_hosts(product: str, topology: str, remote_access: str) -> list[Host]:
     """The hosts of the template site; group membership alone decides the topology (compiler.topology_of)."""
     hosts: list[Host] = []
-    with_gateway = remote_access == "port_forward" and product != "generic_nvr"
-    if product == "generic_nvr":
+    catalog = load_catalog(product)
+    gateway_host = catalog.traits["gateway_host"]
+    with_gateway = remote_access == "port_forward" and gateway_host != "none"
+    if "vms_app_servers" not in catalog.groups():
         if topology == "separate_app_server":
-            raise SiteGenError("--topology separate_app_server does not apply to generic_nvr (an NVR has no separate "
+            raise SiteGenError(f"--topology separate_app_server does not apply to {product} (it has no separate "
                                "application server): use all_in_one (one NVR) or separate_recorders (several NVRs)")
         count = 1 if topology == "all_in_one" else 2
         for i in range(1, count + 1):
@@ -56,15 +58,15 @@ def site_hosts(product: str, topology: str, remote_access: str) -> list[Host]:
             app_groups.append("vms_recorders")
         # Valerus runs its Internet Gateway on the application server; XProtect's Mobile Server gets its own
         # host in the DMZ (seed 001: only the Mobile Server is exposed, with firewalls on both sides).
-        if with_gateway and product == "valerus":
+        if with_gateway and gateway_host == "app_server":
             app_groups.append("vms_gateways")
-        title = "Application Server" if product == "valerus" else "Management Server"
+        title = catalog.components["app_server"].title
         hosts.append(Host("app1" if topology != "all_in_one" else "vms1", "10.20.1.10", tuple(app_groups),
                           title + (" and recorder" if "vms_recorders" in app_groups else "")))
         if topology != "all_in_one":
             for i in range(1, 3 if topology == "separate_recorders" else 2):
                 hosts.append(Host(f"rec{i}", f"10.20.1.{20 + i}", ("vms_recorders",), "recording server"))
-        if with_gateway and product == "xprotect":
+        if with_gateway and gateway_host == "dmz":
             hosts.append(Host("mobile1", "10.20.4.10", ("vms_gateways",), "Mobile Server in the DMZ"))
     if remote_access == "vpn":
         hosts.append(Host("edge1", "10.20.1.1", ("vms_edge",), "Linux edge firewall/router (WireGuard)", "linux"))
@@ -87,7 +89,7 @@ def render_site(name: str, product: str, topology: str, remote_access: str = "po
             groups.setdefault(group, []).append(host.name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    context = {"name": name, "product": product, "product_title": PRODUCT_TITLES[product], "topology": topology,
+    context = {"name": name, "product": product, "product_title": load_catalog(product).title, "topology": topology,
                "remote_access": remote_access, "hosts": hosts, "groups": groups, "net": NETWORKS,
                "has_dmz": any(h.address.startswith("10.20.4.") for h in hosts)}
     files = {

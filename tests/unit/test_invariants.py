@@ -65,7 +65,7 @@ def test_xprotect_9000_from_clients_is_caught():
     rule = next(r for r in plan["hosts"]["mgmt"]["inbound"] if r["ports"] == [9000, 9000])
     rule["sources"] = rule["sources"] + ["10.8.2.0/24"]
     plan["zone_flows"].append(_flow("clients", "servers", "mgmt", "10.8.1.10", 9000, ["10.8.2.0/24"]))
-    assert any(v.startswith("4 xprotect") for v in violations(plan))
+    assert any(v.startswith("4 restricted") for v in violations(plan))
 
 
 def test_vpn_site_with_a_forward_is_caught():
@@ -88,7 +88,7 @@ def test_a_judge_that_opens_everything_fails_every_class():
     plan = plan_of(xprotect_dmz())
     found = violations(plan, judge=lambda *_: True)
     classes = {v.split(":")[0] for v in found}
-    assert {"1 internet", "2 cameras", "3 management", "4 xprotect", "6 catalog"} <= classes, classes
+    assert {"1 internet", "2 cameras", "3 management", "4 restricted", "6 catalog"} <= classes, classes
 
 
 def test_a_judge_that_opens_nothing_breaks_no_invariant():
