@@ -12,6 +12,7 @@ from . import PLAN_SCHEMA
 from .catalog import HOST_ROLES, Catalog, Service, apply_override, custom_service, load_catalog, port_pair
 from .errors import ValidationFailed
 from .model import Site, cidr, sorted_cidrs
+from .ports import port_range as _ports
 from .zones import ANYWHERE, zone_index as _zone_index
 
 DEFAULT_CAMERA_PORTS = (
@@ -508,10 +509,6 @@ def without(cidrs: list[str], excluded: list[str]) -> list[str]:
                 kept.append(net)
         nets = kept
     return sorted_cidrs(str(n) for n in ipaddress.collapse_addresses(nets))
-
-
-def _ports(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
 
 
 def compile_site(site: Site) -> dict:

@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ports import port_range as fmt_ports  # noqa: F401 - the one formatter, under the name callers use
+
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 _SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
 
@@ -40,12 +42,6 @@ class Change:
 
 
 # ----------------------------------------------------------------------------- formatting helpers
-def fmt_ports(ports: list[int] | tuple[int, int]) -> str:
-    """[9080, 9080] -> '9080'; [5000, 5100] -> '5000-5100'."""
-    first, last = ports
-    return str(first) if first == last else f"{first}-{last}"
-
-
 def fmt_cidrs(cidrs: list[str]) -> str:
     """Sources as an admin reads them: '/32' hosts without the suffix, 'anywhere' for 0.0.0.0/0."""
     if not cidrs:

@@ -9,6 +9,8 @@ import ipaddress
 import re
 from typing import Iterable
 
+from ..ports import port_range as port_expr  # noqa: F401 - nft writes ranges the same way
+
 TABLE_NAME = "vms_deploy"
 TABLE_FAMILY = "inet"
 
@@ -31,11 +33,6 @@ def set_name(prefix: str, text: str) -> str:
     """A valid, readable nftables set name (letters, digits, underscore; <= 63 chars)."""
     name = _NAME_BAD.sub("_", f"{prefix}_{text}".lower()).strip("_")
     return name[:63]
-
-
-def port_expr(ports: Iterable[int]) -> str:
-    first, last = list(ports)
-    return str(first) if first == last else f"{first}-{last}"
 
 
 def _without_covered(nets) -> list:
