@@ -31,6 +31,10 @@ XPROTECT_EXTRA = ("vms_event_source_networks", "vms_analytics_source_networks", 
 XPROTECT_OPTIONAL = ("vms_lpr_servers", "vms_onvif_bridges", "vms_dlna_servers", "vms_screen_recorders",
                      "vms_incident_managers")
 ROLES = ("clients", "app_servers", "recorders", "gateways", "all_servers", "management", "internet", "cameras")
+# Inputs that break an invariant today, each kept as its smallest site in test_findings.py: the
+# generator leaves them out so the property tests keep catching everything else. Remove an entry
+# when its finding is fixed (the strict xfail in test_findings.py says when).
+KNOWN_FINDINGS: frozenset[str] = frozenset()
 
 
 class _Numbers:
@@ -53,9 +57,13 @@ def _net(n: int, third: int, length: int = 24, fourth: int = 0) -> str:
 
 
 @st.composite
-def _sources(draw, n: int, allow_internet: bool) -> list[str]:
-    roles = [r for r in ROLES if allow_internet or r != "internet"]
+def _sources(draw, n: int, allow_internet: bool, forwarded: bool = False, vpn: bool = False) -> list[str]:
+    roles = [r for r in ROLES if (allow_internet or r != "internet")
+             and not (r == "cameras" and "custom-service-open-to-cameras" in KNOWN_FINDINGS)
+             and not (r == "clients" and vpn and "override-opens-server-port-to-vpn" in KNOWN_FINDINGS)]
     picked = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=3, unique=True))
+    if forwarded and "forward-without-host-rule" in KNOWN_FINDINGS and "internet" not in picked:
+        picked.append("internet")
     if draw(st.booleans()):
         picked.append(draw(st.sampled_from([_net(n, 2, 28, 16), _net(n, 77, 24), f"10.{n}.1.{draw(st.integers(2, 250))}/32"])))
     return picked
@@ -69,7 +77,8 @@ def _ports(draw, numbers: _Numbers):
 
 
 @st.composite
-def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int) -> dict:
+def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int,
+               vpn: bool = False) -> dict:
     """vms_port_overrides for some of the host's catalog services."""
     out = {}
     for svc in draw(st.lists(st.sampled_from(services), max_size=3, unique_by=lambda s: s.name)) if services else []:
@@ -79,10 +88,12 @@ def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forwa
         elif kind == "port":
             out[svc.name] = {"port": next(numbers.internal)}
         elif kind == "sources":
-            out[svc.name] = {"connects_from": draw(_sources(n, allow_internet=bool(svc.forward_external)))}
+            forwarded = bool(svc.forward_external) and port_forward
+            out[svc.name] = {"connects_from": draw(_sources(n, allow_internet=bool(svc.forward_external),
+                                                            forwarded=forwarded, vpn=vpn))}
         elif kind == "external" and svc.forward_external and port_forward:
             out[svc.name] = {"external_port": numbers.external()}
-        elif kind == "enable" and svc.feature:
+        elif kind == "enable" and svc.feature and "feature-port-enabled-per-host" not in KNOWN_FINDINGS:
             out[svc.name] = {"enabled": True}
     return out
 
@@ -93,9 +104,12 @@ def _custom(draw, numbers: _Numbers, port_forward: bool, n: int, host_index: int
     for i in range(draw(st.integers(1, 2))):
         entry = {"name": f"custom_{host_index}_{i}", "port": draw(_ports(numbers)),
                  "protocol": draw(st.sampled_from(["tcp", "udp", "tcp+udp"]))}
-        if draw(st.booleans()):
+        forward = port_forward and draw(st.integers(0, 2)) == 0
+        if forward and "forward-without-host-rule" in KNOWN_FINDINGS:
+            entry["connects_from"] = draw(_sources(n, allow_internet=True, forwarded=True))
+        elif draw(st.booleans()):
             entry["connects_from"] = draw(_sources(n, allow_internet=True))
-        if port_forward and draw(st.integers(0, 2)) == 0:
+        if forward:
             if draw(st.booleans()):
                 first, last = (entry["port"], entry["port"]) if isinstance(entry["port"], int) else entry["port"]
                 entry["external_port"] = numbers.external(last - first + 1)
@@ -184,7 +198,8 @@ def sites(draw, products=PRODUCTS) -> dict:
         site["vms_management_networks"] = [_net(n, 99)]
     elif management == "servers":  # the lab's layout: administrators sit on the server LAN
         site["vms_management_networks"] = [_net(n, 1)]
-    allow = draw(st.sampled_from(["default", "one", "two", "empty"]))
+    allow = draw(st.sampled_from(["default", "one", "two"] + (
+        [] if "forward-without-host-rule" in KNOWN_FINDINGS else ["empty"])))
     site.update({"one": {"vms_remote_allowlist": [f"100.64.{n}.0/24"]},
                  "two": {"vms_remote_allowlist": [f"100.64.{n}.0/24", f"100.65.{n}.7/32"]},
                  "empty": {"vms_remote_allowlist": []}}.get(allow, {}))
@@ -235,7 +250,7 @@ def sites(draw, products=PRODUCTS) -> dict:
                 for s in components_of[g].services.values()]
         mine = [s for s in mine if s.name in services and not s.local_only]
         if draw(st.integers(0, 2)) == 0:
-            overrides = draw(_overrides(product, mine, numbers, port_forward, n))
+            overrides = draw(_overrides(product, mine, numbers, port_forward, n, vpn=remote == "vpn"))
             if overrides:
                 hvars["vms_port_overrides"] = overrides
         if draw(st.integers(0, 2)) == 0:
@@ -246,8 +261,10 @@ def sites(draw, products=PRODUCTS) -> dict:
             hvars["vms_recorder_instances"] = draw(st.integers(1, 3))
         if product == "generic_nvr" and draw(st.booleans()) and remote != "vpn":
             forwards = []
-            for name in draw(st.lists(st.sampled_from(["nvr_https", "nvr_rtsp", "nvr_media", "nvr_http"]),
-                                      min_size=1, max_size=3, unique=True)):
+            names = ["nvr_https", "nvr_rtsp", "nvr_media", "nvr_http"]
+            if edge and "nvr-media-range-moved-behind-an-edge" in KNOWN_FINDINGS:
+                names.remove("nvr_media")
+            for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
                 # Several NVRs cannot share an external port: each gets its own.
                 width = services[name].ports[1] - services[name].ports[0] + 1
                 forwards.append({"service": name, "external_port": numbers.external(width)}

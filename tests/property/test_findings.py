@@ -41,6 +41,24 @@ FINDINGS = {
         {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
         {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
         vms_camera_networks=["10.9.50.0/24"]),
+    # The same on a host that records nothing: a separate application server.
+    "custom-service-on-app-server-open-to-cameras": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["rec"]}, {"app": "10.9.1.10", "rec": "10.9.1.21"},
+        {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
+        vms_camera_networks=["10.9.50.0/24"]),
+    # An override giving a recorder's catalog service (not camera-facing) to the cameras.
+    "override-opens-recorder-port-to-cameras": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
+        {"app": {"vms_port_overrides": {"recorder_streaming": {"connects_from": ["cameras"]}}}},
+        vms_camera_networks=["10.9.50.0/24"]),
+    # An override widening a seed-restricted service: XProtect Management Server 9000 (only
+    # recording servers, seed 001) opened to the Mobile Server; the validator accepts it.
+    "override-widens-restricted-service": {
+        "hosts": {h: {"ansible_host": a, "vms_product": "xprotect", "vms_site": "finding", "vms_platform": "linux",
+                      **({"vms_port_overrides": {"mgmt_server_api": {"connects_from": ["gateways"]}}}
+                         if h == "ms" else {})}
+                  for h, a in {"ms": "10.9.1.10", "rec": "10.9.1.21", "mobile": "10.9.1.40"}.items()},
+        "groups": {"vms_app_servers": ["ms"], "vms_recorders": ["rec"], "vms_gateways": ["mobile"]}},
     # An override opening a server-only port to clients also opens it to VPN peers (the clients
     # role holds the VPN network): invariant 5 reads the catalog's roles, not the override's.
     "override-opens-server-port-to-vpn": site(
