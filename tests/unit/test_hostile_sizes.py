@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from conftest import valerus_split
+
 from vms_deploy.checks import MAX_NODES
 from vms_deploy.errors import show_value
 from vms_deploy.inventory import MAX_EXPANDED_NODES, load_inventory

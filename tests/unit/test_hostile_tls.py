@@ -10,15 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import valerus_split
+
 from vms_deploy.errors import show_value
 from vms_deploy.inventory import VAULTED
 from vms_deploy.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "certs"))
-import factory as f  # noqa: E402  (test PKI made at run time)
+import factory as f
 
 
 @pytest.fixture
