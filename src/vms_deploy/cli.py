@@ -12,6 +12,7 @@ Exit codes (docs/cli.md): 0 success; 2 bad input or usage. `diff` follows terraf
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -290,6 +291,19 @@ def _port(text: str) -> int:
     return value
 
 
+def _ignore_ansible_cfg() -> None:
+    """Review mode: Ansible must not read an ansible.cfg from the working directory, which may be the
+    change request's own checkout (it could enable inventory or vars plugins, i.e. run code). Only
+    possible before ansible's configuration is first loaded, which the CLI has not done yet."""
+    if "ansible.constants" in sys.modules:
+        return
+    handle, path = tempfile.mkstemp(prefix="vms-deploy-review-", suffix=".cfg")
+    with os.fdopen(handle, "w") as cfg:
+        cfg.write("# vms-deploy --untrusted: Ansible's defaults only\n[defaults]\n")
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    os.environ["ANSIBLE_CONFIG"] = path
+
+
 def _untrusted_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--untrusted", action="store_true",
                         help="review mode for inventories from change requests: read them as data only, never "
@@ -377,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     error_code = DIFF_ERROR if args.command == "diff" else EXIT_USAGE
     try:
         _TRUST["untrusted"] = bool(getattr(args, "untrusted", False))
+        if _TRUST["untrusted"]:
+            _ignore_ansible_cfg()
         # Review mode never decrypts: the change request's runner needs no vault password.
         _VAULT["password"] = None if _TRUST["untrusted"] else vault_password_from(
             getattr(args, "vault_password_file", None))

@@ -8,6 +8,7 @@ without --untrusted and sees the marker appear: that proves the probe would have
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -167,3 +168,30 @@ def test_vault_values_stay_encrypted_and_need_no_password(tmp_path, capsys):
     code, out, err = _run(capsys, "plan", "--untrusted", str(inv))
     assert code == 0, err
     assert "Sup3r" not in out + err
+
+
+def test_an_ansible_cfg_in_the_working_directory_is_ignored_in_review_mode(tmp_path):
+    """A change request's checkout may carry an ansible.cfg that enables its own vars plugin (code run
+    while the inventory is read). Review mode gives Ansible an empty configuration instead; the control
+    run without --untrusted shows the plugin does run otherwise. Subprocesses: Ansible reads its
+    configuration once per process."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "pwned"
+    (tmp_path / "vars_plugins").mkdir()
+    (tmp_path / "vars_plugins" / "evil.py").write_text(
+        "from ansible.plugins.vars import BaseVarsPlugin\n"
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "class VarsModule(BaseVarsPlugin):\n    REQUIRES_ENABLED = False\n"
+        "    def get_vars(self, loader, path, entities, cache=True):\n        return {}\n")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nvars_plugins = ./vars_plugins\n")
+    inv = _copy(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    argv = [sys.executable, "-m", "vms_deploy.cli", "plan", str(inv)]
+    proc = subprocess.run(argv + ["--untrusted"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists(), "review mode read the working directory's ansible.cfg"
+    subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert marker.exists(), "control: without --untrusted the plugin runs (the test would catch it)"
