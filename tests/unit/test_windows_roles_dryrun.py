@@ -578,7 +578,7 @@ class FakeSite:
         env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
                "ANSIBLE_COLLECTIONS_PATH": str(self.tmp / "collections"), "ANSIBLE_CACHE_PLUGIN": "memory",
                "ANSIBLE_DEPRECATION_WARNINGS": "0", "VMS_FAKE_STATE": str(self.state_path),
-               "VMS_FAKE_ROOT": str(ROOT),
+               "VMS_FAKE_ROOT": str(ROOT), "VMS_LOCK_DIR": str(self.tmp / "locks"),  # not the real sites' locks
                "VMS_FAKE_LOG": str(self.log_path)}
         cmd = ["ansible-playbook", "-i", str(self.inventory), "-i", str(self.tmp / "extra_hosts.yml"),
                "-e", f"@{self.tmp / 'vars.yml'}", str(self.tmp / "site.yml"), *extra]
@@ -781,3 +781,137 @@ def test_xprotect_encryption_stops_with_the_manual_step_when_the_certificate_is_
     assert "host xmobile: XProtect does not serve certificate" in out and "Server Configurator" in out, out
 
 
+
+
+def test_valerus_installer_restart_downloads_delayed_start_vault_pfx_and_foreign_rules(tmp_path):
+    """Items 5, 10 (no download when installed or in check mode, delayed start, vault PFX) and 7."""
+    site = FakeSite("valerus_separate_app_server", tmp_path, settings={
+        "vms_win_installer_source": "https://files.example.internal/vms/", "vms_win_disable_foreign_rules": True})
+    state = site.state()
+    rec = next(iter(state["vrec1"]["installs"]))
+    state["vrec1"]["installs"][rec]["rc"] = 1641  # the installer restarts the host itself
+    gw = next(iter(state["vgw"]["installs"]))
+    state["vgw"]["installs"][gw]["start_mode"] = "delayed"  # the vendor's choice
+    site.write_state(state)
+    vault_pass = tmp_path / "vault-pass"
+    vault_pass.write_text("dry-run-vault\n")
+    subprocess.run(["ansible-vault", "encrypt", "--vault-password-file", str(vault_pass), str(tmp_path / "vgw.pfx")],
+                   check=True, capture_output=True)
+    assert (tmp_path / "vgw.pfx").read_bytes().startswith(b"$ANSIBLE_VAULT")
+    vault = ("--vault-password-file", str(vault_pass))
+
+    fresh = site.state()
+    rc, out = site.run("--check", *vault)
+    assert rc == 0, out
+    assert site.state() == fresh and not any(s.get("downloads") for s in fresh.values()), "check mode downloaded"
+
+    rc, out = site.run(*vault)
+    assert rc == 0, out
+    state, calls = site.state(), site.calls()
+    assert not [c for c in calls if c["module"] == "ansible.windows.win_reboot"], "win_reboot after exit code 1641"
+    assert state["vrec1"]["boot_time"] == "boot-1", "the restart the installer started was not waited for"
+    assert state["vgw"]["services"] and all(s == {"start_mode": "delayed", "state": "started"}
+                                            for s in state["vgw"]["services"].values())  # the vendor's delayed start
+    assert all(s["start_mode"] == "auto" for h in ("vapp", "vrec1", "vrec2") for s in state[h]["services"].values())
+    assert site.thumbprints["vgw"] in state["vgw"]["certificates"]  # the vaulted PFX opened and imported
+    assert all(len(state[h]["downloads"]) == 1 for h in site.windows), {h: state[h].get("downloads") for h in site.windows}
+    for host in site.windows:  # item 7: the bootstrap rule open to Any on WinRM is off, RDP (not planned) stays
+        foreign = {r["name"]: r["enabled"] for r in state[host]["foreign_rules"]}
+        assert foreign == {"Bootstrap-WinRM-HTTPS": False, "RemoteDesktop-UserMode-In-TCP": True}, host
+
+    rc, out = site.run(*vault)
+    assert rc == 0, out
+    assert set(_changed(site, out).values()) == {0}, out
+    assert all(len(site.state()[h]["downloads"]) == 1 for h in site.windows), "an installed product was downloaded again"
+
+
+def test_firewall_refuses_rules_that_would_cut_an_open_winrm_session(tmp_path):
+    """Item 8: a WinRM session from an address the new rules do not admit stops the change."""
+    site = FakeSite("valerus_separate_app_server", tmp_path)
+    state = site.state()
+    state["vapp"]["winrm_peers"] = ["10.99.0.1"]
+    site.write_state(state)
+    rc, out = site.run("--tags", "firewall", "--limit", "vapp")
+    assert rc != 0
+    assert "established WinRM connections from 10.99.0.1 (tcp 5986) would not be admitted" in out, out
+    assert site.state()["vapp"]["firewall"] == []
+
+
+# --- the stand-in modules against the real modules' sources ---------------------------------------------
+
+COLLECTIONS = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / \
+    "site-packages" / "ansible_collections"
+
+
+def _fake(tmp_path: Path, module: str, args: dict, state: dict, check: bool = False) -> tuple[dict, dict]:
+    """Run one stand-in module the way Ansible runs a WANT_JSON module; return (result, state after)."""
+    path = tmp_path / "module.py"
+    path.write_text(STUB.replace("@FQCN@", module))
+    (tmp_path / "state").mkdir(exist_ok=True)
+    (tmp_path / "state" / "h.json").write_text(json.dumps(state))
+    (tmp_path / "args.json").write_text(json.dumps(dict(args, _ansible_check_mode=check)))
+    env = {**os.environ, "VMS_FAKE_HOST": "h", "VMS_FAKE_STATE": str(tmp_path / "state"),
+           "VMS_FAKE_LOG": str(tmp_path / "log"), "VMS_FAKE_ROOT": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(path), str(tmp_path / "args.json")], capture_output=True, text=True,
+                          env=env, check=False)
+    return json.loads(proc.stdout), json.loads((tmp_path / "state" / "h.json").read_text())
+
+
+def _source(relative: str) -> str:
+    return (COLLECTIONS / relative).read_text(encoding="utf-8")
+
+
+def test_standin_win_copy_needs_the_parent_folder_like_the_real_one(tmp_path):
+    src = _source("ansible/windows/plugins/modules/win_copy.ps1")
+    assert "\"Destination directory '$parent_dir' does not exist\"" in src  # the real message, copy mode "single"
+    state = {"dirs": ["c:", "c:\\programdata"]}
+    res, _ = _fake(tmp_path, "ansible.windows.win_copy", {"content": "x", "dest": "C:\\ProgramData\\vms-deploy\\a.xml"}, state)
+    assert res.get("failed") and res["msg"] == "Destination directory 'c:\\programdata\\vms-deploy' does not exist"
+    res, after = _fake(tmp_path, "ansible.windows.win_copy", {"content": "x", "dest": "C:\\ProgramData\\a.xml"}, state)
+    assert not res.get("failed") and "c:\\programdata\\a.xml" in after["files"]
+
+
+def test_standin_win_package_downloads_before_its_idempotence_check_like_the_real_one(tmp_path):
+    src = _source("ansible/windows/plugins/modules/win_package.ps1")
+    assert "If the path is a URL and no productId is set" in src and "if ($rc -eq 3010) {" in src
+    state = {"services": {"Svc": {"start_mode": "auto", "state": "running"}}}
+    args = {"path": "https://x/setup.exe", "creates_service": "Svc", "expected_return_code": [0, 3010, 1641]}
+    res, after = _fake(tmp_path, "ansible.windows.win_package", args, state, check=True)
+    assert res["changed"] is False and after["downloads"] == ["https://x/setup.exe"]  # installed, still downloaded
+    state = {"services": {}, "installs": {"https://x/setup.exe": {"services": ["Svc"], "rc": 1641}}}
+    res, after = _fake(tmp_path, "ansible.windows.win_package", args, state)
+    assert res["rc"] == 1641 and res["reboot_required"] is False and after["restart_in_progress"]
+
+
+def test_standin_win_reboot_meets_a_shutdown_in_progress_like_the_real_one(tmp_path):
+    src = _source("ansible/windows/plugins/plugin_utils/_reboot.py")
+    assert "(1190)" in src and "1115" not in src  # only "already scheduled" is handled, not "in progress"
+    res, _ = _fake(tmp_path, "ansible.windows.win_reboot", {}, {"restart_in_progress": True})
+    assert res.get("failed") and res["rc"] == 1115
+
+
+def test_standin_win_powershell_skips_scripts_without_shouldprocess_in_check_mode(tmp_path):
+    src = _source("ansible/windows/plugins/modules/win_powershell.ps1")
+    assert '"skipped, running in check mode"' in src
+    res, _ = _fake(tmp_path, "ansible.windows.win_powershell", {"script": "param()\n$Ansible.Changed = $true"}, {}, check=True)
+    assert res == {"changed": True, "msg": "skipped, running in check mode"}
+
+
+def test_standin_iis_website_keeps_http_sys_and_adds_certificates_in_check_mode_like_the_real_one(tmp_path):
+    src = _source("microsoft/iis/plugins/modules/website.ps1")
+    edit = src[src.index("$toEdit | ForEach-Object"):src.index("$toRemove | ForEach-Object")]
+    assert "AddSslCertificate" in edit and "-not $check_mode" not in edit  # the edit path ignores check mode
+    # nothing removes http.sys' certificate entry: no RemoveSslCertificate, no netsh
+    assert "Remove-WebBinding" in src and "removesslcertificate" not in src.lower() and "netsh" not in src.lower()
+    site = {"bindings": [{"ip": "*", "port": 3001, "hostname": "", "protocol": "https", "certificate_hash": "1" * 40}]}
+    state = {"iis_sites": {"S": site}, "sslcert": {"0.0.0.0:3001": "1" * 40}, "certificates": ["A" * 40]}
+    remove = {"name": "S", "bindings": {"remove": [{"ip": "*", "port": 3001}]}}
+    add = {"name": "S", "bindings": {"add": [{"ip": "*", "port": 3001, "protocol": "https", "certificate_hash": "A" * 40,
+                                              "certificate_store_name": "my"}]}}
+    _, state = _fake(tmp_path, "microsoft.iis.website", remove, state)
+    assert state["iis_sites"]["S"]["bindings"] == [] and state["sslcert"] == {"0.0.0.0:3001": "1" * 40}
+    res, state = _fake(tmp_path, "microsoft.iis.website", add, state)
+    assert res.get("failed") and "0x800700B7" in res["msg"]
+    state = {"iis_sites": {"S": {"bindings": [dict(site["bindings"][0])]}}, "sslcert": {}, "certificates": ["A" * 40]}
+    _, after = _fake(tmp_path, "microsoft.iis.website", add, state, check=True)
+    assert after["sslcert"] == {"0.0.0.0:3001": "A" * 40}, "check mode left the host unchanged"
