@@ -57,8 +57,24 @@ def _walk_tasks(tasks, where):
             yield f"{where}: {task.get('name')}", args["script"]
 
 
-def inline_scripts() -> list[tuple[str, str]]:
+def workflow_scripts() -> list[tuple[str, str]]:
+    """PowerShell `run:` steps of the example workflows (GitHub expressions replaced by a word)."""
+    import re
     out = []
+    for path in sorted((ROOT / "ci-examples").rglob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for job, spec in (doc.get("jobs") or {}).items() if isinstance(doc, dict) else []:
+            shells = [str(s) for s in (spec.get("strategy", {}).get("matrix", {}).get("shell") or [])]
+            for step in spec.get("steps") or []:
+                shell = str(step.get("shell") or (spec.get("defaults", {}).get("run", {}).get("shell")) or "")
+                if "run" in step and (shell in ("pwsh", "powershell") or ("matrix.shell" in shell and shells)):
+                    text = re.sub(r"\$\{\{[^}]*\}\}", "x", step["run"])
+                    out.append((f"{path.relative_to(ROOT)}: {job}: {step.get('name')}", text))
+    return out
+
+
+def inline_scripts() -> list[tuple[str, str]]:
+    out = workflow_scripts()
     for pattern in TASK_FILES:
         for path in sorted(ROOT.glob(pattern)):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -77,7 +93,7 @@ def test_there_are_scripts_and_inline_scripts_to_parse():
     names = {p.name for p in script_files()}
     assert {"Set-VmsFirewallRuleGroup.ps1", "Set-VmsIisHttpsBinding.ps1", "Set-VmsXProtectEncryption.ps1",
             "Set-VmsPrivateFolder.ps1", "Get-VmsInstalledState.ps1", "Get-VmsServedCertificate.ps1"} <= names
-    assert len(inline_scripts()) >= 2
+    assert len(inline_scripts()) >= 2 and workflow_scripts()
 
 
 @pytest.mark.parametrize("path", script_files(), ids=lambda p: str(p.relative_to(ROOT)))
