@@ -19,7 +19,7 @@ base_id="$(docker image inspect -f '{{ .Id }}' vms-deploy/ee-base:bookworm)"
 # Cache key: the base image and every file the image keeps (sources without bytecode, the roles'
 # argument specs the validator reads).
 KEY="$( { echo "$base_id"; ansible-builder --version;
-          cat execution-environment.yml ee/requirements.txt pyproject.toml;
+          cat execution-environment.yml ee/requirements.txt ee/build-constraints.txt pyproject.toml LICENSE;
           { find src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0;
             find roles -path '*/meta/argument_specs.yml' -print0; } | sort -z \
             | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
