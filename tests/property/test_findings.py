@@ -95,3 +95,18 @@ def test_found_site_renders(name):
 def test_found_site_satisfies_the_invariants(name):
     plan = compile_plan(FINDINGS[name])
     assert invariants.violations(plan) == []
+
+
+# The invariants sample "a VPN peer" as the VPN network's first address, which is the edge's own
+# tunnel address (docs/architecture.md: vpn.edge_address). The evaluator then judges the edge's
+# own traffic as a peer's: the kernel (tests/kernel, lab/vpn_site) lets 172.30.39.1 reach the edge
+# on every port (it is the edge: loopback), the evaluator denies. No peer can hold that address.
+VPN_SITE = site({"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_edge": ["edge"]}, ADDRESSES, EDGE,
+                vms_remote_access="vpn", vms_vpn_network="10.9.200.0/24", vms_client_networks=["10.9.2.0/24"],
+                vms_vpn_peers=[{"name": "laptop", "address": "10.9.200.10/32"}])
+
+
+def test_no_probe_comes_from_the_edge_tunnel_address():
+    plan = compile_plan(VPN_SITE)
+    tunnel = plan["vpn"]["edge_address"]
+    assert [p for p in invariants.probes(plan) if p["source"] == tunnel] == []
