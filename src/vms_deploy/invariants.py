@@ -64,6 +64,8 @@ class _Facts:
         except KeyError:
             self.catalog = None
         self.host_addresses = {h["address"] for h in self.hosts.values() if h.get("address")}
+        if plan.get("vpn") and plan["vpn"].get("edge_address"):
+            self.host_addresses.add(plan["vpn"]["edge_address"])  # the edge's tunnel address: no peer holds it
 
     # --- the catalog's view of one host ---------------------------------------------------------
     def services(self, host: str):

@@ -107,8 +107,13 @@ def compile_ok():
 
 
 def plan_of(data: dict) -> dict:
+    """Compile, and hold every compiled plan to the security invariants (issue 12: on every plan the tests compile)."""
     from vms_deploy.compiler import compile_plan
-    return compile_plan(data)
+    from vms_deploy.invariants import violations
+    plan = compile_plan(data)
+    broken = violations(plan)
+    assert not broken, "compiled plan breaks the security invariants:\n" + "\n".join(broken[:20])
+    return plan
 
 
 def load_json(path: Path) -> dict:
