@@ -45,6 +45,7 @@ from cryptography.x509.oid import NameOID
 
 from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.plan_io import host_digest
 from vms_deploy.render import windows_install
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -915,3 +916,51 @@ def test_standin_iis_website_keeps_http_sys_and_adds_certificates_in_check_mode_
     state = {"iis_sites": {"S": {"bindings": [dict(site["bindings"][0])]}}, "sslcert": {}, "certificates": ["A" * 40]}
     _, after = _fake(tmp_path, "microsoft.iis.website", add, state, check=True)
     assert after["sslcert"] == {"0.0.0.0:3001": "A" * 40}, "check mode left the host unchanged"
+
+
+def test_audit_reports_rules_outside_the_group_profiles_and_the_plan_digest(tmp_path):
+    """Item 7 and issue 12: the Windows audit, as playbooks/audit.yml runs it, on a deployed stand-in site."""
+    site = FakeSite("valerus_separate_app_server", tmp_path)
+    rc, out = site.run("--tags", "firewall")
+    assert rc == 0, out
+    state = site.state()
+    state["vrec1"]["profiles"][0]["allow_local_rules"] = "False"  # a GPO that ignores local rules
+    site.write_state(state)
+    (tmp_path / "audit.yml").write_text(textwrap.dedent(f"""\
+        ---
+        - name: Validate and load the plan
+          ansible.builtin.import_playbook: {ROOT / "playbooks" / "stages" / "prechecks.yml"}
+        - name: Audit the Windows firewall rule groups (as playbooks/audit.yml)
+          hosts: vms_platform_windows
+          gather_facts: false
+          tasks:
+            - name: Compare the rule group with the plan
+              ansible.builtin.import_role:
+                name: audit
+                tasks_from: windows
+              vars:
+                audit_plan: "{{{{ validate_inventory_plan }}}}"
+            - name: Keep the findings
+              ansible.builtin.copy:
+                content: "{{{{ audit_findings | to_json }}}}"
+                dest: "{tmp_path}/findings-{{{{ inventory_hostname }}}}.json"
+                mode: "0600"
+              delegate_to: localhost
+        """))
+    (tmp_path / "site.yml").write_text((tmp_path / "audit.yml").read_text())
+    rc, out = site.run()
+    assert rc == 0, out
+    findings = [f for p in sorted(tmp_path.glob("findings-*.json")) for f in json.loads(p.read_text())]
+    by = {(f["host"], f["check"], f["status"]) for f in findings}
+    digest = {h: host_digest(site.plan, h) for h in site.windows}
+    for host in site.windows:
+        assert (host, "Windows firewall rule group", "ok") in by
+        assert (host, "Windows firewall plan digest", "ok") in by, host
+        [winrm] = [f for f in findings if f["host"] == host and "Bootstrap-WinRM-HTTPS" in f["detail"]]
+        assert winrm["status"] == "drift" and "Disable-NetFirewallRule -Name 'Bootstrap-WinRM-HTTPS'" in winrm["detail"]
+        [rdp] = [f for f in findings if f["host"] == host and "RemoteDesktop-UserMode-In-TCP" in f["detail"]]
+        assert rdp["status"] == "warning"
+        assert f"records plan {digest[host]}" in next(f["detail"] for f in findings
+                                                       if f["host"] == host and f["check"].endswith("digest"))
+    assert ("vrec1", "Windows firewall profiles", "drift") in by
+    assert not any(h != "vrec1" and c == "Windows firewall profiles" for h, c, _ in by)
