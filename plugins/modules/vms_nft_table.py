@@ -112,6 +112,12 @@ planned_digest:
   description: O(plan_digest), the digest of the plan this run applies or audits against.
   returned: when O(plan_digest) is given
   type: str
+ip_forward:
+  description:
+    - The host's IPv4 forwarding switch (C(/proc/sys/net/ipv4/ip_forward), C("1") on, C("0") off), or null when
+      unreadable. Read in the same module run, so the edge role and the audit need no second round trip.
+  returned: always
+  type: str
 sha256:
   description: sha256 of the full desired text (content plus the live-management rule).
   returned: when state=present
@@ -229,6 +235,14 @@ def check_content(module, content, family, name, chain, keep):
                              "or keep_management_connection=false" % chain)
 
 
+def ip_forward():
+    try:
+        with open("/proc/sys/net/ipv4/ip_forward") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def recorded_digest(listing):
     """The plan digest in a table listing's comment, or None."""
     match = _TABLE_COMMENT.search(listing or "")
@@ -303,7 +317,7 @@ def main():
     conn_text = "%s %d" % conn if conn else None
     drift = bool(record) and record.get("live") != live
     result = dict(changed=False, drift=drift, table="%s %s" % (family, name), management_connection=conn_text,
-                  plan_digest=recorded_digest(live))
+                  plan_digest=recorded_digest(live), ip_forward=ip_forward())
     digest = p["plan_digest"]
     if digest is not None:
         if not re.match(r"^[0-9A-Za-z]{1,64}$", digest):

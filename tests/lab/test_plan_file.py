@@ -100,6 +100,13 @@ def test_reviewed_plan_applied_recorded_audited_and_a_changed_inventory_refused(
     assert again.returncode == 0, again.stdout[-4000:]
     assert run_facts(again)["changed"].get("app1") == 0 and run_facts(again)["changed"].get("edge1") == 0
 
+    # 3b. One stage alone (--tags), and a limited run: the plan is loaded (once) and applied unchanged.
+    for extra in (["--tags", "firewall"], ["--limit", "edge1"]):
+        stage = playbook(lab, "playbooks/site.yml", "-e", f"vms_plan_file={plan_file}", *extra, json_out=True)
+        assert stage.returncode == 0, (extra, stage.stdout[-4000:])
+        facts = run_facts(stage)
+        assert facts["compiles"] == 1 and not any(facts["changed"].values()), (extra, facts)
+
     # 4. The audit says which plan each host runs.
     audit = playbook(lab, "playbooks/audit.yml", "-e", f"vms_plan_file={plan_file}",
                      "-e", f"vms_audit_dir={tmp_path / 'audit'}")

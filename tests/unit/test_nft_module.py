@@ -308,3 +308,8 @@ def test_plan_digest_must_be_a_digest(ns, content):
 
 def test_table_without_digest_reports_none(ns, content):
     assert ns.module(content=content)["plan_digest"] is None
+
+
+def test_ip_forward_is_read_in_the_same_module_run(ns, content):
+    res = ns.module(content=content)
+    assert res["ip_forward"] == ns.run(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.strip()

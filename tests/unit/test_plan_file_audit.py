@@ -40,3 +40,47 @@ def test_host_applied_before_digests_existed():
 def test_results_without_digests_keep_the_old_finding_shape():
     finding = vms_audit.nft_finding({"in_sync": True, "drift": False, "listing": "x"}, "app1", "host firewall")
     assert "plan" not in finding and finding["detail"] == "table inet vms_deploy matches the plan"
+
+
+def _controller_file():
+    import importlib.util
+    path = Path(__file__).resolve().parents[2] / "roles" / "audit" / "action_plugins" / "vms_audit_controller_file.py"
+    spec = importlib.util.spec_from_file_location("vms_audit_controller_file", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_controller_file_reads_what_stat_and_x509_certificate_info_gave(tmp_path):
+    import datetime as dt
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    cf = _controller_file()
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "gw")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=100))
+            .sign(key, hashes.SHA256()))
+    pem = tmp_path / "fullchain.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    assert cf.file_stat(str(pem)) == {"exists": True, "path": str(pem),
+                                      "checksum": hashlib.sha256(pem.read_bytes()).hexdigest()}
+    assert cf.file_stat(str(tmp_path / "none")) == {"exists": False, "path": str(tmp_path / "none")}
+    info = cf.certificate_info(str(pem), 30, now=start + dt.timedelta(days=50))
+    assert info == {"not_after": "20260411000000Z", "expired": False, "valid_at": {"soon": True}}
+    assert cf.certificate_info(str(pem), 30, now=start + dt.timedelta(days=80))["valid_at"]["soon"] is False
+    assert cf.certificate_info(str(pem), 30, now=start + dt.timedelta(days=101))["expired"] is True
+
+
+def test_controller_file_writes_only_a_changed_report(tmp_path):
+    cf = _controller_file()
+    path = tmp_path / "audit" / "SITE" / "audit.json"
+    assert cf.write_if_changed(str(path), "{}\n") is True
+    assert cf.write_if_changed(str(path), "{}\n") is False
+    assert oct(path.stat().st_mode & 0o777) == "0o644" and path.read_text() == "{}\n"
+    assert cf.write_if_changed(str(path), '{"a": 1}\n') is True
