@@ -174,6 +174,8 @@ class _Validator:
             self.check_windows_inputs()
             if not self.errors:
                 self.check_conflicts()
+            if not self.errors:
+                self.check_windows_install()
         return self.dedupe()
 
     def dedupe(self) -> list[InputError]:
@@ -768,6 +770,30 @@ class _Validator:
                 continue
             for comp, spec in sorted(packages.items(), key=lambda kv: str(kv[0])):
                 self._windows_package(host, comp, spec, components)
+
+    def check_windows_install(self):
+        """Once installer inputs are given, each Windows host's install must be complete (source, the
+        package of each of its components, the XProtect licence): the same install_plan the
+        windows_install role runs, so site.yml stops here and not after the Linux stage. A site that
+        gives none is only planned (plan.yml); its install stage says what is missing."""
+        names = ("vms_win_installer_source", "vms_win_packages")
+        if not any(self.site.var(h, n, None) not in (None, "", {}) for h in self.site.hosts for n in names):
+            return
+        from .compiler import compile_site
+        from .render.windows_firewall import WindowsInputError
+        from .render.windows_install import DEFAULT_ARGS_FILE, install_plan
+
+        plan = compile_site(self.site)
+        for host, info in sorted(plan["hosts"].items()):
+            if info.get("platform") != "windows":
+                continue
+            v = self.site.var
+            try:
+                install_plan(plan, host, v(host, "vms_win_packages", None) or {}, v(host, "vms_win_installer_source", ""),
+                             v(host, "vms_win_xprotect_args_file", None) or DEFAULT_ARGS_FILE,
+                             v(host, "vms_win_xprotect_license_file", None) or "")
+            except WindowsInputError as exc:
+                self.errors.append(exc.error)
 
     def _windows_package(self, host, comp, spec, components):
         var = f"vms_win_packages.{comp}"
