@@ -11,8 +11,8 @@ mounts the host's Docker socket and client into the EE and runs as root (the soc
 A real site connects over SSH/WinRM and needs neither (docs/execution-environment.md).
 
 Uses Docker: run it under the shared lab lock (flock /tmp/vms-lab.lock). VMS_SKIP_LAB=1 skips it.
-Cost: cold (fresh machine) about 3.5 min to build + 3 to 4 min for the lab run; with the images
-cached, about 4 min (docs/execution-environment.md has the measurements).
+Cost (measured): on a fresh machine the cold build is about 3.5 min and the whole file about 5 min;
+with the images cached, 96 s (docs/execution-environment.md has the table).
 """
 from __future__ import annotations
 
@@ -84,7 +84,13 @@ def navigator(settings: Path, playbook: str, *extra: str, timeout: int = 1200) -
                           timeout=timeout, check=False)
 
 
+def plain(output: str) -> str:
+    """ansible-navigator's stdout without the terminal escapes it wraps its event markers in."""
+    return re.sub(r"\x1b\[K(?:[A-Za-z0-9+/=]*\x1b\[\d+D\x1b\[K)?", "", output)
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
+    output = plain(output)
     stats = {}
     for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output.split("PLAY RECAP", 1)[-1], re.MULTILINE):
         stats[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", fields)}
@@ -152,9 +158,10 @@ def test_demo_site_deploys_and_verifies_through_the_ee(ee_image, tmp_path):
         stats = recap(run.stdout)
         assert {"app1", "edge1"} <= set(stats), stats
         assert all(s["failed"] == 0 and s["unreachable"] == 0 for s in stats.values()), stats
-        # The verify stage ran from the vantage containers, inside the same run.
-        assert "TASK [Every allowed flow connects and every other one is refused]" in run.stdout
-        assert any(host.startswith("vmslab-aio-internet") for host in stats), stats
+        # The verify stage ran on the Internet, operator and camera containers, inside the same run,
+        # and its checks (connect, compare, assert) passed there.
+        for vantage in ("internet", "operator", "camera"):
+            assert stats.get(f"vmslab-aio-{vantage}", {}).get("ok", 0) >= 3, plain(run.stdout)[-6000:]
     finally:
         down = host_playbook("playbooks/lab_down.yml")
         print("lab destroyed" if down.returncode == 0 else "lab destroy failed:\n" + down.stdout[-3000:])
