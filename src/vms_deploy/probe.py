@@ -30,6 +30,7 @@ import ipaddress
 import json
 import os
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -244,16 +245,24 @@ def run_checks(address: str, checks: list[Check], timeout: float, tries: int, ma
                workers: int = DEFAULT_WORKERS) -> None:
     """Try every check (in parallel); an expected-open port that does not answer is tried again, up
     to `tries` times, while the run's budget of `max_attempts` lasts."""
-    budget = {"left": max_attempts - len(checks)}
+    spare = {"left": max_attempts - len(checks)}  # attempts left for retries, shared by the workers
+    lock = threading.Lock()
+
+    def retry_allowed() -> bool:
+        with lock:
+            if spare["left"] <= 0:
+                return False
+            spare["left"] -= 1
+            return True
 
     def one(check: Check) -> None:
         attempt = try_tcp if check.protocol == "tcp" else try_udp
-        for n in range(1, tries + 1):
-            check.attempts = n
+        check.attempts = 1
+        check.actual, check.detail = attempt(address, check.port, timeout)
+        while (check.actual != OPEN and check.expected != CLOSED and check.attempts < tries
+               and retry_allowed()):
+            check.attempts += 1
             check.actual, check.detail = attempt(address, check.port, timeout)
-            if check.actual == OPEN or check.expected == CLOSED or budget["left"] <= 0:
-                break
-            budget["left"] -= 1  # not atomic across threads: the cap may be overrun by one per worker
         check.status = judge(check)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:

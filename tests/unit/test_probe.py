@@ -143,6 +143,17 @@ def test_broken_forward_and_stray_open_port_are_differences(quiet_loopback):
     assert checks[("tcp", 22)]["attempts"] == 1  # expected-closed ports are tried once
 
 
+def test_retries_stop_at_the_attempt_cap(quiet_loopback):
+    https = free_port()  # no listener: the forward does not answer, so it would be retried
+    with udp_socket(echo=True) as udp:
+        plan = loopback_plan(https, udp, free_port())
+        needed = len(probe.build_checks(plan))
+        exact = probe.probe_site(plan, timeout=0.3, tries=3, max_attempts=needed)
+        one_spare = probe.probe_site(plan, timeout=0.3, tries=3, max_attempts=needed + 1)
+    assert by_port(exact)[("tcp", https)]["attempts"] == 1 and exact["attempts"] == needed
+    assert by_port(one_spare)[("tcp", https)]["attempts"] == 2 and one_spare["attempts"] == needed + 1
+
+
 def test_udp_silence_is_inconclusive_and_refusal_is_closed(quiet_loopback):
     with tcp_listener() as https, udp_socket(echo=False) as silent:
         doc = probe.probe_site(loopback_plan(https, silent, free_port()), timeout=0.3, tries=1)
