@@ -137,3 +137,40 @@ def test_variables_documented_by_other_roles_are_accepted():
     assert validate(data) == []
     data["hosts"]["app"][others[0] + "x"] = "anything"
     assert [e.variable for e in validate(data)] == [others[0] + "x"]
+
+
+# --- vms_deploy.checks (issue 13): expectations from address arithmetic, not from the code ----------
+def test_coverage_is_judged_on_the_union_not_the_spelling():
+    import ipaddress
+
+    from vms_deploy.checks import covers_everything
+    def nets(*texts):
+        return [ipaddress.ip_network(n) for n in texts]
+    assert covers_everything(nets("0.0.0.0/1", "128.0.0.0/1"))
+    assert covers_everything(nets("0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2", "10.0.0.0/8"))
+    assert not covers_everything(nets("0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3"))  # 224.0.0.0/3 missing
+    assert not covers_everything(nets("10.0.0.0/8"))
+
+
+def test_public_addresses_counts_internet_space_only():
+    import ipaddress
+
+    from vms_deploy.checks import public_addresses
+    assert public_addresses(ipaddress.ip_network("10.0.0.0/8")) == 0
+    assert public_addresses(ipaddress.ip_network("8.0.0.0/8")) == 2 ** 24
+    assert public_addresses(ipaddress.ip_network("100.64.0.0/24")) == 0  # carrier-grade NAT space
+    # 192.0.0.0/8 minus 192.168/16, 192.0.2/24 and 192.0.0/24
+    assert public_addresses(ipaddress.ip_network("192.0.0.0/8")) == 2 ** 24 - 2 ** 16 - 256 - 256
+
+
+def test_wireguard_keys_and_names():
+    import base64
+
+    from vms_deploy.checks import safe_name_problem, wireguard_key_problem
+    assert wireguard_key_problem(base64.b64encode(bytes(32)).decode()) is None
+    assert wireguard_key_problem(base64.b64encode(bytes(31)).decode() + "=")
+    assert wireguard_key_problem("A" * 43 + "=\n")
+    for bad in ("hq\n", "../x", "a..b", "a b", "a;b", "", "x" * 64, "-x"):
+        assert safe_name_problem(bad), bad
+    for good in ("hq", "hq-01", "site.example", "a_b", "x" * 63):
+        assert safe_name_problem(good) is None, good
