@@ -90,7 +90,8 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     # user's (validate.py refuses it; in a playbook run they are made by prechecks.yml).
     data["groups_from_files"] = True
     if errors:
-        from .validate import merge_errors  # one line for a bad group variable, as the validator does
+        # One line for a bad group variable, as the validator reports it.
+        from .validate import merge_errors
 
         raise ValidationFailed(merge_errors(errors, set(data["hosts"])))
     return data
