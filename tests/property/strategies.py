@@ -35,6 +35,8 @@ ROLES = ("clients", "app_servers", "recorders", "gateways", "all_servers", "mana
 # generator leaves them out so the property tests keep catching everything else. Remove an entry
 # when its finding is fixed (the strict xfail in test_findings.py says when).
 KNOWN_FINDINGS: frozenset[str] = frozenset()
+# Names: "custom-service-on-app-server-open-to-cameras", "override-opens-recorder-port-to-cameras",
+# "override-widens-restricted-service" (test_findings.py).
 
 
 class _Numbers:
@@ -57,13 +59,9 @@ def _net(n: int, third: int, length: int = 24, fourth: int = 0) -> str:
 
 
 @st.composite
-def _sources(draw, n: int, allow_internet: bool, forwarded: bool = False, vpn: bool = False) -> list[str]:
-    roles = [r for r in ROLES if (allow_internet or r != "internet")
-             and not (r == "cameras" and "custom-service-open-to-cameras" in KNOWN_FINDINGS)
-             and not (r == "clients" and vpn and "override-opens-server-port-to-vpn" in KNOWN_FINDINGS)]
+def _sources(draw, n: int, allow_internet: bool, cameras: bool = True) -> list[str]:
+    roles = [r for r in ROLES if (allow_internet or r != "internet") and (cameras or r != "cameras")]
     picked = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=3, unique=True))
-    if forwarded and "forward-without-host-rule" in KNOWN_FINDINGS and "internet" not in picked:
-        picked.append("internet")
     if draw(st.booleans()):
         picked.append(draw(st.sampled_from([_net(n, 2, 28, 16), _net(n, 77, 24), f"10.{n}.1.{draw(st.integers(2, 250))}/32"])))
     return picked
@@ -77,8 +75,7 @@ def _ports(draw, numbers: _Numbers):
 
 
 @st.composite
-def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int,
-               vpn: bool = False) -> dict:
+def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int) -> dict:
     """vms_port_overrides for some of the host's catalog services."""
     out = {}
     for svc in draw(st.lists(st.sampled_from(services), max_size=3, unique_by=lambda s: s.name)) if services else []:
@@ -87,28 +84,27 @@ def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forwa
             out[svc.name] = {"enabled": False}
         elif kind == "port":
             out[svc.name] = {"port": next(numbers.internal)}
-        elif kind == "sources":
-            forwarded = bool(svc.forward_external) and port_forward
+        elif kind == "sources" and not (svc.restricted and "override-widens-restricted-service" in KNOWN_FINDINGS):
+            cameras = "override-opens-recorder-port-to-cameras" not in KNOWN_FINDINGS
             out[svc.name] = {"connects_from": draw(_sources(n, allow_internet=bool(svc.forward_external),
-                                                            forwarded=forwarded, vpn=vpn))}
+                                                            cameras=cameras))}
         elif kind == "external" and svc.forward_external and port_forward:
             out[svc.name] = {"external_port": numbers.external()}
-        elif kind == "enable" and svc.feature and "feature-port-enabled-per-host" not in KNOWN_FINDINGS:
+        elif kind == "enable" and svc.feature:
             out[svc.name] = {"enabled": True}
     return out
 
 
 @st.composite
-def _custom(draw, numbers: _Numbers, port_forward: bool, n: int, host_index: int) -> list[dict]:
+def _custom(draw, numbers: _Numbers, port_forward: bool, n: int, host_index: int, recorder: bool) -> list[dict]:
     out = []
     for i in range(draw(st.integers(1, 2))):
         entry = {"name": f"custom_{host_index}_{i}", "port": draw(_ports(numbers)),
                  "protocol": draw(st.sampled_from(["tcp", "udp", "tcp+udp"]))}
         forward = port_forward and draw(st.integers(0, 2)) == 0
-        if forward and "forward-without-host-rule" in KNOWN_FINDINGS:
-            entry["connects_from"] = draw(_sources(n, allow_internet=True, forwarded=True))
-        elif draw(st.booleans()):
-            entry["connects_from"] = draw(_sources(n, allow_internet=True))
+        if draw(st.booleans()):
+            cameras = recorder or "custom-service-on-app-server-open-to-cameras" not in KNOWN_FINDINGS
+            entry["connects_from"] = draw(_sources(n, allow_internet=True, cameras=cameras))
         if forward:
             if draw(st.booleans()):
                 first, last = (entry["port"], entry["port"]) if isinstance(entry["port"], int) else entry["port"]
@@ -198,8 +194,7 @@ def sites(draw, products=PRODUCTS) -> dict:
         site["vms_management_networks"] = [_net(n, 99)]
     elif management == "servers":  # the lab's layout: administrators sit on the server LAN
         site["vms_management_networks"] = [_net(n, 1)]
-    allow = draw(st.sampled_from(["default", "one", "two"] + (
-        [] if "forward-without-host-rule" in KNOWN_FINDINGS else ["empty"])))
+    allow = draw(st.sampled_from(["default", "one", "two", "empty"]))
     site.update({"one": {"vms_remote_allowlist": [f"100.64.{n}.0/24"]},
                  "two": {"vms_remote_allowlist": [f"100.64.{n}.0/24", f"100.65.{n}.7/32"]},
                  "empty": {"vms_remote_allowlist": []}}.get(allow, {}))
@@ -250,11 +245,12 @@ def sites(draw, products=PRODUCTS) -> dict:
                 for s in components_of[g].services.values()]
         mine = [s for s in mine if s.name in services and not s.local_only]
         if draw(st.integers(0, 2)) == 0:
-            overrides = draw(_overrides(product, mine, numbers, port_forward, n, vpn=remote == "vpn"))
+            overrides = draw(_overrides(product, mine, numbers, port_forward, n))
             if overrides:
                 hvars["vms_port_overrides"] = overrides
         if draw(st.integers(0, 2)) == 0:
-            hvars["vms_custom_services"] = draw(_custom(numbers, port_forward, n, index))
+            recorder = host in groups.get("vms_recorders", []) + groups.get("vms_failover_recorders", [])
+            hvars["vms_custom_services"] = draw(_custom(numbers, port_forward, n, index, recorder))
         if draw(st.integers(0, 5)) == 0:
             hvars["vms_management_port"] = 2200 + index
         if product == "xprotect" and host in groups.get("vms_recorders", []) and draw(st.booleans()):
@@ -262,8 +258,6 @@ def sites(draw, products=PRODUCTS) -> dict:
         if product == "generic_nvr" and draw(st.booleans()) and remote != "vpn":
             forwards = []
             names = ["nvr_https", "nvr_rtsp", "nvr_media", "nvr_http"]
-            if edge and "nvr-media-range-moved-behind-an-edge" in KNOWN_FINDINGS:
-                names.remove("nvr_media")
             for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
                 # Several NVRs cannot share an external port: each gets its own.
                 width = services[name].ports[1] - services[name].ports[0] + 1
