@@ -29,14 +29,14 @@ def _group(prefix, value):
 
 def vms_plan_groups(plan, host):
     """plan | vms_plan_groups(host) -> the groups stages/prechecks.yml puts the host in:
-    vms_plan_hosts, vms_platform_P, vms_zone_Z, vms_component_C (each component) and vms_product_P.
-    [] for a host outside the plan."""
+    vms_plan_hosts, vms_platform_P, vms_zone_Z, vms_component_C (each component), vms_product_P and
+    vms_access_A (the site's remote access: port_forward, vpn or none). [] for a host outside the plan."""
     plan = _plan(plan, "vms_plan_groups")
     entry = plan["hosts"].get(host)
     if entry is None:
         return []
     groups = ["vms_plan_hosts", _group("platform", entry.get("platform")), _group("zone", entry.get("zone")),
-              _group("product", plan.get("product"))]
+              _group("product", plan.get("product")), _group("access", plan.get("remote_access") or "none")]
     groups += [_group("component", c) for c in entry.get("components") or []]
     return groups
 
