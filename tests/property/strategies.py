@@ -6,7 +6,8 @@ group_vars/all)}, "groups": {group: [hosts]}}. It covers each product and topolo
 one host in several groups; a separate application server; separate recorders; XProtect's
 optional servers), zones (server, DMZ, client, camera, management networks, declared or the
 hosts' /32 defaults), remote access (port forward with allow-lists, VPN, none), catalog port
-overrides, custom services, features and recorder instances.
+overrides, custom services, features, recorder instances and a routed DMZ (a gateway with its own
+public address, vms_routed_public).
 
 Everything drawn is meant to be valid: a ValidationFailed from compile_plan is a generator bug
 or a validator/compiler finding, never filtered away. Addresses: each site gets its own 10.N.0.0/16
@@ -181,7 +182,9 @@ def sites(draw, products=PRODUCTS) -> dict:
         site["vms_remote_access"] = remote
     if draw(st.booleans()):
         site["vms_server_networks"] = [_net(n, 1)]
-    dmz_declared = "dmz" in zone.values() and draw(st.booleans())
+    # Routed DMZ: the lone gateway has its own public address, routed to by the edge.
+    routed = "dmz" in zone.values() and edge and draw(st.booleans())
+    dmz_declared = "dmz" in zone.values() and not routed and draw(st.booleans())
     if dmz_declared:
         site["vms_dmz_networks"] = [_net(n, 9)]
     clients = draw(st.sampled_from([[], [_net(n, 2)], [_net(n, 2), _net(n, 3, 25)]]))
@@ -234,6 +237,9 @@ def sites(draw, products=PRODUCTS) -> dict:
             where = "servers"
         third = {"servers": 1, "dmz": 9, "edge": 0}[where]
         hvars["ansible_host"] = f"10.{n}.{third}.{1 if where == 'edge' else next(numbers.host)}"
+        if where == "dmz" and routed:
+            hvars["ansible_host"] = f"100.67.{n}.{next(numbers.host)}"
+            hvars["vms_routed_public"] = True
         if host == "edge":
             if draw(st.integers(0, 4)) or remote == "vpn" or port_forward:
                 hvars["vms_public_address"] = public
