@@ -651,6 +651,7 @@ class _Validator:
                         continue
                     self._entry_fields(host, var, ovr, OVERRIDE_KEYS)
             self.check_custom(host, services)
+            self.check_segmentation(host, services)
             self.check_camera_ports(host)
             self.check_forwarded(host, product, services)
 
@@ -679,6 +680,58 @@ class _Validator:
                          "set protocol to tcp, udp or tcp+udp")
             if "port" not in entry:
                 self.err(host, f"{var}.port", MISSING, "is not set", "give port: N or port: [first, last]")
+
+    def check_segmentation(self, host, services):
+        """Sources the seeds fix stay fixed: cameras reach only recorders, and only on what the catalog
+        gives them (or a service declared on a recorder); a restricted service (XProtect 9000: only
+        recording servers) keeps its catalog sources. vms_deploy.invariants holds the same on the plan."""
+        cameras = []
+        for text in self.site.var(host, "vms_camera_networks", None) or []:
+            try:
+                cameras.append(parse_cidr(text))
+            except ValueError:
+                pass  # reported by the network checks
+
+        def names_cameras(roles):
+            if not isinstance(roles, list):
+                return False
+            for role in roles:
+                if role == "cameras":
+                    return True
+                try:
+                    net = parse_cidr(role) if isinstance(role, str) and role not in SOURCE_ROLES else None
+                except ValueError:
+                    net = None
+                if net is not None and any(net.overlaps(c) for c in cameras):
+                    return True
+            return False
+
+        overrides = self.site.var(host, "vms_port_overrides", None)
+        if isinstance(overrides, dict) and (host, "vms_port_overrides") not in self.bad:
+            for name, ovr in sorted(overrides.items(), key=lambda kv: str(kv[0])):
+                svc = services.get(name)
+                if svc is None or not isinstance(ovr, dict) or "connects_from" not in ovr:
+                    continue
+                var = f"vms_port_overrides.{name}.connects_from"
+                if svc.restricted:
+                    self.err(host, var, ovr["connects_from"],
+                             f"changes who may reach {name}, which the vendor restricts to "
+                             f"{', '.join(svc.connects_from)} ({self.catalog.title} documentation)",
+                             f"remove connects_from from the override of {name}")
+                elif names_cameras(ovr["connects_from"]) and "cameras" not in svc.connects_from:
+                    self.err(host, var, ovr["connects_from"],
+                             f"opens {name} to the camera network, but cameras may reach only what the catalog gives "
+                             "them on recorders", "remove cameras (and camera networks) from connects_from")
+        groups = set(self.site.host_groups(host))
+        customs = self.site.var(host, "vms_custom_services", None)
+        if isinstance(customs, list) and (host, "vms_custom_services") not in self.bad \
+                and not groups & {"vms_recorders", "vms_failover_recorders"}:
+            for i, entry in enumerate(customs):
+                if isinstance(entry, dict) and names_cameras(entry.get("connects_from")):
+                    self.err(host, f"vms_custom_services[{i}].connects_from", entry.get("connects_from"),
+                             f"opens a service on {host}, which records nothing, to the camera network; cameras "
+                             "reach only recorders", "remove cameras from connects_from, or declare the service on "
+                             "the recorder the cameras talk to")
 
     def _entry_fields(self, host, var, entry, allowed):
         """Checks shared by a vms_port_overrides entry and a vms_custom_services entry."""
