@@ -11,7 +11,7 @@ from vms_deploy.errors import ValidationFailed
 from vms_deploy.inventory import load_inventory
 from vms_deploy.validate import did_you_mean, inventory_spec, role_variables, validate
 
-GROUP_NAMES = {"vms_app_servers", "vms_recorders", "vms_gateways", "vms_edge", "vms_event_servers",
+GROUP_NAMES = {"vms_vantages", "vms_app_servers", "vms_recorders", "vms_gateways", "vms_edge", "vms_event_servers",
                "vms_log_servers", "vms_sql_servers", "vms_failover_recorders", "vms_lpr_servers", "vms_onvif_bridges",
                "vms_dlna_servers", "vms_screen_recorders", "vms_incident_managers"}
 
