@@ -614,6 +614,9 @@ class FakeSite:
         text = text.replace(PFX_PASSWORD, "<vaulted>")
         for host, thumb in self.thumbprints.items():
             text = text.replace(thumb, f"<thumbprint of {host}>")
+        text = text.replace(self.ca_thumbprint, "<site CA thumbprint>")
+        pem = (self.tmp / "site-ca.crt").read_text().strip()
+        text = text.replace(json.dumps(pem)[1:-1], "<site CA PEM>")
         return json.loads(text)
 
 
