@@ -37,7 +37,8 @@ ROLES = ("clients", "app_servers", "recorders", "gateways", "all_servers", "mana
 # when its finding is fixed (the strict xfail in test_findings.py says when).
 KNOWN_FINDINGS: frozenset[str] = frozenset()
 # Names: "custom-service-on-app-server-open-to-cameras", "override-opens-recorder-port-to-cameras",
-# "override-widens-restricted-service" (test_findings.py).
+# "override-widens-restricted-service", "override-opens-server-port-to-vpn-without-client-network"
+# (test_findings.py).
 
 
 class _Numbers:
@@ -60,8 +61,9 @@ def _net(n: int, third: int, length: int = 24, fourth: int = 0) -> str:
 
 
 @st.composite
-def _sources(draw, n: int, allow_internet: bool, cameras: bool = True) -> list[str]:
-    roles = [r for r in ROLES if (allow_internet or r != "internet") and (cameras or r != "cameras")]
+def _sources(draw, n: int, allow_internet: bool, cameras: bool = True, clients: bool = True) -> list[str]:
+    roles = [r for r in ROLES if (allow_internet or r != "internet") and (cameras or r != "cameras")
+             and (clients or r != "clients")]
     picked = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=3, unique=True))
     if draw(st.booleans()):
         picked.append(draw(st.sampled_from([_net(n, 2, 28, 16), _net(n, 77, 24), f"10.{n}.1.{draw(st.integers(2, 250))}/32"])))
@@ -76,7 +78,8 @@ def _ports(draw, numbers: _Numbers):
 
 
 @st.composite
-def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int) -> dict:
+def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forward: bool, n: int,
+               vpn_clients_only: bool = False) -> dict:
     """vms_port_overrides for some of the host's catalog services."""
     out = {}
     for svc in draw(st.lists(st.sampled_from(services), max_size=3, unique_by=lambda s: s.name)) if services else []:
@@ -87,8 +90,10 @@ def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forwa
             out[svc.name] = {"port": next(numbers.internal)}
         elif kind == "sources" and not (svc.restricted and "override-widens-restricted-service" in KNOWN_FINDINGS):
             cameras = "override-opens-recorder-port-to-cameras" not in KNOWN_FINDINGS
+            clients = not (vpn_clients_only and
+                           "override-opens-server-port-to-vpn-without-client-network" in KNOWN_FINDINGS)
             out[svc.name] = {"connects_from": draw(_sources(n, allow_internet=bool(svc.forward_external),
-                                                            cameras=cameras))}
+                                                            cameras=cameras, clients=clients))}
         elif kind == "external" and svc.forward_external and port_forward:
             out[svc.name] = {"external_port": numbers.external()}
         elif kind == "enable" and svc.feature:
@@ -251,7 +256,8 @@ def sites(draw, products=PRODUCTS) -> dict:
                 for s in components_of[g].services.values()]
         mine = [s for s in mine if s.name in services and not s.local_only]
         if draw(st.integers(0, 2)) == 0:
-            overrides = draw(_overrides(product, mine, numbers, port_forward, n))
+            overrides = draw(_overrides(product, mine, numbers, port_forward, n,
+                                        vpn_clients_only=remote == "vpn" and not clients))
             if overrides:
                 hvars["vms_port_overrides"] = overrides
         if draw(st.integers(0, 2)) == 0:

@@ -65,6 +65,12 @@ FINDINGS = {
         {"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_edge": ["edge"]}, ADDRESSES,
         {**EDGE, "app": {"vms_port_overrides": {"recorder_control": {"connects_from": ["clients"]}}}},
         vms_remote_access="vpn", vms_vpn_network="10.9.200.0/24", vms_client_networks=["10.9.2.0/24"]),
+    # The same without vms_client_networks: the override's "clients" are then the VPN peers only,
+    # and invariant 5 has no LAN client to compare a peer with.
+    "override-opens-server-port-to-vpn-without-client-network": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"], "vms_edge": ["edge"]}, ADDRESSES,
+        {**EDGE, "app": {"vms_port_overrides": {"recorder_control": {"connects_from": ["clients"]}}}},
+        vms_remote_access="vpn", vms_vpn_network="10.9.200.0/24"),
     # docs/inventory.md: "{enabled: true}: one feature port without the site-wide feature".
     # Invariants 4 and 6 treat that port as disabled-by-default, never open.
     "feature-port-enabled-per-host": site(
