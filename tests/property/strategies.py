@@ -36,9 +36,7 @@ ROLES = ("clients", "app_servers", "recorders", "gateways", "all_servers", "mana
 # generator leaves them out so the property tests keep catching everything else. Remove an entry
 # when its finding is fixed (the strict xfail in test_findings.py says when).
 KNOWN_FINDINGS: frozenset[str] = frozenset()
-# Names: "custom-service-on-app-server-open-to-cameras", "override-opens-recorder-port-to-cameras",
-# "override-widens-restricted-service", "override-opens-server-port-to-vpn-without-client-network"
-# (test_findings.py).
+# Names: "override-opens-server-port-to-vpn-without-client-network" (test_findings.py).
 
 
 class _Numbers:
@@ -88,8 +86,9 @@ def _overrides(draw, product: str, services: list, numbers: _Numbers, port_forwa
             out[svc.name] = {"enabled": False}
         elif kind == "port":
             out[svc.name] = {"port": next(numbers.internal)}
-        elif kind == "sources" and not (svc.restricted and "override-widens-restricted-service" in KNOWN_FINDINGS):
-            cameras = "override-opens-recorder-port-to-cameras" not in KNOWN_FINDINGS
+        elif kind == "sources" and not svc.restricted:  # the validator keeps a restricted service's sources
+            # Cameras may be given only what the catalog already gives them (validator).
+            cameras = "cameras" in svc.connects_from
             clients = not (vpn_clients_only and
                            "override-opens-server-port-to-vpn-without-client-network" in KNOWN_FINDINGS)
             out[svc.name] = {"connects_from": draw(_sources(n, allow_internet=bool(svc.forward_external),
@@ -109,8 +108,8 @@ def _custom(draw, numbers: _Numbers, port_forward: bool, n: int, host_index: int
                  "protocol": draw(st.sampled_from(["tcp", "udp", "tcp+udp"]))}
         forward = port_forward and draw(st.integers(0, 2)) == 0
         if draw(st.booleans()):
-            cameras = recorder or "custom-service-on-app-server-open-to-cameras" not in KNOWN_FINDINGS
-            entry["connects_from"] = draw(_sources(n, allow_internet=True, cameras=cameras))
+            # Only a recorder may declare a service for the cameras (validator).
+            entry["connects_from"] = draw(_sources(n, allow_internet=True, cameras=recorder))
         if forward:
             if draw(st.booleans()):
                 first, last = (entry["port"], entry["port"]) if isinstance(entry["port"], int) else entry["port"]

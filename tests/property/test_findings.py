@@ -1,9 +1,9 @@
-"""Sites the generator found that break an invariant, each reduced to its smallest form.
+"""Sites the generator found that broke an invariant, each reduced to its smallest form.
 
-Every input here passes the validator (compile_plan accepts it) and is documented as valid
-(docs/inventory.md), yet the compiled plan breaks an invariant of vms_deploy.invariants with the
-evaluator as judge. Each stays as a regression test once the compiler, validator or invariants
-settle who is right; strategies.py keeps generating such inputs.
+When found, every input here passed the validator and was documented as valid, yet the compiled
+plan broke an invariant of vms_deploy.invariants (or could not be rendered). Each stays as a
+regression test of how it was settled: FINDINGS must now compile and hold the invariants, REFUSED
+must now be refused by the validator (strategies.py no longer draws those).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from vms_deploy import invariants
 from vms_deploy.compiler import compile_plan
+from vms_deploy.errors import ValidationFailed
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 
 VALERUS = {"vms_product": "valerus", "vms_site": "finding", "vms_platform": "linux"}
@@ -35,30 +36,12 @@ FINDINGS = {
     "forward-without-host-rule-custom-service": site(
         AIO_EDGE, ADDRESSES, {**EDGE, "app": {"vms_custom_services": [{"name": "backup", "port": 30000,
                                                                         "forward": True}]}}),
-    # connects_from: [cameras] on a custom service: cameras then reach a port the catalog does
-    # not give them (invariant 2), and the validator accepts it.
+    # connects_from: [cameras] on a custom service of a recorder: a service declared on the
+    # recorder the cameras talk to (invariant 2 now admits it).
     "custom-service-open-to-cameras": site(
         {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
         {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
         vms_camera_networks=["10.9.50.0/24"]),
-    # The same on a host that records nothing: a separate application server.
-    "custom-service-on-app-server-open-to-cameras": site(
-        {"vms_app_servers": ["app"], "vms_recorders": ["rec"]}, {"app": "10.9.1.10", "rec": "10.9.1.21"},
-        {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
-        vms_camera_networks=["10.9.50.0/24"]),
-    # An override giving a recorder's catalog service (not camera-facing) to the cameras.
-    "override-opens-recorder-port-to-cameras": site(
-        {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
-        {"app": {"vms_port_overrides": {"recorder_streaming": {"connects_from": ["cameras"]}}}},
-        vms_camera_networks=["10.9.50.0/24"]),
-    # An override widening a seed-restricted service: XProtect Management Server 9000 (only
-    # recording servers, seed 001) opened to the Mobile Server; the validator accepts it.
-    "override-widens-restricted-service": {
-        "hosts": {h: {"ansible_host": a, "vms_product": "xprotect", "vms_site": "finding", "vms_platform": "linux",
-                      **({"vms_port_overrides": {"mgmt_server_api": {"connects_from": ["gateways"]}}}
-                         if h == "ms" else {})}
-                  for h, a in {"ms": "10.9.1.10", "rec": "10.9.1.21", "mobile": "10.9.1.40"}.items()},
-        "groups": {"vms_app_servers": ["ms"], "vms_recorders": ["rec"], "vms_gateways": ["mobile"]}},
     # An override opening a server-only port to clients also opens it to VPN peers (the clients
     # role holds the VPN network): invariant 5 reads the catalog's roles, not the override's.
     "override-opens-server-port-to-vpn": site(
@@ -78,6 +61,35 @@ FINDINGS = {
         {"app": {"vms_port_overrides": {"web_player_https": {"enabled": True}}}},
         vms_web_player=False, vms_client_networks=["10.9.2.0/24"]),
 }
+
+# Refused by the validator since be08c95 (cameras stay segmented, restricted services keep their sources).
+REFUSED = {
+    # connects_from: [cameras] on a custom service of a host that records nothing.
+    "custom-service-on-app-server-open-to-cameras": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["rec"]}, {"app": "10.9.1.10", "rec": "10.9.1.21"},
+        {"app": {"vms_custom_services": [{"name": "cam_push", "port": 30000, "connects_from": ["cameras"]}]}},
+        vms_camera_networks=["10.9.50.0/24"]),
+    # An override giving a recorder's catalog service (not camera-facing) to the cameras.
+    "override-opens-recorder-port-to-cameras": site(
+        {"vms_app_servers": ["app"], "vms_recorders": ["app"]}, {"app": "10.9.1.10"},
+        {"app": {"vms_port_overrides": {"recorder_streaming": {"connects_from": ["cameras"]}}}},
+        vms_camera_networks=["10.9.50.0/24"]),
+    # An override widening a seed-restricted service: XProtect Management Server 9000 (only
+    # recording servers, seed 001) opened to the Mobile Server.
+    "override-widens-restricted-service": {
+        "hosts": {h: {"ansible_host": a, "vms_product": "xprotect", "vms_site": "finding", "vms_platform": "linux",
+                      **({"vms_port_overrides": {"mgmt_server_api": {"connects_from": ["gateways"]}}}
+                         if h == "ms" else {})}
+                  for h, a in {"ms": "10.9.1.10", "rec": "10.9.1.21", "mobile": "10.9.1.40"}.items()},
+        "groups": {"vms_app_servers": ["ms"], "vms_recorders": ["rec"], "vms_gateways": ["mobile"]}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_found_site_is_refused(name):
+    with pytest.raises(ValidationFailed):
+        compile_plan(REFUSED[name])
+
 
 # Accepted by the validator, refused by the edge renderer: a generic NVR's 100-port media range
 # forwarded from another external port cannot be written as nftables DNAT (more than 64 ports).
