@@ -538,6 +538,8 @@ class FakeSite:
             ---
             - name: Validate, load the plan and group the hosts, as site.yml does
               ansible.builtin.import_playbook: {ROOT / "playbooks" / "stages" / "prechecks.yml"}
+            - name: The Windows checks that change nothing, as site.yml runs them before any stage
+              ansible.builtin.import_playbook: {ROOT / "playbooks" / "stages" / "windows_prechecks.yml"}
             - name: The Windows stage
               ansible.builtin.import_playbook: {ROOT / "playbooks" / "stages" / "windows_hosts.yml"}
             """))
