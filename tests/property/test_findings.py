@@ -109,7 +109,16 @@ def test_found_site_renders(name):
     render_edge_ruleset(plan, plan["edge"]["host"])
 
 
-@pytest.mark.parametrize("name", sorted(FINDINGS))
+OPEN = {  # findings not settled yet: name -> the finding (xfail strict: red once fixed)
+    "override-opens-server-port-to-vpn-without-client-network":
+        "invariant 5 flags tcp/8080 from a VPN peer (10.9.200.254 -> app): on a VPN site without "
+        "vms_client_networks an override connects_from [clients] gives recorder_control to the VPN peers only; "
+        "the validator accepts it, the compiler opens it, the invariant forbids it",
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=OPEN[n]))
+                                  if n in OPEN else n for n in sorted(FINDINGS)])
 def test_found_site_satisfies_the_invariants(name):
     plan = compile_plan(FINDINGS[name])
     assert invariants.violations(plan) == []
