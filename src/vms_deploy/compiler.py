@@ -301,6 +301,7 @@ class _Compiler:
         for host in self.site.hosts:
             inbound = []
             enabled: list[str] = []  # feature ports this host opens by its own override (enabled: true)
+            declared: list[str] = []  # services whose sources the inventory set (override connects_from)
             services_by_host[host] = {}
             own = self.addr[host] + "/32"
             for svc in self.host_services(host):
@@ -318,6 +319,8 @@ class _Compiler:
                             "(vms_remote_allowlist is empty): no forward is made and the port stays closed")
                     continue  # nobody may connect: the port stays closed (and is never forwarded)
                 services_by_host[host][svc.name] = svc
+                if "connects_from" in svc.overridden:
+                    declared.append(svc.name)
                 if svc.feature is None and "enabled" in svc.overridden and self._feature_of(svc):
                     enabled.append(svc.name)
                 ports = self.instance_ports(host, svc)
@@ -335,6 +338,8 @@ class _Compiler:
                            "groups": self.site.host_groups(host), "components": self.comps[host], "inbound": inbound}
             if enabled:
                 hosts[host]["enabled_by_override"] = sorted(set(enabled))
+            if declared:
+                hosts[host]["sources_by_override"] = sorted(set(declared))
             if self.site.var(host, "vms_routed_public", None):
                 # Routed DMZ: the host's own address is public, so the edge routes the Internet to it.
                 hosts[host]["routed_public"] = True

@@ -88,10 +88,13 @@ class _Facts:
         services and management rules are named by the plan's rules (declared by the inventory)."""
         out = []
         by_name = {svc.name: svc for svc in self.services(host)}
+        declared = set(self.hosts[host].get("sources_by_override") or [])
         for rule in self.hosts[host].get("inbound") or []:
             svc = by_name.get(rule.get("service"))
             if svc is not None and self.is_open_kind(svc, host):
                 roles = set(svc.connects_from) | set(svc.tls_connects_from or ())
+                if svc.name in declared:
+                    roles.add("custom")  # the inventory named its sources (the validator keeps seed rules)
                 out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], svc.name, frozenset(roles)))
             elif rule.get("component") in ("custom", "management"):
                 out.append((rule["protocol"], rule["ports"][0], rule["ports"][1], rule["service"],

@@ -35,7 +35,7 @@ ROLES = ("clients", "app_servers", "recorders", "gateways", "all_servers", "mana
 # Inputs that break an invariant today, each kept as its smallest site in test_findings.py: the
 # generator leaves them out so the property tests keep catching everything else. Remove an entry
 # when its finding is fixed (the strict xfail in test_findings.py says when).
-KNOWN_FINDINGS: frozenset[str] = frozenset({"override-opens-server-port-to-vpn-without-client-network"})
+KNOWN_FINDINGS: frozenset[str] = frozenset()
 # Names: "override-opens-server-port-to-vpn-without-client-network" (test_findings.py).
 
 

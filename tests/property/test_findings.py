@@ -109,12 +109,9 @@ def test_found_site_renders(name):
     render_edge_ruleset(plan, plan["edge"]["host"])
 
 
-OPEN = {  # findings not settled yet: name -> the finding (xfail strict: red once fixed)
-    "override-opens-server-port-to-vpn-without-client-network":
-        "invariant 5 flags tcp/8080 from a VPN peer (10.9.200.254 -> app): on a VPN site without "
-        "vms_client_networks an override connects_from [clients] gives recorder_control to the VPN peers only; "
-        "the validator accepts it, the compiler opens it, the invariant forbids it",
-}
+# Settled: an override's connects_from is the inventory's declaration (the plan records it as
+# sources_by_override); the validator keeps the seed's own restrictions (cameras, restricted services).
+OPEN: dict[str, str] = {}  # findings not settled yet: name -> the finding (xfail strict: red once fixed)
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=OPEN[n]))
