@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+# A package (so this conftest does not shadow tests/unit's `conftest` module in one pytest session):
+# its own modules and the shared site generator go on the path here.
 sys.path.insert(0, str(HERE.parent / "property"))
+sys.path.insert(0, str(HERE))
 
 
 def kernel_unavailable() -> str | None:
