@@ -70,7 +70,7 @@ options:
     description:
       - Digest of the host's part of the plan the content was rendered from (vms_deploy.plan_io.host_digest,
         the C(vms_host_digest) filter). Recorded in the live table as its comment C(vms-deploy plan DIGEST), so
-        C(nft list table) and an audit show which plan a host runs. It is part of the desired text: a host whose
+        C(nft list table) and an audit show which plan a host runs. It is part of the desired text, so a host whose
         part of the plan did not change keeps its table untouched, whatever changed elsewhere in the site.
     type: str
 notes:
