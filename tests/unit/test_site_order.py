@@ -30,3 +30,14 @@ def test_windows_installer_inputs_are_rendered_before_any_change():
 def test_windows_hosts_stage_no_longer_holds_the_prechecks():
     plays = yaml.safe_load((ROOT / "playbooks/stages/windows_hosts.yml").read_text())
     assert not any(r.get("role") == "windows_prechecks" for p in plays for r in p.get("roles", []))
+
+
+def test_every_molecule_converge_loads_the_plan_first():
+    """Stages target plan-derived groups (vms_platform_linux, vms_component_*): without prechecks they
+    match no host and silently do nothing."""
+    for path in sorted((ROOT / "molecule").glob("*/converge.yml")):
+        plays = yaml.safe_load(path.read_text())
+        imports = [p.get("ansible.builtin.import_playbook", "") for p in plays]
+        stages = [i for i in imports if "/stages/" in i]
+        if stages:
+            assert stages[0].endswith("stages/prechecks.yml"), f"{path}: {imports}"
