@@ -50,7 +50,7 @@ def test_lab_site_stays_on_the_bench_subnet_and_builds_a_lab_spec(tmp_path):
     subnet = ipaddress.ip_network("172.29.200.0/24")
     for host, hvars in data["hosts"].items():
         assert ipaddress.ip_address(hvars["vms_address"]) in subnet, host
-    spec_path = ROOT / "roles" / "lab" / "filter_plugins" / "vms_lab.py"
+    spec_path = ROOT / "lab" / "roles" / "lab" / "filter_plugins" / "vms_lab.py"
     spec = importlib.util.spec_from_file_location("vms_lab_filter", spec_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""Lab plumbing: stand-in port lists and the lab spec built from a lab inventory's vms_lab_* variables."""
+"""Lab plumbing: stand-in port lists, the lab's filters and the lab spec built from a lab inventory's vms_lab_* variables."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from vms_deploy.render.nft_common import standin_ports
+from vms_lab.flows import vantage_checks
+from vms_lab.standin import standin_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = json.loads((Path(__file__).parent / "fixtures" / "nftables" / "plan_valerus_aio.json").read_text())
 
 
 def _lab_filter():
-    spec = importlib.util.spec_from_file_location("vms_lab", ROOT / "roles" / "lab" / "filter_plugins" / "vms_lab.py")
+    spec = importlib.util.spec_from_file_location("vms_lab", ROOT / "lab" / "roles" / "lab" / "filter_plugins" / "vms_lab.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.vms_lab_spec
@@ -36,6 +37,43 @@ def test_standin_huge_range_is_sampled():
                                              "component": "recorder", "service": "media", "purpose": "x"})
     media = [p["port"] for p in standin_ports(plan, "app1") if p["service"] == "media"]
     assert media == [20000, 24999, 29999]
+
+
+def _flow_filters():
+    spec = importlib.util.spec_from_file_location("vms_lab_flows", ROOT / "lab" / "plugins" / "filter" / "vms_lab_flows.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.IMPORT_ERROR is None, mod.IMPORT_ERROR
+    return mod.FilterModule().filters()
+
+
+def test_standin_filter_skips_what_a_valerus_gateways_nginx_serves():
+    """On a Linux Valerus gateway the reverse proxy owns its ports (render.nginx.owned_ports); the
+    stand-in takes every other planned port and nothing the plan does not give the host."""
+    from vms_deploy.compiler import compile_plan
+    from vms_deploy.inventory import load_inventory
+    from vms_deploy.render import nginx
+    plan = compile_plan(load_inventory(str(ROOT / "inventories" / "lab" / "all_in_one")))
+    assert plan["product"] == "valerus" and "vms_gateways" in plan["hosts"]["app1"]["groups"]
+    owned = set(nginx.owned_ports(plan, "app1"))
+    assert owned, "the lab's gateway has no nginx ports: the test would prove nothing"
+    every = {f'{p["protocol"]}/{p["port"]}' for p in standin_ports(plan, "app1")}
+    got = {f'{p["protocol"]}/{p["port"]}' for p in _flow_filters()["vms_standin_ports"]({"plan": plan}, "app1")}
+    assert got and not got & owned and got | owned == every
+    got = {f'{p["protocol"]}/{p["port"]}' for p in _flow_filters()["vms_standin_ports"](plan, "app1", ["tcp/554"])}
+    assert "tcp/554" in every and got == every - owned - {"tcp/554"}
+
+
+def test_flow_filters_wrap_the_lab_package_and_refuse_a_non_plan():
+    f = _flow_filters()
+    vantages = [{"name": "operator", "address": "172.28.13.100"}]
+    assert f["vms_flow_checks"]({"plan": PLAN}, vantages) == vantage_checks(PLAN, vantages)
+    line = f["vms_flow_check_line"](dict(vantage_checks(PLAN, vantages)[0], open=False))
+    assert "expect" in line and "got closed" in line
+    with pytest.raises(AnsibleFilterError, match="expected the plan dict"):
+        f["vms_flow_checks"]("not a plan", vantages)
+    with pytest.raises(AnsibleFilterError, match="'ghost' is not in the plan"):
+        f["vms_standin_ports"](PLAN, "ghost")
 
 
 MEMBERS = [

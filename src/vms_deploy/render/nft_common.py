@@ -1,4 +1,4 @@
-"""Pieces shared by the nftables renderers (host and edge) and the lab's flow checks.
+"""Pieces shared by the nftables renderers (host and edge).
 
 Everything here is pure: plan dict in, text or data out, byte-stable for golden files.
 """
@@ -188,7 +188,7 @@ def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[s
 
 
 def service_rules(host: dict) -> list[dict]:
-    """The host's VMS services (management is rendered separately and is not a stand-in port)."""
+    """The host's VMS services (management is rendered separately)."""
     return merged_inbound([r for r in host.get("inbound", []) if r.get("component") != "management"])
 
 
@@ -225,30 +225,3 @@ def check_host(plan: dict, host: str) -> dict:
                           "add it to one of the vms_* groups or run the play on plan hosts only")
     return hosts[host]
 
-
-# --- Stand-in listeners (lab) ---------------------------------------------------------------
-
-STANDIN_FULL_RANGE = 32
-
-
-def standin_ports(plan: dict, host: str, skip: Iterable[str] = ()) -> list[dict]:
-    """Ports a lab stand-in listens on for `host`: every service port of its plan.
-
-    Ranges up to STANDIN_FULL_RANGE ports are listened on in full; longer ones (recorder media
-    ranges) on the first, middle and last port only, which is what verify probes. `skip` holds
-    "proto/port" strings served by something real (the gateway's reverse proxy, sshd).
-    """
-    h = check_host(plan, host)
-    skipped = set(skip)
-    out: dict[tuple, dict] = {}
-    for rule in service_rules(h):
-        first, last = rule["ports"]
-        ports = (range(first, last + 1) if last - first < STANDIN_FULL_RANGE
-                 else sorted({first, (first + last) // 2, last}))
-        for port in ports:
-            key = (rule["protocol"], port)
-            if f"{key[0]}/{key[1]}" in skipped or key in out:
-                continue
-            out[key] = {"protocol": rule["protocol"], "port": port, "component": rule["component"],
-                        "service": rule["service"]}
-    return [out[k] for k in sorted(out)]

@@ -2,7 +2,7 @@
 
 The lab inventory is inventories/lab/<scenario> (MOLECULE_SCENARIO_NAME, or VMS_LAB_INVENTORY).
 The plan is compiled exactly as the deploy does (the vms_plan action, ad hoc), the expected
-results come from vms_deploy.vantage (the evaluator, and the invariants for what must never answer), the results from lab/probe.py run
+results come from the lab's vms_lab.flows (the evaluator, and the invariants for what must never answer), the results from lab/probe.py run
 inside each vantage container through testinfra's docker backend.
 """
 
@@ -66,7 +66,7 @@ def run_probe(vantage: str, checks: list[dict], timeout: float = 1.5) -> list[di
 
 
 def line(c: dict) -> str:
-    from vms_deploy.vantage import line as vantage_line
+    from vms_lab.flows import line as vantage_line
     return vantage_line(c) + f" [{c.get('detail', '')}]"
 
 
@@ -82,7 +82,7 @@ def vantages() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def all_checks(plan, vantages) -> list[dict]:
-    from vms_deploy.vantage import vantage_checks
+    from vms_lab.flows import vantage_checks
     return vantage_checks(plan, vantages)
 
 

@@ -27,7 +27,7 @@ def test_plan_has_checks_for_every_vantage(results, vantages):
 def test_every_flow_matches_the_plan(results, vantage):
     if vantage not in results:
         pytest.skip(f"no {vantage} vantage in this lab")
-    from vms_deploy.vantage import wrong as wrong_results
+    from vms_lab.flows import wrong as wrong_results
     wrong = wrong_results(results[vantage])
     assert not wrong, "\n".join(line(r) for r in wrong)
 
@@ -133,7 +133,7 @@ def test_verify_fails_when_the_edge_routes_the_internet_inside(plan, all_checks)
     """The first build's defect, put back by hand on the edge: a routed accept from the Internet to a
     private address. The invariant checks (not the plan) must catch it with packets, then the table
     is restored."""
-    from vms_deploy.vantage import wrong as wrong_results
+    from vms_lab.flows import wrong as wrong_results
     forbidden = [c for c in all_checks if c["vantage"] == "internet" and c["forbidden"] and c["protocol"] == "tcp"
                  and c["address"] != (plan["edge"] or {}).get("public_address")
                  and c["invariant"].startswith("1 internet")]

@@ -1,4 +1,5 @@
-"""What each vantage point should try, and what it must see (playbooks/verify.yml, the lab's verify).
+"""The lab's flow checks: what each vantage point should try, and what it must see (playbooks/verify.yml,
+the lab's verify, and the Molecule verifier tests/verify/flows).
 
 A vantage is a machine on one of the site's networks or outside it (the lab's Internet, operator
 and camera containers; on a real site, hosts in the inventory group `vms_vantages`). It tries:
@@ -13,8 +14,8 @@ prove itself right: verify fails on any reachable forbidden tuple whatever the p
 """
 from __future__ import annotations
 
-from .evaluate import evaluate
-from .invariants import probes
+from vms_deploy.evaluate import evaluate
+from vms_deploy.invariants import probes
 
 
 def _target(plan: dict, address: str, protocol: str, port: int) -> str:
