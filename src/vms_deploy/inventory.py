@@ -110,10 +110,11 @@ MAX_FILES = 5000
 MAX_DEPTH = 100
 _VARS_DIRS = ("group_vars", "host_vars")
 _SKIPPED_SUFFIXES = (".md", ".txt", ".j2", ".pem", ".key", ".crt", ".pfx", ".p12", ".lic", ".orig", ".retry", ".pyc")
-_YAML_SUFFIXES = (".yml", ".yaml", ".json", "")
-BOUNDS_FIX = (f"write the values out without YAML anchors and aliases (&name, *name) that multiply them, nest them "
-              f"at most {MAX_DEPTH} levels deep, and keep each inventory file under {MAX_FILE_BYTES // 1024 // 1024} MiB "
-              f"and {MAX_EXPANDED_NODES} values")
+ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *name) that multiply them: a file may "
+             f"expand to at most {MAX_EXPANDED_NODES} values")
+NESTING_FIX = f"nest values at most {MAX_DEPTH} levels deep (lists of mappings of lists are plenty)"
+SIZE_FIX = (f"keep each inventory, group_vars and host_vars file under {MAX_FILE_BYTES // 1024 // 1024} MiB and "
+            f"{MAX_EXPANDED_NODES} values: split it, or remove what the site does not use")
 
 
 def _inventory_files(path: Path) -> list[Path]:
@@ -130,8 +131,8 @@ def _inventory_files(path: Path) -> list[Path]:
     return files[:MAX_FILES]
 
 
-def yaml_problem(text: str) -> str | None:
-    """Why the YAML in text is too big to hand to Ansible's parser, or None.
+def yaml_problem(text: str) -> tuple[str, str] | None:
+    """(problem, fix) when the YAML in text is too big to hand to Ansible's parser, or None.
 
     Counts the values (scalars, lists, mappings, keys) the text expands to, an alias as many values as
     its anchor holds, from the parser's event stream: nothing is composed or constructed, so neither
@@ -151,34 +152,36 @@ def yaml_problem(text: str) -> str | None:
                 anchors[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
             if any(anchor == event.anchor for anchor, _ in open_collections):
-                return f"refers to itself through the YAML alias *{event.anchor}, so it expands without end"
+                return (f"refers to itself through the YAML alias *{event.anchor}, so it expands without end",
+                        ALIAS_FIX)
             aliased = True
             count += anchors.get(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):
             open_collections.append((event.anchor, count))
             count += 1
             if len(open_collections) > MAX_DEPTH:
-                return f"nests values too deeply (more than {MAX_DEPTH} levels)"
+                return f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX
         elif isinstance(event, yaml.CollectionEndEvent):
             anchor, started = open_collections.pop()
             if anchor is not None:
                 anchors[anchor] = count - started
         if count > MAX_EXPANDED_NODES:
             if aliased:
-                return f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases"
-            return f"holds more than {MAX_EXPANDED_NODES} values"
+                return f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", ALIAS_FIX
+            return f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX
     return None
 
 
-def text_problem(text: str) -> str | None:
-    """Why a file that is not YAML (an INI inventory) is too big: a value per host, group, key and value."""
+def text_problem(text: str) -> tuple[str, str] | None:
+    """(problem, fix) when a file that is not YAML (an INI inventory) is too big: a value per host, group,
+    key and value."""
     count = 0
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and stripped[0] not in "#;":
             count += 1 + stripped.count("=") * 2
             if count > MAX_EXPANDED_NODES:
-                return f"holds more than {MAX_EXPANDED_NODES} values"
+                return f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX
     return None
 
 
@@ -189,7 +192,7 @@ def file_problem(file: str | Path) -> InputError | None:
     """An InputError when one inventory, group_vars or host_vars file is too big for Ansible to parse.
 
     Bytes first (MAX_FILE_BYTES), then values as expanded through YAML aliases (MAX_EXPANDED_NODES) and
-    nesting (MAX_DEPTH); a file that is not YAML is counted by its lines. Remembered per file version
+    nesting (MAX_DEPTH), and as INI lines (text_problem). Remembered per file version
     (path, size, mtime), so a file several hosts share is read once."""
     import yaml
 
@@ -203,18 +206,21 @@ def file_problem(file: str | Path) -> InputError | None:
         return _MEASURED[key]
     problem = None
     if stat.st_size > MAX_FILE_BYTES:
-        problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}"
+        problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}", SIZE_FIX
     else:
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
+        # Both measures, whatever the name: Ansible offers a file every enabled plugin in turn, so INI text
+        # in a .yml file still reaches the ini plugin, and INI host lines can be one valid YAML scalar.
         try:
-            problem = yaml_problem(text) if file.suffix.lower() in _YAML_SUFFIXES else text_problem(text)
+            problem = yaml_problem(text)
         except yaml.YAMLError:
-            problem = text_problem(text)  # INI without a suffix, or broken YAML that Ansible will report
+            problem = None  # not YAML (INI), or broken YAML that Ansible reports itself
+        problem = problem or text_problem(text)
     # The whole path, quoted (control characters escaped), never cut: the message must name the file.
-    error = InputError("", "inventory file", Preview(repr(str(file))), problem, BOUNDS_FIX) if problem else None
+    error = InputError("", "inventory file", Preview(repr(str(file))), *problem) if problem else None
     if len(_MEASURED) > MAX_FILES:
         _MEASURED.clear()
     _MEASURED[key] = error
@@ -231,9 +237,8 @@ def refusal(errors: list[InputError]) -> str | None:
     AnsibleParserError before Ansible's own parser reads the file), or None when there are none."""
     if not errors:
         return None
-    lines = [f"{error.variable} {show_value(error.value)} {error.problem}" for error in errors]
-    return (f"vms-deploy refuses to parse the inventory: {'; '.join(lines)}. Nothing was parsed and no host was "
-            f"contacted. Fix: {errors[0].fix}")
+    return "; ".join(f"vms-deploy refused {error.variable} {show_value(error.value)} before Ansible parsed it: "
+                     f"it {error.problem}. Fix: {error.fix}" for error in errors)
 
 
 @contextlib.contextmanager
