@@ -19,9 +19,19 @@ EXAMPLES = r"""
 # enable_plugins = host_list, script, vms_yaml, vms_ini, vms_auto, vms_toml
 """
 
+from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory.toml import InventoryModule as TomlInventory
 
-from vms_deploy.bounded_plugins import BoundedInventory
+try:
+    from vms_deploy.bounded_plugins import BoundedInventory
+except ImportError:  # the guard is the package's: say how to install it rather than show a traceback
+
+    class BoundedInventory:  # type: ignore[no-redef]
+        """Refuses every source: without the package no file can be measured."""
+
+        def parse(self, inventory, loader, path, cache=True):
+            raise AnsibleParserError("the vms_deploy Python package is not installed: run bin/setup "
+                                     "(or pip install -e .)")
 
 
 class InventoryModule(BoundedInventory, TomlInventory):

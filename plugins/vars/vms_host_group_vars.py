@@ -46,9 +46,19 @@ EXAMPLES = r"""
 # vars_plugins_enabled = vms_host_group_vars
 """
 
+from ansible.errors import AnsibleParserError
 from ansible.plugins.vars.host_group_vars import VarsModule as HostGroupVars
 
-from vms_deploy.bounded_plugins import BoundedVarsFiles
+try:
+    from vms_deploy.bounded_plugins import BoundedVarsFiles
+except ImportError:  # the guard is the package's: say how to install it rather than show a traceback
+
+    class BoundedVarsFiles:  # type: ignore[no-redef]
+        """Refuses every file: without the package no file can be measured."""
+
+        def load_found_files(self, loader, data, found_files):
+            raise AnsibleParserError("the vms_deploy Python package is not installed: run bin/setup "
+                                     "(or pip install -e .)")
 
 
 class VarsModule(BoundedVarsFiles, HostGroupVars):
