@@ -115,6 +115,8 @@ ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *na
 NESTING_FIX = f"nest values at most {MAX_DEPTH} levels deep (lists of mappings of lists are plenty)"
 SIZE_FIX = (f"keep each inventory, group_vars and host_vars file under {MAX_FILE_BYTES // 1024 // 1024} MiB and "
             f"{MAX_EXPANDED_NODES} values: split it, or remove what the site does not use")
+TOTAL_FIX = (f"an inventory with its group_vars and host_vars may hold at most {MAX_EXPANDED_NODES} values in at "
+             f"most {MAX_FILES} files: remove what the site does not use, or make it several sites")
 
 
 def _inventory_files(path: Path) -> list[Path]:
@@ -128,11 +130,16 @@ def _inventory_files(path: Path) -> list[Path]:
                                 and f.suffix.lower() not in _SKIPPED_SUFFIXES))
         if len(files) > MAX_FILES:
             break
-    return files[:MAX_FILES]
+    return files[:MAX_FILES + 1]  # one more than allowed: oversized_files refuses the inventory
 
 
 def yaml_problem(text: str) -> tuple[str, str] | None:
-    """(problem, fix) when the YAML in text is too big to hand to Ansible's parser, or None.
+    """(problem, fix) when the YAML in text is too big to hand to Ansible's parser, or None (_yaml_values)."""
+    return _yaml_values(text)[1]
+
+
+def _yaml_values(text: str) -> tuple[int, tuple[str, str] | None]:
+    """(values counted, (problem, fix) or None) for the YAML in text.
 
     Counts the values (scalars, lists, mappings, keys) the text expands to, an alias as many values as
     its anchor holds, from the parser's event stream: nothing is composed or constructed, so neither
@@ -152,84 +159,106 @@ def yaml_problem(text: str) -> tuple[str, str] | None:
                 anchors[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
             if any(anchor == event.anchor for anchor, _ in open_collections):
-                return (f"refers to itself through the YAML alias *{event.anchor}, so it expands without end",
-                        ALIAS_FIX)
+                loop = f"refers to itself through the YAML alias *{event.anchor}, so it expands without end"
+                return count, (loop, ALIAS_FIX)
             aliased = True
             count += anchors.get(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):
             open_collections.append((event.anchor, count))
             count += 1
             if len(open_collections) > MAX_DEPTH:
-                return f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX
+                return count, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
         elif isinstance(event, yaml.CollectionEndEvent):
             anchor, started = open_collections.pop()
             if anchor is not None:
                 anchors[anchor] = count - started
         if count > MAX_EXPANDED_NODES:
             if aliased:
-                return f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", ALIAS_FIX
-            return f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX
-    return None
+                return count, (f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", ALIAS_FIX)
+            return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+    return count, None
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
     """(problem, fix) when a file that is not YAML (an INI inventory) is too big: a value per host, group,
     key and value."""
+    return _text_values(text)[1]
+
+
+def _text_values(text: str) -> tuple[int, tuple[str, str] | None]:
     count = 0
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and stripped[0] not in "#;":
             count += 1 + stripped.count("=") * 2
             if count > MAX_EXPANDED_NODES:
-                return f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX
-    return None
+                return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+    return count, None
 
 
-_MEASURED: dict[tuple, InputError | None] = {}
+_MEASURED: dict[tuple, tuple[InputError | None, int]] = {}
 
 
 def file_problem(file: str | Path) -> InputError | None:
     """An InputError when one inventory, group_vars or host_vars file is too big for Ansible to parse.
 
     Bytes first (MAX_FILE_BYTES), then values as expanded through YAML aliases (MAX_EXPANDED_NODES) and
-    nesting (MAX_DEPTH), and as INI lines (text_problem). Remembered per file version
-    (path, size, mtime), so a file several hosts share is read once."""
+    nesting (MAX_DEPTH), and as INI lines (text_problem). Remembered per file version (path, size,
+    mtime), so a file several hosts share is read once."""
+    return _measure(Path(file))[0]
+
+
+def _measure(file: Path) -> tuple[InputError | None, int]:
+    """(file_problem, values counted) of one file."""
     import yaml
 
-    file = Path(file)
     try:
         stat = file.stat()
     except OSError:
-        return None  # Ansible reports a missing or unreadable file itself
+        return None, 0  # Ansible reports a missing or unreadable file itself
     key = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     if key in _MEASURED:
         return _MEASURED[key]
-    problem = None
+    count, problem = 0, None
     if stat.st_size > MAX_FILE_BYTES:
         problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}", SIZE_FIX
     else:
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
-            return None
+            return None, 0
         # Both measures, whatever the name: Ansible offers a file every enabled plugin in turn, so INI text
         # in a .yml file still reaches the ini plugin, and INI host lines can be one valid YAML scalar.
         try:
-            problem = yaml_problem(text)
+            count, problem = _yaml_values(text)
         except yaml.YAMLError:
-            problem = None  # not YAML (INI), or broken YAML that Ansible reports itself
-        problem = problem or text_problem(text)
+            pass  # not YAML (INI), or broken YAML that Ansible reports itself
+        if problem is None:
+            lines, problem = _text_values(text)
+            count = max(count, lines)
     # The whole path, quoted (control characters escaped), never cut: the message must name the file.
     error = InputError("", "inventory file", Preview(repr(str(file))), *problem) if problem else None
     if len(_MEASURED) > MAX_FILES:
         _MEASURED.clear()
-    _MEASURED[key] = error
-    return error
+    _MEASURED[key] = error, count
+    return error, count
 
 
 def oversized_files(path: Path) -> list[InputError]:
-    """InputErrors for the files of an inventory (and its group_vars/host_vars) that are too big (file_problem)."""
-    return [error for error in map(file_problem, _inventory_files(path)) if error is not None]
+    """InputErrors for the files of an inventory (and its group_vars/host_vars) that are too big
+    (file_problem), or for the files together: at most MAX_FILES files and MAX_EXPANDED_NODES values."""
+    files = _inventory_files(path)
+    where = Preview(repr(str(path)))
+    if len(files) > MAX_FILES:
+        return [InputError("", "inventory", where, f"has more than {MAX_FILES} files (with its group_vars and "
+                           "host_vars)", TOTAL_FIX)]
+    measured = [_measure(file) for file in files]
+    errors = [error for error, _ in measured if error is not None]
+    total = sum(count for _, count in measured)
+    if not errors and total > MAX_EXPANDED_NODES:
+        errors.append(InputError("", "inventory", where, f"holds more than {MAX_EXPANDED_NODES} values in its "
+                                 f"{len(files)} files (with its group_vars and host_vars)", TOTAL_FIX))
+    return errors
 
 
 def refusal(errors: list[InputError]) -> str | None:

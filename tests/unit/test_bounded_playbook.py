@@ -23,6 +23,7 @@ from vms_deploy.inventory import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
     MAX_FILE_BYTES,
+    oversized_files,
     text_problem,
     yaml_problem,
 )
@@ -175,3 +176,25 @@ def test_normal_inventories_pass_both_measures():
         for file in inv.rglob("*.yml"):
             text = file.read_text()
             assert yaml_problem(text) is None and text_problem(text) is None, file
+
+
+def test_many_files_each_under_the_limit_are_refused_together(tmp_path):
+    inv = tmp_path / "inv"
+    shutil.copytree(EXAMPLE, inv)
+    for i in range(3):  # each file holds MAX_EXPANDED_NODES // 2 values: fine alone, too many together
+        (inv / "group_vars" / f"part{i}.yml").write_text(
+            "vms_note: [" + ", ".join(["1"] * (MAX_EXPANDED_NODES // 2)) + "]\n")
+    errors = oversized_files(inv)
+    assert [(e.variable, e.problem.split(" in its")[0]) for e in errors] == [
+        ("inventory", f"holds more than {MAX_EXPANDED_NODES} values")]
+    assert str(inv) in str(errors[0]) and "at most" in errors[0].fix
+
+
+def test_certificates_beside_the_inventory_are_skipped_not_failed(tmp_path):
+    """any_unparsed_is_failed would turn a PEM file no plugin parses into an error: ansible.cfg skips them."""
+    inv = tmp_path / "inv"
+    shutil.copytree(EXAMPLE, inv)
+    (inv / "site.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    (inv / "site.key").write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+    rc, out, _ = run_bounded(["ansible-inventory", "-i", str(inv), "--graph"])
+    assert rc == 0 and "valerus1" in out and "WARNING" not in out, out
