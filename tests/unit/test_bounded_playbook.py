@@ -198,3 +198,11 @@ def test_certificates_beside_the_inventory_are_skipped_not_failed(tmp_path):
     (inv / "site.key").write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
     rc, out, _ = run_bounded(["ansible-inventory", "-i", str(inv), "--graph"])
     assert rc == 0 and "valerus1" in out and "WARNING" not in out, out
+
+
+def test_plugin_configuration_files_still_reach_their_plugin(tmp_path):
+    """vms_auto is auto behind the guard: a YAML file naming an inventory plugin still runs that plugin."""
+    config = tmp_path / "generated.yml"
+    config.write_text('plugin: ansible.builtin.generator\nhosts:\n  name: "{{ a }}-host"\nlayers:\n  a: [x, y]\n')
+    rc, out, _ = run_bounded(["ansible-inventory", "-i", str(config), "--graph"])
+    assert rc == 0 and "x-host" in out and "y-host" in out, out
