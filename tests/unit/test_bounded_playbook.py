@@ -97,9 +97,9 @@ def test_the_vars_plugin_measures_group_vars_beside_a_playbook(tmp_path):
     (tmp_path / "group_vars" / "all.yml").write_text(BOMB)
     playbook = tmp_path / "play.yml"
     playbook.write_text("---\n- name: Nothing\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                        "    - name: Say so\n      ansible.builtin.debug:\n        msg: unreachable\n")
+                        "    - name: Say so\n      ansible.builtin.debug:\n        msg: never shown\n")
     rc, out, took = run_bounded(["ansible-playbook", "-i", str(EXAMPLE), str(playbook)])
-    assert rc != 0 and '"msg": "unreachable"' not in out, out[:MAX_OUTPUT]
+    assert rc != 0 and "TASK [" not in out, out[:MAX_OUTPUT]  # the play stops before its first task
     assert f"vms-deploy refused inventory file '{tmp_path / 'group_vars' / 'all.yml'}' before Ansible parsed it" in out
     assert "Traceback" not in out and len(out) < MAX_OUTPUT and took < TIME_LIMIT / 2
 
