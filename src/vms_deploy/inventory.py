@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import size_problem
-from .errors import InputError, ValidationFailed, preview
+from .errors import InputError, Preview, ValidationFailed, preview, show_value
 from .memo import IdentityMemo
 from .secrets import host_secrets, password_warnings
 
@@ -99,28 +99,24 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
 
 # Ansible copies every value while it parses an inventory (tags on each item), so a few lines of
 # YAML anchors and aliases (the "billion laughs") would keep it busy for hours before vms-deploy sees
-# a value. Inventory files are therefore measured first, as YAML node graphs, with aliases counted
-# as often as they would be expanded: linear time in the file, whatever it expands to.
+# a value. Inventory files are therefore measured first, as streams of YAML events, with an alias
+# counted as often as it would be expanded: linear time in the file and memory for one event,
+# whatever the file expands to. The same measure guards playbook runs: the project's inventory and
+# vars plugins (plugins/inventory/vms_*.py, plugins/vars/vms_host_group_vars.py) call file_problem
+# before Ansible's own parsers read a file.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 500_000
 MAX_FILES = 5000
+MAX_DEPTH = 100
 _VARS_DIRS = ("group_vars", "host_vars")
 _SKIPPED_SUFFIXES = (".md", ".txt", ".j2", ".pem", ".key", ".crt", ".pfx", ".p12", ".lic", ".orig", ".retry", ".pyc")
-
-
-MAX_DEPTH = 100
-
-
-def max_depth(text: str) -> int:
-    """Deepest flow-style nesting ([ and {) in text; a cheap test before composing the YAML."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-    return deepest
+ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *name) that multiply them: a file may "
+             f"expand to at most {MAX_EXPANDED_NODES} values")
+NESTING_FIX = f"nest values at most {MAX_DEPTH} levels deep (lists of mappings of lists are plenty)"
+SIZE_FIX = (f"keep each inventory, group_vars and host_vars file under {MAX_FILE_BYTES // 1024 // 1024} MiB and "
+            f"{MAX_EXPANDED_NODES} values: split it, or remove what the site does not use")
+TOTAL_FIX = (f"an inventory with its group_vars and host_vars may hold at most {MAX_EXPANDED_NODES} values in at "
+             f"most {MAX_FILES} files: remove what the site does not use, or make it several sites")
 
 
 def _inventory_files(path: Path) -> list[Path]:
@@ -134,72 +130,144 @@ def _inventory_files(path: Path) -> list[Path]:
                                 and f.suffix.lower() not in _SKIPPED_SUFFIXES))
         if len(files) > MAX_FILES:
             break
-    return files[:MAX_FILES]
+    return files[:MAX_FILES + 1]  # one more than allowed: oversized_files refuses the inventory
 
 
-def _expanded_nodes(node, sizes: dict, active: set) -> int:
-    """Nodes the YAML graph `node` expands to (aliases counted every time they are used)."""
+def yaml_problem(text: str) -> tuple[str, str] | None:
+    """(problem, fix) when the YAML in text is too big to hand to Ansible's parser, or None (_yaml_values)."""
+    return _yaml_values(text)[1]
+
+
+def _yaml_values(text: str) -> tuple[int, tuple[str, str] | None]:
+    """(values counted, (problem, fix) or None) for the YAML in text.
+
+    Counts the values (scalars, lists, mappings, keys) the text expands to, an alias as many values as
+    its anchor holds, from the parser's event stream: nothing is composed or constructed, so neither
+    an alias bomb nor deep nesting costs more than one pass. Raises yaml.YAMLError for text that is
+    not YAML (for an INI file that error comes at once)."""
     import yaml
 
-    key = id(node)
-    if key in sizes:
-        return sizes[key]
-    if key in active:  # a recursive anchor expands without end
-        return MAX_EXPANDED_NODES + 1
-    active.add(key)
-    total = 1
-    if isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            total += _expanded_nodes(child, sizes, active)
-            if total > MAX_EXPANDED_NODES:
-                break
-    elif isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            total += _expanded_nodes(k, sizes, active) + _expanded_nodes(v, sizes, active)
-            if total > MAX_EXPANDED_NODES:
-                break
-    active.discard(key)
-    sizes[key] = total
-    return total
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    count = 0
+    aliased = False
+    anchors: dict[str, int] = {}
+    open_collections: list[tuple[str | None, int]] = []
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.ScalarEvent):
+            count += 1
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_collections):
+                loop = f"refers to itself through the YAML alias *{event.anchor}, so it expands without end"
+                return count, (loop, ALIAS_FIX)
+            aliased = True
+            count += anchors.get(event.anchor, 1)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_collections.append((event.anchor, count))
+            count += 1
+            if len(open_collections) > MAX_DEPTH:
+                return count, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, started = open_collections.pop()
+            if anchor is not None:
+                anchors[anchor] = count - started
+        if count > MAX_EXPANDED_NODES:
+            if aliased:
+                return count, (f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", ALIAS_FIX)
+            return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+    return count, None
+
+
+def text_problem(text: str) -> tuple[str, str] | None:
+    """(problem, fix) when a file that is not YAML (an INI inventory) is too big: a value per host, group,
+    key and value."""
+    return _text_values(text)[1]
+
+
+def _text_values(text: str) -> tuple[int, tuple[str, str] | None]:
+    count = 0
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and stripped[0] not in "#;":
+            count += 1 + stripped.count("=") * 2
+            if count > MAX_EXPANDED_NODES:
+                return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+    return count, None
+
+
+_MEASURED: dict[tuple, tuple[InputError | None, int]] = {}
+
+
+def file_problem(file: str | Path) -> InputError | None:
+    """An InputError when one inventory, group_vars or host_vars file is too big for Ansible to parse.
+
+    Bytes first (MAX_FILE_BYTES), then values as expanded through YAML aliases (MAX_EXPANDED_NODES) and
+    nesting (MAX_DEPTH), and as INI lines (text_problem). Remembered per file version (path, size,
+    mtime), so a file several hosts share is read once."""
+    return _measure(Path(file))[0]
+
+
+def _measure(file: Path) -> tuple[InputError | None, int]:
+    """(file_problem, values counted) of one file."""
+    import yaml
+
+    try:
+        stat = file.stat()
+    except OSError:
+        return None, 0  # Ansible reports a missing or unreadable file itself
+    key = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in _MEASURED:
+        return _MEASURED[key]
+    count, problem = 0, None
+    if stat.st_size > MAX_FILE_BYTES:
+        problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}", SIZE_FIX
+    else:
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None, 0
+        # Both measures, whatever the name: Ansible offers a file every enabled plugin in turn, so INI text
+        # in a .yml file still reaches the ini plugin, and INI host lines can be one valid YAML scalar.
+        try:
+            count, problem = _yaml_values(text)
+        except yaml.YAMLError:
+            pass  # not YAML (INI), or broken YAML that Ansible reports itself
+        if problem is None:
+            lines, problem = _text_values(text)
+            count = max(count, lines)
+    # The whole path, quoted (control characters escaped), never cut: the message must name the file.
+    error = InputError("", "inventory file", Preview(repr(str(file))), *problem) if problem else None
+    if len(_MEASURED) > MAX_FILES:
+        _MEASURED.clear()
+    _MEASURED[key] = error, count
+    return error, count
 
 
 def oversized_files(path: Path) -> list[InputError]:
-    """InputErrors for inventory files that are too large or expand too far through YAML aliases."""
-    import yaml
-
-    class _Composer(yaml.SafeLoader):
-        """Builds the node graph only: custom tags (!vault, !unsafe) need no constructor here."""
-
-    errors = []
-    fix = ("write the values out without YAML anchors and aliases (&name, *name) that multiply them, and keep "
-           "inventory files small")
-    for file in _inventory_files(path):
-        try:
-            size = file.stat().st_size
-        except OSError:
-            continue
-        if size > MAX_FILE_BYTES:
-            errors.append(InputError("", "inventory file", str(file), f"is {size} bytes, more than {MAX_FILE_BYTES}",
-                                     fix))
-            continue
-        if file.suffix.lower() not in (".yml", ".yaml", ".json", ""):
-            continue
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-            if "*" not in text and max_depth(text) < MAX_DEPTH:
-                continue  # no alias to expand, no nesting to recurse into
-            nodes = list(yaml.compose_all(text, Loader=_Composer))
-            sizes: dict[int, int] = {}
-            total = sum(_expanded_nodes(node, sizes, set()) for node in nodes if node is not None)
-        except (OSError, yaml.YAMLError):
-            continue  # not YAML (INI) or broken YAML: Ansible's own parser reports it
-        except RecursionError:
-            errors.append(InputError("", "inventory file", str(file), "nests values too deeply", fix))
-            continue
-        if total > MAX_EXPANDED_NODES:
-            errors.append(InputError("", "inventory file", str(file),
-                                     f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", fix))
+    """InputErrors for the files of an inventory (and its group_vars/host_vars) that are too big
+    (file_problem), or for the files together: at most MAX_FILES files and MAX_EXPANDED_NODES values."""
+    files = _inventory_files(path)
+    where = Preview(repr(str(path)))
+    if len(files) > MAX_FILES:
+        return [InputError("", "inventory", where, f"has more than {MAX_FILES} files (with its group_vars and "
+                           "host_vars)", TOTAL_FIX)]
+    measured = [_measure(file) for file in files]
+    errors = [error for error, _ in measured if error is not None]
+    total = sum(count for _, count in measured)
+    if not errors and total > MAX_EXPANDED_NODES:
+        errors.append(InputError("", "inventory", where, f"holds more than {MAX_EXPANDED_NODES} values in its "
+                                 f"{len(files)} files (with its group_vars and host_vars)", TOTAL_FIX))
     return errors
+
+
+def refusal(errors: list[InputError]) -> str | None:
+    """file_problem errors as one message for Ansible (the project's inventory and vars plugins raise it as
+    AnsibleParserError before Ansible's own parser reads the file), or None when there are none."""
+    if not errors:
+        return None
+    return "; ".join(f"vms-deploy refused {error.variable} {show_value(error.value)} before Ansible parsed it: "
+                     f"it {error.problem}. Fix: {error.fix}" for error in errors)
 
 
 @contextlib.contextmanager

@@ -171,5 +171,7 @@ def test_malformed_inventory_yaml_fails_cleanly(tmp_path):
     (inv / "hosts.yml").write_text("all:\n  children:\n    vms_recorders:\n      hosts: {nvr: {ansible_host: 10.1.1.1}\n")
     rc, out = run_playbook(inv, "playbooks/plan.yml", "-e", f"vms_plan_dir={tmp_path}/out")
     assert rc != 0
-    assert "the inventory has no hosts" in out and "ansible-inventory -i PATH --graph" in out
+    # any_unparsed_is_failed (ansible.cfg): the run stops at the inventory, before any play
+    assert "YAML parsing failed" in out and f"Completely failed to parse inventory source {inv}/hosts.yml" in out
+    assert "PLAY [" not in out
     assert "Traceback" not in out and not (tmp_path / "out").exists()

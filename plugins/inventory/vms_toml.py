@@ -1,0 +1,40 @@
+"""Inventory plugin vms_toml: Ansible's toml inventory plugin behind the vms-deploy size guard."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: vms_toml
+short_description: TOML inventory files, measured before they are parsed
+description:
+  - Ansible's C(toml) inventory plugin (same format, same result; the file name must end in C(.toml)), except that the
+    file and the C(group_vars)/C(host_vars) files next to it are measured first with the guard of C(vms-deploy plan)
+    (C(vms_deploy.inventory.file_problem)) and refused, naming the file, the limit and the fix, when too big.
+  - Enabled in the project's C(ansible.cfg) instead of C(toml). See docs/security.md, class 8.
+  - Needs the vms_deploy Python package on the controller (bin/setup installs it).
+"""
+
+EXAMPLES = r"""
+# ansible.cfg
+# [inventory]
+# enable_plugins = host_list, script, vms_yaml, vms_ini, vms_auto, vms_toml
+"""
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory.toml import InventoryModule as TomlInventory
+
+try:
+    from vms_deploy.bounded_plugins import BoundedInventory
+except ImportError:  # the guard is the package's: say how to install it rather than show a traceback
+
+    class BoundedInventory:  # type: ignore[no-redef]
+        """Refuses every source: without the package no file can be measured."""
+
+        def parse(self, inventory, loader, path, cache=True):
+            raise AnsibleParserError("the vms_deploy Python package is not installed: run bin/setup "
+                                     "(or pip install -e .)")
+
+
+class InventoryModule(BoundedInventory, TomlInventory):
+    """The toml inventory plugin, each file measured first."""
+
+    NAME = "vms_toml"
