@@ -45,7 +45,7 @@ HOST = "rec0001"
 
 
 def plan_for(clients: int) -> dict:
-    from vms_deploy.compiler import compile_plan
+    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
 
     out = BUILD / "apply" / "site"

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy.render.nft_common import RenderError, standin_ports
-    from vms_deploy.vantage import line as flow_check_line
-    from vms_deploy.vantage import vantage_checks, wrong
-    from vms_deploy.render.nftables_edge import render_edge_ruleset
-    from vms_deploy.render.nftables_host import render_host_ruleset
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
-
-MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
+(RenderError, standin_ports, flow_check_line, vantage_checks, wrong, render_edge_ruleset, render_host_ruleset), \
+    IMPORT_ERROR = _GLUE["vms_import"](
+        "vms_deploy.render.nft_common:RenderError", "vms_deploy.render.nft_common:standin_ports",
+        "vms_deploy.vantage:line", "vms_deploy.vantage:vantage_checks", "vms_deploy.vantage:wrong",
+        "vms_deploy.render.nftables_edge:render_edge_ruleset", "vms_deploy.render.nftables_host:render_host_ruleset")
+MISSING = _GLUE["MISSING"]
 
 
 def _call(func, *args):
@@ -63,7 +63,9 @@ def vms_gateway_owned_ports(plan, host):
     """plan | vms_gateway_owned_ports(host) -> ["tcp/9443", ...] served by the gateway's nginx (stand-ins skip them)."""
     if IMPORT_ERROR is not None:
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
-    from vms_deploy.render import nginx  # the gateway stage's renderer decides which ports nginx takes
+    from vms_deploy.render import (
+        nginx,  # the gateway stage's renderer decides which ports nginx takes
+    )
     try:
         return nginx.owned_ports(plan, host)
     except ValueError as exc:
