@@ -55,8 +55,8 @@ def outside_env() -> dict:
 
 
 def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
-    proc = run([installed / "bin" / "python", "-c", "import vms_deploy.validate as v; print(v.__file__); "
-                "print(v.SPEC_PATH)"], cwd=tmp_path, env=outside_env())
+    code = "import vms_deploy.validate as v; print(v.__file__); print(v.SPEC_PATH)"
+    proc = run([installed / "bin" / "python", "-c", code], cwd=tmp_path, env=outside_env())
     module, spec = proc.stdout.split()
     assert Path(module).is_relative_to(installed) and not Path(module).is_relative_to(ROOT / "src"), module
     assert Path(spec).is_file() and Path(spec).is_relative_to(installed), spec

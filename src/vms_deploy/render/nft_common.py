@@ -151,7 +151,10 @@ class SetNamer:
 
 
 def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[str]:
-    """The input chain both renderers use: default drop, state, management, ICMP, plan services."""
+    """The input chain both renderers use: default drop, state, management, ICMP, plan services.
+
+    Management comes from the plan's management rules only; mgmt_set (the registered set of the
+    management networks) is kept for the callers' sake and names the same set those rules use."""
     h = plan["hosts"][host]
     lines = [
         "\tchain input {",
