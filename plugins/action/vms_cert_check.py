@@ -71,7 +71,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         host = task_vars.get("inventory_hostname")
-        if certs is None:
+        if IMPORT_ERROR is not None:
             return dict(result, failed=True, msg=f"{MISSING} ({IMPORT_ERROR})")
         args = self._task.args
         unknown = sorted(set(args) - _ARGS)

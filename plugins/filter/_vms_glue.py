@@ -7,9 +7,10 @@ path (Ansible gives plugin directories no import path of their own) and asks it 
     (certs,), IMPORT_ERROR = _glue["vms_import"]("vms_deploy.certs")
     MISSING = _glue["MISSING"]
 
-When the controller lacks the package, each name is None, IMPORT_ERROR holds the ImportError and
-the plugin's filters raise `f"{MISSING} ({IMPORT_ERROR})"` (an AnsibleFilterError naming the fix)
-instead of Ansible skipping the plugin with a traceback and then failing on an unknown filter.
+When the controller lacks the package, IMPORT_ERROR holds the ImportError and each name is a
+stand-in that raises `f"{MISSING} ({IMPORT_ERROR})"` on any use (an attribute, a call), so every
+filter names the fix, even one that reads `module.function` before checking IMPORT_ERROR, instead of
+Ansible skipping the plugin with a traceback and then failing on an unknown filter.
 
 Ansible loads every .py file of a filter directory, a leading underscore included, and warns about
 one without a FilterModule: this one has an empty FilterModule, so it adds no filter and no warning.
@@ -17,6 +18,8 @@ one without a FilterModule: this one has an empty FilterModule, so it adds no fi
 from __future__ import annotations
 
 import importlib
+
+from ansible.errors import AnsibleError
 
 MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
 
@@ -33,8 +36,33 @@ def vms_import(*targets: str):
             module = importlib.import_module(module_name)
             found.append(getattr(module, attribute) if attribute else module)
     except (ImportError, AttributeError) as exc:  # no package (or an old one): say how to fix it, not a traceback
-        return [None] * len(targets), exc
+        return [Missing(target, exc) for target in targets], exc
     return found, None
+
+
+class Missing:
+    """Stands for a name that could not be imported: false, and any use raises the one message."""
+
+    def __init__(self, target: str, error: Exception):
+        self._target = target
+        self._error = error
+
+    def _fail(self):
+        raise AnsibleError(f"{MISSING} ({self._error})")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._fail()
+
+    def __call__(self, *args, **kwargs):
+        self._fail()
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return f"<{self._target}: not importable ({self._error})>"
 
 
 class FilterModule:

@@ -58,7 +58,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        if wg is None:
+        if IMPORT_ERROR is not None:
             return dict(result, failed=True, msg=f"{MISSING} ({IMPORT_ERROR})")
         args = self._task.args
         plan = args.get("plan") or {}
