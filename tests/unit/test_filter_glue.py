@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GLUE = ROOT / "plugins" / "filter" / "_vms_glue.py"
 PLAN = ROOT / "tests" / "golden" / "plans" / "valerus_separate_app_server.json"
 HOSTS = json.loads(PLAN.read_text())["hosts"]
-HOST = sorted(HOSTS)[0]
+HOST = min(HOSTS)
 GATEWAY = next(h for h in sorted(HOSTS) if "gateway" in HOSTS[h]["components"])
 MESSAGE = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
 PLUGIN_FILES = sorted([*ROOT.glob("plugins/*/*.py"), *ROOT.glob("roles/*/*_plugins/*.py")])
@@ -45,10 +45,10 @@ def _module_level_vms_imports(tree: ast.Module) -> list[int]:
             todo.extend(node.body + [n for h in node.handlers for n in h.body] + node.orelse + node.finalbody)
         elif isinstance(node, ast.If):
             todo.extend(node.body + node.orelse)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "vms_deploy":
-            lines.append(node.lineno)
-        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "vms_deploy" for a in node.names):
-            lines.append(node.lineno)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            if any(name.split(".")[0] == "vms_deploy" for name in names):
+                lines.append(node.lineno)
     return sorted(lines)
 
 
