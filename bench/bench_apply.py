@@ -45,8 +45,8 @@ HOST = "rec0001"
 
 
 def plan_for(clients: int) -> dict:
-    from vms_deploy.compiler import compile_plan
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
 
     out = BUILD / "apply" / "site"
     gen_site.write_site(out, *gen_site.plan_site(10, clients=clients, name="bench-apply"))
@@ -58,13 +58,11 @@ def per_rule_commands(plan: dict, host: str) -> list[list[str]]:
     h = plan["hosts"][host]
     rules = [["iif", "lo", "accept"], ["ct", "state", "established,related", "accept"],
              ["ct", "state", "invalid", "drop"]]
-    mgmt = [r for r in h["inbound"] if r["component"] == "management"]
-    sources_mgmt = plan["zones"].get("management", [])
-    if not mgmt:
-        rules += [["ip", "saddr", s, "tcp", "dport", "22", "accept"] for s in sources_mgmt]
+    from vms_deploy.ports import port_range
+
+    # The plan holds the management rule (the compiler emits it for every host); nothing is added here.
     for rule in h["inbound"]:
-        first, last = rule["ports"]
-        port = str(first) if first == last else f"{first}-{last}"
+        port = port_range(rule["ports"])
         for source in rule["sources"]:
             rules.append(["ip", "saddr", source, rule["protocol"], "dport", port, "accept"])
     rules.append(["icmp", "type", "echo-request", "accept"])

@@ -3,7 +3,7 @@
 
 1. For each size (recorders), generate a synthetic site (bench/gen_site.py), load it once with
    Ansible's inventory loader and save the data dict as JSON. Then, in a fresh Python process per
-   run (so no cache survives from one run to the next), time vms_deploy.compiler.compile_plan
+   run (so no cache survives from one run to the next), time vms_deploy.pipeline.compile_plan
    (validation + compilation) on it; one more run measures its peak memory with tracemalloc.
 2. Time `ansible-playbook -i SITE playbooks/plan.yml` (Ansible's own start-up included) for the
    small and the large site.
@@ -29,7 +29,7 @@ from bench.common import BUILD, ROOT, run, run_cpu, stats, write_result  # noqa:
 
 WORKER = r"""
 import json, sys, time, tracemalloc
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 import vms_deploy
 data = json.load(open(sys.argv[1]))
 mode = sys.argv[2]

@@ -24,7 +24,7 @@ from bench.common import BUILD, write_result  # noqa: E402
 
 
 def compile_site_dir(recorders: int, platform: str) -> dict:
-    from vms_deploy.compiler import compile_plan
+    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
 
     out = BUILD / "sites" / f"r{recorders}-{platform}"

@@ -16,12 +16,11 @@ command -v ansible-builder >/dev/null || { echo "ee/build.sh: ansible-builder no
 
 ee/build-base.sh  # `ee/build-base.sh --force` rebuilds the base; --force here rebuilds the EE only
 base_id="$(docker image inspect -f '{{ .Id }}' vms-deploy/ee-base:bookworm)"
-# Cache key: the base image and every file the image keeps (sources without bytecode, the roles'
-# argument specs the validator reads).
+# Cache key: the base image and every file the image keeps (sources without bytecode; the roles'
+# argument specs the validator reads are among them, in src/vms_deploy/specs).
 KEY="$( { echo "$base_id"; ansible-builder --version;
           cat execution-environment.yml ee/requirements.txt ee/build-constraints.txt pyproject.toml LICENSE;
-          { find src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0;
-            find roles -path '*/meta/argument_specs.yml' -print0; } | sort -z \
+          { find src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0; } | sort -z \
             | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
 have="$(docker image inspect -f '{{ index .Config.Labels "vms.ee-inputs" }}' "$IMAGE" 2>/dev/null || true)"
 if [[ -z "$force" && "$have" == "$KEY" ]]; then

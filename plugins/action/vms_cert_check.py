@@ -19,15 +19,17 @@ problems (list of strings), warnings (shown by Ansible). Fails with one line per
 from __future__ import annotations
 
 import os
+import runpy
+from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-try:
-    from vms_deploy import certs
-except ImportError:  # pragma: no cover - reported to the user below
-    certs = None
+# The plugins' one import guard (plugins/filter/_vms_glue.py): certs is None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[1] / "filter" / "_vms_glue.py"))
+(certs,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.certs")
+MISSING = _GLUE["MISSING"]
 
 _ARGS = frozenset(("cert_file", "key_file", "chain_file", "pfx_file", "pfx_password", "key_passphrase", "trust_files",
                    "use_system_trust", "names", "warning_days", "fail_on_error"))
@@ -69,9 +71,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         host = task_vars.get("inventory_hostname")
-        if certs is None:
-            return dict(result, failed=True, msg="the vms_deploy Python package is not installed: run bin/setup "
-                        "(or pip install -e .)")
+        if IMPORT_ERROR is not None:
+            return dict(result, failed=True, msg=f"{MISSING} ({IMPORT_ERROR})")
         args = self._task.args
         unknown = sorted(set(args) - _ARGS)
         if unknown:

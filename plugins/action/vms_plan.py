@@ -98,6 +98,7 @@ msg:
 """
 
 import gc
+import runpy
 from pathlib import Path
 
 from ansible.plugins.action import ActionBase
@@ -105,7 +106,8 @@ from ansible.utils.display import Display
 from ansible.vars.manager import VariableManager
 
 display = Display()
-NOT_INSTALLED = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+# The plugins' one "not installed" message (plugins/filter/_vms_glue.py); the package is imported in _run.
+NOT_INSTALLED = runpy.run_path(str(Path(__file__).resolve().parents[1] / "filter" / "_vms_glue.py"))["MISSING"]
 
 
 class ActionModule(ActionBase):
@@ -128,9 +130,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            from vms_deploy.compiler import compile_plan
             from vms_deploy.errors import ValidationFailed
             from vms_deploy.inventory import collect
+            from vms_deploy.pipeline import compile_plan
             from vms_deploy.plan_io import host_digests, outputs, write_plan_outputs
         except ImportError:
             return {**result, "failed": True, "msg": NOT_INSTALLED}

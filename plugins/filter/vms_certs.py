@@ -1,15 +1,15 @@
 """Certificate filters (thin wrappers over vms_deploy.certs)."""
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy import certs
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
-
-MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
+(certs,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.certs")
+MISSING = _GLUE["MISSING"]
 
 
 def vms_tls_subject_alt_names(names):

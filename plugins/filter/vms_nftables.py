@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy.render.nft_common import RenderError
-    from vms_deploy.render.nftables_edge import render_edge_ruleset
-    from vms_deploy.render.nftables_host import render_host_ruleset
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
-
-MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
+(RenderError, render_edge_ruleset, render_host_ruleset), IMPORT_ERROR = _GLUE["vms_import"](
+    "vms_deploy.render.nft_common:RenderError", "vms_deploy.render.nftables_edge:render_edge_ruleset",
+    "vms_deploy.render.nftables_host:render_host_ruleset")
+MISSING = _GLUE["MISSING"]
 
 
 def _call(func, *args):

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
+import runpy
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy.plan_io import host_digest
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
+(host_digest,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.plan_io:host_digest")
+MISSING = _GLUE["MISSING"]
 
 _BAD = re.compile(r"[^a-z0-9_]+")
 
 
 def _plan(plan, name):
     if IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the vms_deploy Python package is not installed: run bin/setup ({IMPORT_ERROR})")
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
     if not isinstance(plan, dict) or "hosts" not in plan:
         raise AnsibleFilterError(f"{name}: expected the plan dict (validate_inventory_plan), got {type(plan).__name__}")
     return plan

@@ -7,21 +7,25 @@ golden files in tests/golden/windows/ hold exactly what the modules receive.
 from __future__ import annotations
 
 import base64
+import runpy
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy import plan_io
-    from vms_deploy.render import windows_certificates as certs
-    from vms_deploy.render import windows_firewall as firewall
-    from vms_deploy.render import windows_foreign as foreign
-    from vms_deploy.render import windows_install as install
-    from vms_deploy.render import xprotect_args
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
+(plan_io, certs, firewall, foreign, install, xprotect_args, ports), IMPORT_ERROR = _GLUE["vms_import"](
+    "vms_deploy.plan_io", "vms_deploy.render.windows_certificates", "vms_deploy.render.windows_firewall",
+    "vms_deploy.render.windows_foreign", "vms_deploy.render.windows_install", "vms_deploy.render.xprotect_args",
+    "vms_deploy.ports")
+MISSING = _GLUE["MISSING"]
 
-MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+
+def _winrm(port):
+    """The WinRM port a filter was given, else vms_deploy.ports' default (WinRM HTTPS)."""
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    return int(port or ports.WINRM_HTTPS_PORT)
 
 
 def _plan(value):
@@ -41,9 +45,9 @@ def _call(func, *args, **kwargs):
         raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
 
 
-def vms_windows_firewall_rules(plan, host, winrm_port=5986, controller_cidrs=None):
+def vms_windows_firewall_rules(plan, host, winrm_port=None, controller_cidrs=None):
     """plan | vms_windows_firewall_rules(host) -> the rule dicts the PowerShell script applies."""
-    return _call(firewall.rules_for_host, _plan(plan), host, int(winrm_port), controller_cidrs or [])
+    return _call(firewall.rules_for_host, _plan(plan), host, _winrm(winrm_port), controller_cidrs or [])
 
 
 def vms_windows_plan_digest(plan, host):
@@ -51,12 +55,12 @@ def vms_windows_plan_digest(plan, host):
     return _call(plan_io.host_digest, _plan(plan), host)
 
 
-def vms_windows_firewall_parameters(plan, host, winrm_port=5986, controller_cidrs=None):
+def vms_windows_firewall_parameters(plan, host, winrm_port=None, controller_cidrs=None):
     """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script; every
     rule's description records the host's plan digest."""
     plan = _plan(plan)
     digest = vms_windows_plan_digest(plan, host)
-    return _call(firewall.script_parameters, plan, host, int(winrm_port), controller_cidrs or [], digest)
+    return _call(firewall.script_parameters, plan, host, _winrm(winrm_port), controller_cidrs or [], digest)
 
 
 def vms_windows_foreign_to_disable(result, rules):
@@ -132,15 +136,15 @@ def vms_windows_host_summary(plan, host, packages=None):
     return _call(install.host_summary, _plan(plan), host, packages or {})
 
 
-def vms_windows_port_checks(plan, host, winrm_port=5986):
+def vms_windows_port_checks(plan, host, winrm_port=None):
     """plan | vms_windows_port_checks(host) -> planned listening ports (the precheck script's input)."""
-    return _call(install.port_checks, _plan(plan), host, (5985, int(winrm_port)))
+    return _call(install.port_checks, _plan(plan), host, (_winrm(winrm_port), ports.WINRM_HTTP_PORT))
 
 
-def vms_windows_port_conflicts(listeners, plan, host, installed_services, packages, winrm_port=5986):
+def vms_windows_port_conflicts(listeners, plan, host, installed_services, packages, winrm_port=None):
     """listeners | vms_windows_port_conflicts(plan, host, services, vms_win_packages) -> messages."""
     return _call(install.port_conflicts, _plan(plan), host, listeners or [], installed_services or [],
-                 packages or {}, (5985, int(winrm_port)))
+                 packages or {}, (_winrm(winrm_port), ports.WINRM_HTTP_PORT))
 
 
 def vms_windows_version_problem(version, host, minimum):
@@ -203,8 +207,8 @@ def vms_valerus_gateway_registration(plan, host):
     return _call(install.gateway_registration, _plan(plan), host)
 
 
-def vms_windows_round_trips(plan, winrm_port=5986):
-    return _call(firewall.round_trips, _plan(plan), int(winrm_port))
+def vms_windows_round_trips(plan, winrm_port=None):
+    return _call(firewall.round_trips, _plan(plan), _winrm(winrm_port))
 
 
 class FilterModule:

@@ -84,7 +84,7 @@ def load_inventory_data(path: str) -> dict[str, Any]:
 
 def compile_data(data: dict[str, Any]) -> dict[str, Any]:
     try:
-        from vms_deploy.compiler import compile_plan
+        from vms_deploy.pipeline import compile_plan
     except ImportError as exc:
         raise UserError(f"the plan compiler is not available in this installation ({exc}): "
                         "reinstall vms-deploy (bin/setup or pip install -e .)") from None

@@ -87,3 +87,33 @@ class ValidationFailed(Exception):
 
     def message(self) -> str:
         return "\n".join([self.header()] + [f"  - {err}" for err in self.errors])
+
+
+class WindowsInputError(ValueError):
+    """Bad input for one Windows host, worded like every other vms-deploy input error
+    (InputError): host, variable = value, problem, fix. Raised by the Windows renderers; the
+    validator and the pipeline collect its `.error`."""
+
+    def __init__(self, host: str, variable: str, value, problem: str, fix: str):
+        self.error = InputError(host, variable, value, problem, fix)
+        super().__init__(str(self.error))
+
+
+def merge_errors(errors, all_hosts) -> list[InputError]:
+    """One error per (variable, value, problem): a bad group variable is reported once, for its hosts."""
+    merged: dict[tuple, list] = {}
+    first: dict[tuple, InputError] = {}
+    for err in errors:
+        merged.setdefault(err.key(), []).extend(h for h in err.host.split(",") if h)
+        first.setdefault(err.key(), err)
+    out = []
+    for key, hosts in merged.items():
+        hosts = sorted(set(hosts))
+        err = first[key]
+        if len(hosts) > 1 and set(hosts) == all_hosts:
+            host = "all"
+        else:
+            host = ",".join(hosts)
+        out.append(InputError(host, err.variable, err.value, err.problem, err.fix))
+    out.sort(key=lambda e: (e.host, e.variable, e.problem))
+    return out

@@ -36,6 +36,8 @@ from .zones import zone_index
 Judge = Callable[[str, str, str, int], bool]
 
 # seeds 000/001 and Windows' own services: administration never leaves the management networks.
+# Deliberately not vms_deploy.ports: an independent oracle, wider than what the compiler opens (SMB,
+# RDP and both WinRM ports too), so a compiler that opened one of them to anyone else is caught.
 MANAGEMENT_PORTS = (("tcp", 22), ("tcp", 445), ("tcp", 3389), ("tcp", 5985), ("tcp", 5986))
 CAMERA_PORTS = (("tcp", 80), ("tcp", 443), ("tcp", 554))
 RECORDER_COMPONENTS = {"recorder", "failover_recorder"}

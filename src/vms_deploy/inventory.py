@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import size_problem
-from .errors import InputError, Preview, ValidationFailed, preview, show_value
+from .errors import InputError, Preview, ValidationFailed, merge_errors, preview, show_value
 from .memo import IdentityMemo
 from .secrets import host_secrets, password_warnings
 
@@ -91,8 +91,6 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     data["groups_from_files"] = True
     if errors:
         # One line for a bad group variable, as the validator reports it.
-        from .validate import merge_errors
-
         raise ValidationFailed(merge_errors(errors, set(data["hosts"])))
     return data
 

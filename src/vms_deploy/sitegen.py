@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from .catalog import PRODUCTS, load_catalog
+from .ports import WIREGUARD_PORT
 
 TOPOLOGIES = ("all_in_one", "separate_app_server", "separate_recorders")
 REMOTE_ACCESS = ("port_forward", "vpn", "none")
@@ -91,6 +92,7 @@ def render_site(name: str, product: str, topology: str, remote_access: str = "po
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     context = {"name": name, "product": product, "product_title": load_catalog(product).title, "topology": topology,
                "remote_access": remote_access, "hosts": hosts, "groups": groups, "net": NETWORKS,
+               "wireguard_port": WIREGUARD_PORT,
                "has_dmz": any(h.address.startswith("10.20.4.") for h in hosts)}
     files = {
         "hosts.yml": "newsite_hosts.yml.j2",

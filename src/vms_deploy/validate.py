@@ -2,8 +2,10 @@
 
 `validate(data) -> list[InputError]` collects ALL problems (never stops at the first) so one run
 shows the user everything to fix. Each error names the host, the variable, the bad value and the
-fix. Variable names and types come from roles/validate_inventory/meta/argument_specs.yml (entry
-point "inventory"), the single source of truth for the inventory reference.
+fix. Variable names and types come from the validate_inventory role's argument specs (entry point
+"inventory"), the single source of truth for the inventory reference. The roles' argument specs are
+package data (src/vms_deploy/specs/<role>.yml; roles/<role>/meta/argument_specs.yml link to them),
+so an installed package validates without a checkout.
 """
 from __future__ import annotations
 
@@ -32,12 +34,21 @@ from .catalog import (
     port_pair,
     safe_load,
 )
-from .errors import MISSING, InputError, preview
+from .errors import MISSING, InputError, WindowsInputError, merge_errors, preview
 from .inventory import VAULTED
 from .memo import IdentityMemo
 from .model import Site, parse_cidr, parse_ipv4
+from .ports import free_management_port, port_range
+from .render.windows_install import (
+    COMPONENTS,
+    DEFAULT_ARGS_FILE,
+    _check_source,
+    install_plan,
+)
+from .resolve import Resolver, platform_of, zone_of
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "roles" / "validate_inventory" / "meta" / "argument_specs.yml"
+SPEC_DIR = Path(__file__).resolve().parent / "specs"  # <role>.yml: each role's meta/argument_specs.yml
+SPEC_PATH = SPEC_DIR / "validate_inventory.yml"
 SITE_NAME = checks.SAFE_NAME  # fullmatch: a trailing newline (YAML block scalar) is not part of a name
 NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowlist", "vms_server_networks",
                 "vms_dmz_networks", "vms_management_networks") + tuple(
@@ -73,12 +84,12 @@ def inventory_spec(path: str = str(SPEC_PATH)) -> dict[str, dict]:
 
 
 @functools.cache
-def role_variables(roles_dir: str = str(SPEC_PATH.parents[2])) -> frozenset[str]:
+def role_variables(spec_dir: str = str(SPEC_DIR)) -> frozenset[str]:
     """vms_* options documented by the other roles' argument_specs (their own inventory knobs, e.g.
     vms_win_installer_source). They are accepted by the unknown-variable check; their roles check
     their types."""
     names: set[str] = set()
-    for path in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
+    for path in sorted(Path(spec_dir).glob("*.yml")):
         try:
             raw = safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
@@ -174,8 +185,6 @@ class _Validator:
             self.check_windows_inputs()
             if not self.errors:
                 self.check_conflicts()
-            if not self.errors:
-                self.check_windows_install()
         return self.dedupe()
 
     def dedupe(self) -> list[InputError]:
@@ -476,7 +485,6 @@ class _Validator:
                      fix)
 
     def check_host_zone(self, host, nets):
-        from .compiler import zone_of
         variable, value = self.site.address_source(host)
         try:
             addr = parse_ipv4(value)
@@ -550,8 +558,6 @@ class _Validator:
         that defines one could move a host into the other platform's stages: refused when read from
         files; inside a playbook run only the two runtime groups, each holding hosts of its platform
         (what group_by makes, possibly for a --limit subset), are accepted."""
-        from .compiler import platform_of
-
         from_files = bool(self.data.get("groups_from_files"))
         for group, hosts in sorted(self.site.groups.items()):
             if not group.startswith(RUNTIME_GROUP_PREFIX):
@@ -795,9 +801,6 @@ class _Validator:
 
     # --- Windows installer inputs (read by roles/windows_install; checked here, before any host) -----
     def check_windows_inputs(self):
-        from .render.windows_firewall import WindowsInputError
-        from .render.windows_install import COMPONENTS, _check_source
-
         # vms_win_packages is keyed by the installable Windows component (docs/windows.md, "Installers"),
         # e.g. xprotect_management_server, not by the plan's component names.
         components = {c for table in COMPONENTS.values() for c in table.values()}
@@ -823,30 +826,6 @@ class _Validator:
                 continue
             for comp, spec in sorted(packages.items(), key=lambda kv: str(kv[0])):
                 self._windows_package(host, comp, spec, components)
-
-    def check_windows_install(self):
-        """Once installer inputs are given, each Windows host's install must be complete (source, the
-        package of each of its components, the XProtect licence): the same install_plan the
-        windows_install role runs, so site.yml stops here and not after the Linux stage. A site that
-        gives none is only planned (plan.yml); its install stage says what is missing."""
-        names = ("vms_win_installer_source", "vms_win_packages")
-        if not any(self.site.var(h, n, None) not in (None, "", {}) for h in self.site.hosts for n in names):
-            return
-        from .compiler import compile_site
-        from .render.windows_firewall import WindowsInputError
-        from .render.windows_install import DEFAULT_ARGS_FILE, install_plan
-
-        plan = compile_site(self.site)
-        for host, info in sorted(plan["hosts"].items()):
-            if info.get("platform") != "windows":
-                continue
-            v = self.site.var
-            try:
-                install_plan(plan, host, v(host, "vms_win_packages", None) or {}, v(host, "vms_win_installer_source", ""),
-                             v(host, "vms_win_xprotect_args_file", None) or DEFAULT_ARGS_FILE,
-                             v(host, "vms_win_xprotect_license_file", None) or "")
-            except WindowsInputError as exc:
-                self.errors.append(exc.error)
 
     def _windows_package(self, host, comp, spec, components):
         var = f"vms_win_packages.{comp}"
@@ -1003,8 +982,7 @@ class _Validator:
 
     # --- port conflicts (needs the rest to be valid) -----------------------------------------------
     def check_conflicts(self):
-        from .compiler import MANAGEMENT_PORTS, _Compiler, platform_of
-        comp = _Compiler(self.site)
+        comp = Resolver(self.site)
         for host in self.site.hosts:
             claims = []
             for svc in comp.host_services(host):
@@ -1013,10 +991,9 @@ class _Validator:
                 ports = comp.instance_ports(host, svc)
                 for proto in svc.transports():
                     claims.append((proto, ports, svc.component, svc.name, svc.shared))
-            if comp.s.management:
-                platform = platform_of(self.site, host, comp.s.product)
-                port = self.site.var(host, "vms_management_port", None) or MANAGEMENT_PORTS[platform]
-                claims.append(("tcp", (port, port), "management", "management", None))
+            management = comp.management_rule(host)
+            if management:
+                claims.append(("tcp", tuple(management["ports"]), "management", "management", None))
             for i, a in enumerate(claims):
                 for b in claims[i + 1:]:
                     if a[0] != b[0] or a[1][1] < b[1][0] or b[1][1] < a[1][0]:
@@ -1026,12 +1003,12 @@ class _Validator:
                     if "management" in (a[2], b[2]):
                         other = b if a[2] == "management" else a
                         fix = (f"set vms_management_port for {host} to a free port (e.g. vms_management_port: "
-                               f"{_free_port(claims)}), or move {other[3]} with vms_port_overrides "
+                               f"{free_management_port(c[1] for c in claims)}), or move {other[3]} with vms_port_overrides "
                                f"({{{other[3]}: {{port: N}}}})")
                     else:
                         fix = (f"move one of them with vms_port_overrides (e.g. {{{b[3]}: {{port: N}}}}) "
                                "or disable it with {enabled: false}")
-                    self.err(host, "ports", f"{a[0]} {_span(a[1])} / {_span(b[1])}",
+                    self.err(host, "ports", f"{a[0]} {port_range(a[1])} / {port_range(b[1])}",
                              f"is claimed by two services: {a[2]}.{a[3]} and {b[2]}.{b[3]}", fix)
         seen: dict[tuple, str] = {}
         forwarded = comp.forwarded()
@@ -1053,41 +1030,9 @@ class _Validator:
                     seen[key] = f"{host}.{name}"
 
 
-def merge_errors(errors, all_hosts) -> list[InputError]:
-    """One error per (variable, value, problem): a bad group variable is reported once, for its hosts."""
-    merged: dict[tuple, list] = {}
-    first: dict[tuple, InputError] = {}
-    for err in errors:
-        merged.setdefault(err.key(), []).extend(h for h in err.host.split(",") if h)
-        first.setdefault(err.key(), err)
-    out = []
-    for key, hosts in merged.items():
-        hosts = sorted(set(hosts))
-        err = first[key]
-        if len(hosts) > 1 and set(hosts) == all_hosts:
-            host = "all"
-        else:
-            host = ",".join(hosts)
-        out.append(InputError(host, err.variable, err.value, err.problem, err.fix))
-    out.sort(key=lambda e: (e.host, e.variable, e.problem))
-    return out
-
-
-def _free_port(claims) -> int:
-    """A management port no claim on the host uses (the first free of a few usual choices)."""
-    for port in (2222, 22022, 5986, 15986, 60022):
-        if not any(lo <= port <= hi for _proto, (lo, hi), *_rest in claims):
-            return port
-    return 60222
-
-
 def _peer_example(net) -> str:
     """A peer address inside net that is neither the edge's (the first) nor special."""
     return f"{net.network_address + 2}/32"
-
-
-def _span(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
 
 
 def _list_key(value: Any) -> tuple | None:
@@ -1101,10 +1046,36 @@ def validate(data: Any, extra_errors=None) -> list[InputError]:
     """Every problem in the inventory data, sorted; empty when the site compiles.
 
     extra_errors (e.g. undecryptable vault values found while reading hostvars) are merged in.
+    The one check that needs the compiled plan, windows_install_errors, is run by
+    vms_deploy.pipeline.compile_plan once this returns nothing.
     """
     validator = _Validator(data)
     validator.errors.extend(extra_errors or [])
     return validator.run()
+
+
+def windows_install_errors(site: Site, plan: dict) -> list[InputError]:
+    """Once installer inputs are given, each Windows host's install must be complete (source, the
+    package of each of its components, the XProtect licence): the same install_plan the
+    windows_install role runs, so site.yml stops here and not after the Linux stage. A site that
+    gives none is only planned (plan.yml); its install stage says what is missing.
+
+    Run on the compiled plan of a valid site (the components and ports each host really gets)."""
+    names = ("vms_win_installer_source", "vms_win_packages")
+    if not any(site.var(h, n, None) not in (None, "", {}) for h in site.hosts for n in names):
+        return []
+    errors = []
+    v = site.var
+    for host, info in sorted(plan["hosts"].items()):
+        if info.get("platform") != "windows":
+            continue
+        try:
+            install_plan(plan, host, v(host, "vms_win_packages", None) or {}, v(host, "vms_win_installer_source", ""),
+                         v(host, "vms_win_xprotect_args_file", None) or DEFAULT_ARGS_FILE,
+                         v(host, "vms_win_xprotect_license_file", None) or "")
+        except WindowsInputError as exc:
+            errors.append(exc.error)
+    return merge_errors(errors, set(site.hosts))
 
 
 @functools.lru_cache(maxsize=65536)

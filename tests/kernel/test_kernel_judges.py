@@ -24,9 +24,9 @@ from sampling import INVENTORIES, random_tuples
 from strategies import sites
 
 from vms_deploy import invariants
-from vms_deploy.compiler import compile_plan
 from vms_deploy.evaluate import evaluate
 from vms_deploy.inventory import load_inventory
+from vms_deploy.pipeline import compile_plan
 
 KERNEL_EXAMPLES = int(os.environ.get("VMS_KERNEL_EXAMPLES", "12"))
 RANDOM_TUPLES = int(os.environ.get("VMS_KERNEL_RANDOM_TUPLES", "400"))

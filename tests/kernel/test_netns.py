@@ -10,8 +10,8 @@ from netns import HarnessError, KernelSite, our_namespaces
 from sampling import ROOT
 
 from vms_deploy import invariants
-from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.pipeline import compile_plan
 
 INTERNET = "172.29.254.100"
 

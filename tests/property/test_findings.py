@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from vms_deploy import invariants
-from vms_deploy.compiler import compile_plan
 from vms_deploy.errors import ValidationFailed
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 
 VALERUS = {"vms_product": "valerus", "vms_site": "finding", "vms_platform": "linux"}

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import sites
 
 from vms_deploy import invariants
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
 

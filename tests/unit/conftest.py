@@ -102,14 +102,14 @@ def _first_diff(a: str, b: str) -> str:
 
 @pytest.fixture
 def compile_ok():
-    from vms_deploy.compiler import compile_plan
+    from vms_deploy.pipeline import compile_plan
     return compile_plan
 
 
 def plan_of(data: dict) -> dict:
     """Compile, and hold every compiled plan to the security invariants (issue 12: on every plan the tests compile)."""
-    from vms_deploy.compiler import compile_plan
     from vms_deploy.invariants import violations
+    from vms_deploy.pipeline import compile_plan
     plan = compile_plan(data)
     broken = violations(plan)
     assert not broken, "compiled plan breaks the security invariants:\n" + "\n".join(broken[:20])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_site, nvr_home, valerus_split, xprotect_dmz
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.errors import InputError, ValidationFailed, show_value
 from vms_deploy.validate import validate
 

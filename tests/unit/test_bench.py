@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # bench/ is a directory of scripts at the top of the checkout, not installed
 
 from bench import bench_apply, bench_plan, bench_rules, common, gen_site, report  # noqa: E402
-from vms_deploy.compiler import compile_plan  # noqa: E402
 from vms_deploy.inventory import load_inventory  # noqa: E402
+from vms_deploy.pipeline import compile_plan  # noqa: E402
 
 
 def _site(tmp_path, recorders=3, clients=2, platform="linux"):

@@ -50,7 +50,7 @@ def _flow_filters():
 def test_standin_filter_skips_what_a_valerus_gateways_nginx_serves():
     """On a Linux Valerus gateway the reverse proxy owns its ports (render.nginx.owned_ports); the
     stand-in takes every other planned port and nothing the plan does not give the host."""
-    from vms_deploy.compiler import compile_plan
+    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
     from vms_deploy.render import nginx
     plan = compile_plan(load_inventory(str(ROOT / "inventories" / "lab" / "all_in_one")))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.inventory import load_inventory
 from vms_deploy.render.nft_common import RenderError
 from vms_deploy.render.nftables_edge import render_edge_ruleset

@@ -2,8 +2,8 @@
 import shutil
 from pathlib import Path
 
-from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.pipeline import compile_plan
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventories" / "examples" / "valerus_all_in_one"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import valerus_split, xprotect_dmz
 
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.plan_io import host_digest, host_digests
 
 

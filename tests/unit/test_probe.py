@@ -16,7 +16,7 @@ import pytest
 from conftest import make_site
 
 from vms_deploy import cli, probe
-from vms_deploy.compiler import compile_plan
+from vms_deploy.pipeline import compile_plan
 
 
 @contextlib.contextmanager

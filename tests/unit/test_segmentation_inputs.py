@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from conftest import plan_of, valerus_split, xprotect_dmz
 
-from vms_deploy.compiler import compile_plan
 from vms_deploy.errors import ValidationFailed
+from vms_deploy.pipeline import compile_plan
 
 
 def refused(data) -> str:

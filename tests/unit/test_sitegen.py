@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from vms_deploy import cli
-from vms_deploy.sitegen import PRODUCTS, REMOTE_ACCESS, TOPOLOGIES, SiteGenError, new_site, render_site
+from vms_deploy.sitegen import (
+    PRODUCTS,
+    REMOTE_ACCESS,
+    TOPOLOGIES,
+    SiteGenError,
+    new_site,
+    render_site,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMBINATIONS = [c for c in itertools.product(PRODUCTS, TOPOLOGIES, REMOTE_ACCESS)
@@ -20,8 +27,8 @@ COMBINATIONS = [c for c in itertools.product(PRODUCTS, TOPOLOGIES, REMOTE_ACCESS
 @pytest.mark.parametrize("product,topology,remote", COMBINATIONS)
 def test_generated_site_compiles_to_the_asked_topology(tmp_path, product, topology, remote):
     pytest.importorskip("vms_deploy.inventory", reason="needs the inventory loader")
-    from vms_deploy.compiler import compile_plan
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
 
     new_site("s1", product, topology, str(tmp_path), remote_access=remote)
     plan = compile_plan(load_inventory(str(tmp_path / "s1")))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vms_deploy.compiler import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.plan_io import host_digest
 from vms_deploy.render import windows_certificates as certs
 from vms_deploy.render import windows_firewall as firewall

@@ -1,15 +1,15 @@
 """Reverse-proxy filters for the reverse_proxy role (thin wrappers over vms_deploy.render.nginx)."""
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
 
-try:
-    from vms_deploy.render import nginx
-    IMPORT_ERROR = None
-except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
-    IMPORT_ERROR = exc
-
-MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+# The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[3] / "plugins" / "filter" / "_vms_glue.py"))
+(nginx,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.render.nginx")
+MISSING = _GLUE["MISSING"]
 _SETTINGS = ("cert_file", "key_file", "public_host", "upstream_tls", "upstream_ca_file", "stream_host",
              "client_max_body_size", "extra_server_names")
 

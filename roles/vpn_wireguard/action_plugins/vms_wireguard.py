@@ -17,14 +17,16 @@ Returns: server_config (no_log it), edge_public_key, peers [{name, public_key, c
 from __future__ import annotations
 
 import os
+import runpy
 import tempfile
+from pathlib import Path
 
 from ansible.plugins.action import ActionBase
 
-try:
-    from vms_deploy.render import wireguard as wg
-except ImportError:  # pragma: no cover - reported to the user below
-    wg = None
+# The plugins' one import guard (plugins/filter/_vms_glue.py): wg is None without the package.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[3] / "plugins" / "filter" / "_vms_glue.py"))
+(wg,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.render.wireguard")
+MISSING = _GLUE["MISSING"]
 
 
 def _read(path):
@@ -56,9 +58,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        if wg is None:
-            return dict(result, failed=True, msg="the vms_deploy Python package is not installed: run bin/setup "
-                        "(or pip install -e .)")
+        if IMPORT_ERROR is not None:
+            return dict(result, failed=True, msg=f"{MISSING} ({IMPORT_ERROR})")
         args = self._task.args
         plan = args.get("plan") or {}
         if isinstance(plan, dict) and "plan" in plan and "hosts" not in plan:

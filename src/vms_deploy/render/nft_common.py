@@ -14,10 +14,6 @@ from ..ports import port_range as port_expr  # noqa: F401 - nft writes ranges th
 TABLE_NAME = "vms_deploy"
 TABLE_FAMILY = "inet"
 
-# Linux hosts are managed over SSH; this port is always opened to the management networks
-# (and the module adds the live SSH connection on top, see plugins/modules/vms_nft_table.py).
-MANAGEMENT_PORTS = {"linux": [("tcp", 22, 22)], "windows": [("tcp", 5985, 5986), ("tcp", 22, 22)]}
-
 # Drops are logged, but rate limited so a port scan cannot flood the log.
 LOG_LIMIT = "limit rate 5/second burst 10 packets"
 ICMP_LIMIT = "limit rate 10/second burst 20 packets"
@@ -155,7 +151,10 @@ class SetNamer:
 
 
 def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[str]:
-    """The input chain both renderers use: default drop, state, management, ICMP, plan services."""
+    """The input chain both renderers use: default drop, state, management, ICMP, plan services.
+
+    Management comes from the plan's management rules only; mgmt_set (the registered set of the
+    management networks) is kept for the callers' sake and names the same set those rules use."""
     h = plan["hosts"][host]
     lines = [
         "\tchain input {",
@@ -165,17 +164,13 @@ def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[s
         "\t\tct state invalid drop",
     ]
     inbound = h.get("inbound", [])
-    # Management first, so no later rule can shadow it. The plan's own management entries
-    # (vms_management_port) win; without them the platform's defaults go to the management set.
-    mgmt_rules = [r for r in inbound if r.get("component") == "management"]
-    if mgmt_rules:
-        for rule in merged_inbound(mgmt_rules):
-            sname = namer.name_for(rule["sources"], "management")
-            lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
-                         'accept comment "management"')
-    elif management_sources(plan):
-        for proto, first, last in MANAGEMENT_PORTS.get(h.get("platform", "linux"), MANAGEMENT_PORTS["linux"]):
-            lines.append(f'\t\tip saddr @{mgmt_set} {proto} dport {port_expr([first, last])} accept comment "management"')
+    # Management first, so no later rule can shadow it. The compiler gives every host its management
+    # rule (SSH or WinRM from vms_management_networks, vms_management_port); nothing is added here
+    # (the module keeps the live SSH connection on top, see plugins/modules/vms_nft_table.py).
+    for rule in merged_inbound([r for r in inbound if r.get("component") == "management"]):
+        sname = namer.name_for(rule["sources"], "management")
+        lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
+                     'accept comment "management"')
     lines.append(f'\t\ticmp type echo-request {ICMP_LIMIT} accept comment "diagnostics"')
     for rule in service_rules(h):
         sname = namer.name_for(rule["sources"], rule["service"])

@@ -1,11 +1,8 @@
 """Markdown port matrix: per host, every open inbound port, who may connect, and why."""
 from __future__ import annotations
 
+from ..ports import port_range
 from .escape import md
-
-
-def _ports(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
 
 
 def _cell(text) -> str:
@@ -24,7 +21,7 @@ def render_host(plan: dict, host: str) -> str:
     lines += ["| protocol | ports | sources | component | service | purpose |",
               "| --- | --- | --- | --- | --- | --- |"]
     for rule in h["inbound"]:
-        lines.append(f"| {md(rule['protocol'])} | {_ports(rule['ports'])} | {md(', '.join(rule['sources']))} | "
+        lines.append(f"| {md(rule['protocol'])} | {port_range(rule['ports'])} | {md(', '.join(rule['sources']))} | "
                      f"{md(rule['component'])} | {md(rule['service'])} | {_cell(rule['purpose'])} |")
     lines.append("")
     return "\n".join(lines)

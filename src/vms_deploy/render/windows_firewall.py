@@ -17,35 +17,23 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from vms_deploy.errors import InputError
+from vms_deploy.errors import (
+    WindowsInputError,  # defined with InputError; importable from here as before
+)
+from vms_deploy.ports import WINRM_HTTPS_PORT, port_range
 
 GROUP = "vms-deploy"
-DEFAULT_WINRM_PORT = 5986
+DEFAULT_WINRM_PORT = WINRM_HTTPS_PORT  # Ansible reaches Windows hosts over WinRM HTTPS unless told otherwise
 # The properties the script compares (PS: Get-VmsComparable). Name is the key, not a property.
 COMPARED = ("display_name", "description", "protocol", "local_ports", "remote_addresses",
             "direction", "action", "enabled")
 
 
-class WindowsInputError(ValueError):
-    """Bad input for one Windows host, worded like every other vms-deploy input error
-    (vms_deploy.errors.InputError): host, variable = value, problem, fix."""
-
-    def __init__(self, host: str, variable: str, value, problem: str, fix: str):
-        self.error = InputError(host, variable, value, problem, fix)
-        super().__init__(str(self.error))
-
-
 WindowsFirewallError = WindowsInputError  # the name the firewall renderer started with
 
 
-def port_spec(ports) -> str:
-    """[9080, 9080] -> "9080"; [40001, 40099] -> "40001-40099" (the form New-NetFirewallRule takes)."""
-    first, last = int(ports[0]), int(ports[-1])
-    return str(first) if first == last else f"{first}-{last}"
-
-
 def rule_name(component: str, protocol: str, ports, service: str) -> str:
-    return f"{GROUP}-{component}-{protocol}-{port_spec(ports)}-{service}".replace("_", "-").lower()
+    return f"{GROUP}-{component}-{protocol}-{port_range(ports)}-{service}".replace("_", "-").lower()
 
 
 def normalize_address(text: str) -> str:
@@ -121,7 +109,7 @@ def digest_found(current: Iterable[dict]) -> list[str]:
 
 
 def _rule(name, component, service, protocol, ports, sources, purpose, digest=""):
-    spec = port_spec(ports)
+    spec = port_range(ports)  # "9080", "40001-40099": the form New-NetFirewallRule takes
     return {
         "name": name,
         "display_name": f"VMS {component} {protocol.upper()} {spec} ({service})",
@@ -338,9 +326,9 @@ def main(argv=None) -> int:
     """python -m vms_deploy.render.windows_firewall INVENTORY... : WinRM round trips of the firewall stage."""
     import sys
 
-    from vms_deploy.compiler import compile_plan
     from vms_deploy.errors import ValidationFailed
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
 
     paths = (argv if argv is not None else sys.argv[1:]) or []
     if not paths:

@@ -26,6 +26,7 @@ import ipaddress
 import itertools
 from collections.abc import Iterable
 
+from vms_deploy.ports import port_range
 from vms_deploy.render.windows_firewall import GROUP, digest_found, normalize_ports
 from vms_deploy.render.windows_powershell import disable_rule_command
 
@@ -131,7 +132,7 @@ def _excess(proto: str, ranges, nets: list[Net], index) -> list[dict]:
             cover = [n for a, b, group_nets in entries if a <= lo and hi <= b for n in group_nets]
             left = _subtract(nets, list(ipaddress.collapse_addresses(cover)) if cover else [])
             if left:
-                out.append({"protocol": proto, "ports": f"{lo}" if lo == hi else f"{lo}-{hi}",
+                out.append({"protocol": proto, "ports": port_range((lo, hi)),
                             "addresses": [str(n) for n in left], "planned": bool(cover)})
     return out
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vms_deploy.errors import MISSING
-from vms_deploy.render.windows_firewall import WindowsInputError
+from vms_deploy.errors import MISSING, WindowsInputError
+from vms_deploy.ports import WINRM_PORTS, port_range
 
 # Plan component -> installable Windows component, per product (issue 5 lists exactly these).
 # Several spellings are accepted for XProtect so the table does not depend on one catalog naming.
@@ -273,7 +273,7 @@ def service_params(infos: list[dict], check_mode: bool = False) -> list[dict]:
     return out
 
 
-def port_checks(plan: dict, host: str, skip_ports: Iterable[int] = (5985, 5986)) -> list[dict]:
+def port_checks(plan: dict, host: str, skip_ports: Iterable[int] = WINRM_PORTS) -> list[dict]:
     """Every planned listening port of the host, for the "port already taken" precheck.
 
     WinRM's own ports are skipped: Ansible is connected through them, so they are always taken.
@@ -292,7 +292,7 @@ def port_checks(plan: dict, host: str, skip_ports: Iterable[int] = (5985, 5986))
 
 def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
                    installed_services: Iterable[str], packages: dict,
-                   skip_ports: Iterable[int] = (5985, 5986)) -> list[str]:
+                   skip_ports: Iterable[int] = WINRM_PORTS) -> list[str]:
     """Planned ports already taken by another program, as messages saying what to fix.
 
     ``listeners``: ``[{protocol, port, process}]`` read on the host (one script run). A port whose
@@ -391,13 +391,9 @@ def port_changes(plan: dict, host: str) -> list[dict]:
         if svc.per_instance and planned[0] == svc.ports[0]:
             continue  # more recorder instances take the next ports (seed: 9002, 9003...): not a change
         out.append({"component": item["component"], "service": item["service"], "protocol": item["protocol"],
-                    "default": port_spec_pair(svc.ports), "planned": port_spec_pair(planned),
+                    "default": port_range(svc.ports), "planned": port_range(planned),
                     "how": PORT_CHANGE_HOW.get((product, item["service"]), PORT_CHANGE_FALLBACK.get(product, ""))})
     return sorted(out, key=lambda c: (c["service"], c["protocol"]))
-
-
-def port_spec_pair(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
 
 
 def port_change_messages(host: str, changes: list[dict]) -> list[str]:

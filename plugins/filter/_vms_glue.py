@@ -1,0 +1,72 @@
+"""The filter plugins' one import guard: import from vms_deploy, or say how to install it.
+
+Every filter plugin (plugins/filter/vms_*.py, roles/*/filter_plugins/vms_*.py) loads this file by
+path (Ansible gives plugin directories no import path of their own) and asks it for what it needs:
+
+    _glue = runpy.run_path(str(<path of this file>))
+    (certs,), IMPORT_ERROR = _glue["vms_import"]("vms_deploy.certs")
+    MISSING = _glue["MISSING"]
+
+When the controller lacks the package, IMPORT_ERROR holds the ImportError and each name is a
+stand-in that raises `f"{MISSING} ({IMPORT_ERROR})"` on any use (an attribute, a call), so every
+filter names the fix, even one that reads `module.function` before checking IMPORT_ERROR, instead of
+Ansible skipping the plugin with a traceback and then failing on an unknown filter.
+
+Ansible loads every .py file of a filter directory, a leading underscore included, and warns about
+one without a FilterModule: this one has an empty FilterModule, so it adds no filter and no warning.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ansible.errors import AnsibleError
+
+MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
+
+
+def vms_import(*targets: str):
+    """("vms_deploy.x", "vms_deploy.y:name", ...) -> ([module x, y.name, ...], None), or
+    ([None, ...], the ImportError) when the package (or a module of it) cannot be imported."""
+    found = []
+    try:
+        for target in targets:
+            module_name, _, attribute = target.partition(":")
+            if not module_name.split(".")[0] == "vms_deploy":
+                raise ValueError(f"{target!r}: the glue imports from vms_deploy only")
+            module = importlib.import_module(module_name)
+            found.append(getattr(module, attribute) if attribute else module)
+    except (ImportError, AttributeError) as exc:  # no package (or an old one): say how to fix it, not a traceback
+        return [Missing(target, exc) for target in targets], exc
+    return found, None
+
+
+class Missing:
+    """Stands for a name that could not be imported: false, and any use raises the one message."""
+
+    def __init__(self, target: str, error: Exception):
+        self._target = target
+        self._error = error
+
+    def _fail(self):
+        raise AnsibleError(f"{MISSING} ({self._error})")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._fail()
+
+    def __call__(self, *args, **kwargs):
+        self._fail()
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return f"<{self._target}: not importable ({self._error})>"
+
+
+class FilterModule:
+    """No filters: Ansible loads this file as a filter plugin too."""
+
+    def filters(self):
+        return {}
