@@ -42,6 +42,19 @@ def vms_nft_edge_ruleset(plan, host):
     return _call(render_edge_ruleset, plan, host)
 
 
+def vms_edge_files(plan, backend=None):
+    """plan | vms_edge_files([backend]) -> {file name: text} the edge backend renders (default the plan's
+    edge.backend; vms_deploy.edge.render)."""
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    from vms_deploy.edge import render as render_edge  # the edge backends' one interface
+
+    def vms_edge_files(plan, backend):  # named for _call's error messages
+        return render_edge(plan, backend)
+
+    return _call(vms_edge_files, plan, backend)
+
+
 def vms_flow_checks(plan, vantages):
     """plan | vms_flow_checks(vantages) -> the connection checks the verify play runs (vms_deploy.vantage)."""
     return _call(vantage_checks, plan, vantages)
@@ -94,6 +107,7 @@ class FilterModule:
         return {
             "vms_nft_host_ruleset": vms_nft_host_ruleset,
             "vms_nft_edge_ruleset": vms_nft_edge_ruleset,
+            "vms_edge_files": vms_edge_files,
             "vms_flow_checks": vms_flow_checks,
             "vms_standin_ports": vms_standin_ports,
             "vms_gateway_owned_ports": vms_gateway_owned_ports,
