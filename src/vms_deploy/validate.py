@@ -908,7 +908,8 @@ class _Validator:
 
         managed = edge_backend(name).MANAGED_EDGE
         edge = site.members("vms_edge")
-        holder = next((h for h in sorted(site.hosts) if "vms_edge_backend" in site.hosts[h]), "all")
+        setters = sorted(h for h in site.hosts if "vms_edge_backend" in site.hosts[h])
+        holder = "all" if len(setters) == len(site.hosts) else setters[0]
         if managed and not edge:
             self.err(holder, "vms_edge_backend", name,
                      "needs the site's edge host, but group vms_edge is empty",
