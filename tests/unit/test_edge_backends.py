@@ -256,3 +256,32 @@ def test_the_filter_renders_through_the_interface():
     with pytest.raises(AnsibleFilterError, match="vms_edge_files: .*needs the edge host"):
         files(plan, "nftables")
 
+
+
+# --- the edge stage ---------------------------------------------------------------------------------
+
+def _edge_stage(inventory, *extra):
+    import os
+    import subprocess
+
+    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks/stages/prechecks.yml"),
+           str(ROOT / "playbooks/stages/edge.yml"), *extra]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_the_edge_stage_writes_the_router_sheet_on_the_controller(tmp_path):
+    """A site without a vms_edge host: the edge stage touches no host, writes the sheet where plan.yml
+    does and says the forwards are typed by hand; a second run changes nothing."""
+    inventory = ROOT / "inventories" / "examples" / "generic_nvr_home"
+    rc, out = _edge_stage(inventory, "-e", f"vms_plan_dir={tmp_path}")
+    assert rc == 0, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["router.csv", "router.md"]
+    for name in ("router.csv", "router.md"):
+        assert (tmp_path / name).read_text() == (GOLDEN / "router_sheet" / f"generic_nvr_home.{name}").read_text()
+    assert "type its 4 port forward(s) by hand" in out.replace("\n", " ").replace("        ", "")
+    assert "Apply the edge firewall table" not in out  # the nftables backend did not run
+    rc, out = _edge_stage(inventory, "-e", f"vms_plan_dir={tmp_path}")
+    assert rc == 0, out
+    assert "localhost                  : ok=" in out and "changed=0" in out.split("localhost ")[-1].splitlines()[0]
