@@ -37,7 +37,7 @@ def _example_hosts(name: str) -> dict:
 def _edge_members(inventory: dict) -> list[str]:
     """Hosts of group vms_edge in an example's hosts.yml, read as YAML (not through vms_deploy)."""
     def walk(node: dict, name: str | None) -> list[str]:
-        found = list(((node or {}).get("hosts") or {})) if name == "vms_edge" else []
+        found = list((node or {}).get("hosts") or {}) if name == "vms_edge" else []
         for child, sub in ((node or {}).get("children") or {}).items():
             found += walk(sub, child)
         return found
