@@ -45,8 +45,8 @@ NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowl
                         "vms_client_networks", "vms_camera_networks", "vms_management_networks"))
 # Variables that describe the whole site: every host must see the same value (set them in group_vars/all).
 SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_edge_backend", "vms_web_player",
-             "vms_enabled_features", "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port", "vms_vpn_network",
-             "vms_vpn_peers") + NETWORK_VARS
+             "vms_enabled_features", "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port",
+             "vms_vpn_network", "vms_vpn_peers") + NETWORK_VARS
 MAX_INSTANCES = 99
 # Groups created at run time by stages/prechecks.yml (group_by); reserved, never inventory topology.
 RUNTIME_GROUP_PREFIX = "vms_platform_"
