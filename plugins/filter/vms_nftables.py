@@ -40,9 +40,23 @@ def vms_nft_edge_ruleset(plan, host):
     return _call(render_edge_ruleset, plan, host)
 
 
+def vms_edge_files(plan, backend=None):
+    """plan | vms_edge_files([backend]) -> {file name: text} the edge backend renders (default the plan's
+    edge.backend; vms_deploy.edge.render)."""
+    if IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    from vms_deploy.edge import render as render_edge  # the edge backends' one interface
+
+    def vms_edge_files(plan, backend):  # named for _call's error messages
+        return render_edge(plan, backend)
+
+    return _call(vms_edge_files, plan, backend)
+
+
 class FilterModule:
     def filters(self):
         return {
             "vms_nft_host_ruleset": vms_nft_host_ruleset,
             "vms_nft_edge_ruleset": vms_nft_edge_ruleset,
+            "vms_edge_files": vms_edge_files,
         }

@@ -9,6 +9,7 @@ import ipaddress
 
 from . import PLAN_SCHEMA
 from .catalog import HOST_ROLES, port_pair
+from .edge import default_backend
 from .model import Site, cidr, sorted_cidrs
 from .ports import WIREGUARD_PORT
 from .ports import port_range as _ports
@@ -131,11 +132,13 @@ class _Compiler(Resolver):
                 hosts[host]["routed_public"] = True
         forwards = self.forwards(forwarded, services_by_host)
         zones = self.zones(hosts)
+        edge_host = (self.site.members("vms_edge") or [None])[0]
         plan = {
             "schema": PLAN_SCHEMA, "site": s.site, "product": s.product,
             "topology": topology_of(self.site, s.product), "remote_access": s.remote_access,
             "zones": zones, "hosts": hosts,
-            "edge": {"host": (self.site.members("vms_edge") or [None])[0], "public_address": s.public_address},
+            "edge": {"host": edge_host, "public_address": s.public_address,
+                     "backend": self.site.site_var("vms_edge_backend") or default_backend(edge_host is not None)},
             "forwards": forwards, "zone_flows": self.zone_flows(hosts, zones),
             "vpn": self.vpn(), "features": sorted(s.features),
         }

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .edge import backend_of
 from .ports import port_range as fmt_ports  # noqa: F401 - the one formatter, under the name callers use
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -106,6 +107,10 @@ def _site_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if a != b:
             changes.append(Change("site", CHANGED, f"~ {label}: {a or 'none'} -> {b or 'none'}",
                                   {"field": f"edge.{field_name}"}, a, b))
+    # A plan written before edge.backend existed has the default backend (vms_deploy.edge.backend_of).
+    a, b = backend_of(old), backend_of(new)
+    if a != b:
+        changes.append(Change("site", CHANGED, f"~ edge backend: {a} -> {b}", {"field": "edge.backend"}, a, b))
     return changes
 
 

@@ -2,8 +2,8 @@
 
 `vms-deploy check`, the probes (`vms-deploy probe`, the lab's verify stage) and the report ask
 this function; nothing else in the project decides "allowed". It walks the path a packet takes
-through what the renderers enforce (render/nftables_edge.py, render/nftables_host.py, the Windows
-rule group), not through the compiler's intentions:
+through what the renderers enforce (the edge model and its nftables backend, render/nftables_host.py,
+the Windows rule group), not through the compiler's intentions:
 
 1. To the edge's public address from outside the site: a forward whose allow-list holds the
    source is DNAT'ed to its host (internal sources are never DNAT'ed: no hairpin NAT); without a
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diff import fmt_cidrs, fmt_ports
+from .edge.model import crosses_edge
 from .zones import internal_networks, zone_index
 
 PROTOCOLS = ("tcp", "udp")
@@ -68,10 +69,8 @@ class _Site:
         self.classify = zone_index(zones)
         self.internal = internal_networks(zones)
         self._nets: dict[str, Any] = {}
-        # What the edge's forward chain holds (render/nftables_edge.py `_dedup_flows`).
-        self.edge_flows = [f for f in plan.get("zone_flows") or []
-                           if f["from"] != f["to"] and f["to"] != "edge"
-                           and not (f.get("to_host") and f.get("to_host") == self.edge_host)]
+        # What the edge's forward chain holds (the edge model's `crosses_edge`, vms_deploy.edge.model).
+        self.edge_flows = [f for f in plan.get("zone_flows") or [] if crosses_edge(f, self.edge_host)]
 
     def net(self, cidr: str):
         got = self._nets.get(cidr)

@@ -55,9 +55,9 @@ NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowl
                     v for v in NETWORK_ROLES.values() if v.endswith("_networks") and v not in (
                         "vms_client_networks", "vms_camera_networks", "vms_management_networks"))
 # Variables that describe the whole site: every host must see the same value (set them in group_vars/all).
-SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_web_player", "vms_enabled_features",
-             "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port", "vms_vpn_network",
-             "vms_vpn_peers") + NETWORK_VARS
+SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_edge_backend", "vms_web_player",
+             "vms_enabled_features", "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port",
+             "vms_vpn_network", "vms_vpn_peers") + NETWORK_VARS
 MAX_INSTANCES = 99
 # Groups created at run time by stages/prechecks.yml (group_by); reserved, never inventory topology.
 RUNTIME_GROUP_PREFIX = "vms_platform_"
@@ -182,6 +182,7 @@ class _Validator:
             self.check_features(product)
             self.check_host_ports(product)
             self.check_remote_access(product)
+            self.check_edge_backend()
             self.check_windows_inputs()
             if not self.errors:
                 self.check_conflicts()
@@ -874,6 +875,31 @@ class _Validator:
         port = site.site_var("vms_vpn_listen_port")
         if port is not None and not any((h, "vms_vpn_listen_port") in self.bad for h in site.hosts):
             self._port("all", "vms_vpn_listen_port", port)
+
+    def check_edge_backend(self):
+        """vms_edge_backend must fit the vms_edge group: a backend that manages the edge needs its host,
+        the router sheet (a router vms-deploy does not manage) cannot stand in for one."""
+        site = self.site
+        name = site.site_var("vms_edge_backend")
+        if name is None or any((h, "vms_edge_backend") in self.bad for h in site.hosts):
+            return  # unset: the default fits (vms_deploy.edge.default_backend); a bad choice is reported already
+        from .edge import backend as edge_backend
+
+        managed = edge_backend(name).MANAGED_EDGE
+        edge = site.members("vms_edge")
+        setters = sorted(h for h in site.hosts if "vms_edge_backend" in site.hosts[h])
+        holder = "all" if len(setters) == len(site.hosts) else setters[0]
+        if managed and not edge:
+            self.err(holder, "vms_edge_backend", name,
+                     "needs the site's edge host, but group vms_edge is empty",
+                     "add the Linux edge host to group vms_edge, or set vms_edge_backend: router_sheet "
+                     "(or remove it: router_sheet is the default without a vms_edge host)")
+        elif not managed and edge:
+            self.err(holder, "vms_edge_backend", name,
+                     f"is a router vms-deploy does not manage, but {', '.join(edge)} in vms_edge is the site's "
+                     "managed edge (the plan's zone flows would go unenforced)",
+                     "set vms_edge_backend: nftables (or remove it: nftables is the default with a vms_edge host), "
+                     f"or take {', '.join(edge)} out of vms_edge")
 
     def check_vpn(self):
         site = self.site

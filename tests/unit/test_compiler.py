@@ -242,7 +242,8 @@ def test_generic_nvr_services_and_differing_external_ports():
     assert {80, 443, 554, 10000, 10099} <= open_ports(plan, "nvr")
     assert {(f["service"], f["protocol"], f["external_ports"][0], f["to_ports"][0]) for f in plan["forwards"]} == {
         ("nvr_https", "tcp", 8443, 443), ("nvr_rtsp", "tcp", 554, 554)}
-    assert plan["remote_access"] == "port_forward" and plan["edge"] == {"host": None, "public_address": "100.64.0.7"}
+    assert plan["remote_access"] == "port_forward" and plan["edge"] == {
+        "host": None, "public_address": "100.64.0.7", "backend": "router_sheet"}
 
 
 def test_generic_nvr_protocol_per_port_splits_tcp_and_udp():

@@ -151,11 +151,35 @@ class SetNamer:
 
 
 def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[str]:
-    """The input chain both renderers use: default drop, state, management, ICMP, plan services.
+    """The input chain both renderers use: default drop, state, management, ICMP, plan services."""
+    return input_chain_lines(input_rules(plan, host, namer, mgmt_set))
 
-    Management comes from the plan's management rules only; mgmt_set (the registered set of the
-    management networks) is kept for the callers' sake and names the same set those rules use."""
+
+def input_rules(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[dict]:
+    """The input chain's accept rules as data, management first so no later rule can shadow it:
+    {"kind": "management" | "service", "sources": set name, "protocol", "ports", "comment"}."""
     h = plan["hosts"][host]
+    rules: list[dict] = []
+    inbound = h.get("inbound", [])
+    # Management comes from the plan's management rules only: the compiler gives every host its
+    # management rule (SSH or WinRM from vms_management_networks, vms_management_port); nothing is
+    # added here (the module keeps the live SSH connection on top, see plugins/modules/vms_nft_table.py).
+    # mgmt_set (the registered set of the management networks) is kept for the callers' sake.
+    for rule in merged_inbound([r for r in inbound if r.get("component") == "management"]):
+        sname = namer.name_for(rule["sources"], "management")
+        rules.append({"kind": "management", "sources": sname, "protocol": rule["protocol"],
+                      "ports": list(rule["ports"]), "comment": "management"})
+    for rule in service_rules(h):
+        sname = namer.name_for(rule["sources"], rule["service"])
+        rules.append({"kind": "service", "sources": sname, "protocol": rule["protocol"], "ports": list(rule["ports"]),
+                      "comment": f'{rule["component"]}/{rule["service"]}'})
+    return rules
+
+
+def input_chain_lines(rules: Iterable[dict]) -> list[str]:
+    """The text of an input chain holding `rules` (input_rules' shape; "sources" None: any source):
+    default drop, state, the management rules, rate-limited ICMP echo, the other rules, a logged drop."""
+    rules = list(rules)
     lines = [
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy drop;",
@@ -163,20 +187,15 @@ def input_chain(plan: dict, host: str, namer: SetNamer, mgmt_set: str) -> list[s
         "\t\tct state established,related accept",
         "\t\tct state invalid drop",
     ]
-    inbound = h.get("inbound", [])
-    # Management first, so no later rule can shadow it. The compiler gives every host its management
-    # rule (SSH or WinRM from vms_management_networks, vms_management_port); nothing is added here
-    # (the module keeps the live SSH connection on top, see plugins/modules/vms_nft_table.py).
-    for rule in merged_inbound([r for r in inbound if r.get("component") == "management"]):
-        sname = namer.name_for(rule["sources"], "management")
-        lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
-                     'accept comment "management"')
+
+    def accept(rule: dict) -> str:
+        match = f'ip saddr @{rule["sources"]} ' if rule.get("sources") else ""
+        return (f'\t\t{match}{rule["protocol"]} dport {port_expr(rule["ports"])} '
+                f'accept comment "{quote(rule["comment"])}"')
+
+    lines += [accept(r) for r in rules if r["kind"] == "management"]
     lines.append(f'\t\ticmp type echo-request {ICMP_LIMIT} accept comment "diagnostics"')
-    for rule in service_rules(h):
-        sname = namer.name_for(rule["sources"], rule["service"])
-        comment = f'{rule["component"]}/{rule["service"]}'
-        lines.append(f'\t\tip saddr @{sname} {rule["protocol"]} dport {port_expr(rule["ports"])} '
-                     f'accept comment "{quote(comment)}"')
+    lines += [accept(r) for r in rules if r["kind"] != "management"]
     lines.append(f'\t\t{LOG_LIMIT} log prefix "vms-deploy drop in: " level info')
     lines.append("\t}")
     return lines

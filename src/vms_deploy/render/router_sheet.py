@@ -1,15 +1,22 @@
-"""Router sheet: the port forwards an admin types into a consumer router ("virtual server").
+"""Edge backend `router_sheet`: the port forwards an admin types into a consumer router ("virtual server").
 
-One row per forward: name, external port(s), internal address, internal port(s), protocol, and
-the sources allowed (routers with IP filtering can use them). Rendered as CSV and Markdown.
+One row per forward of the neutral edge model (vms_deploy.edge.model): name, external port(s),
+internal address, internal port(s), protocol, and the sources allowed (routers with IP filtering can
+use them). Rendered as CSV and Markdown; nothing applies it: playbooks/plan.yml and the edge stage
+write it on the controller and the forwards are typed by hand.
 """
 from __future__ import annotations
 
 import csv
 import io
 
+from ..edge.model import EdgeModel, build
 from .escape import csv_cell, md
 
+NAME = "router_sheet"
+MANAGED_EDGE = False
+APPLIED = ("written on the controller (router.csv, router.md in the plan directory); the forwards are typed by "
+           "hand into the site's router")
 COLUMNS = ("name", "external_port", "internal_address", "internal_port", "protocol", "allowed_sources")
 
 
@@ -18,37 +25,58 @@ def _ports(pair) -> str:
     return f"{pair[0]}:{pair[1]}"
 
 
-def rows(plan: dict) -> list[dict]:
-    return [{"name": f["name"], "external_port": _ports(f["external_ports"]), "internal_address": f["to_address"],
-             "internal_port": _ports(f["to_ports"]), "protocol": f["protocol"].upper(),
-             "allowed_sources": " ".join(f["sources"])} for f in plan["forwards"]]
+def _model(plan: dict) -> EdgeModel:
+    return build(plan, None, backend=NAME)
 
 
-def to_csv(plan: dict) -> str:
+def model_rows(model: EdgeModel) -> list[dict]:
+    return [{"name": f.name, "external_port": _ports(f.external_ports), "internal_address": f.to_address,
+             "internal_port": _ports(f.to_ports), "protocol": f.protocol.upper(),
+             "allowed_sources": " ".join(f.allowed_sources)} for f in model.forwards]
+
+
+def sheet_csv(model: EdgeModel) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows(plan))
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in model_rows(model))
     return out.getvalue()
 
 
-def to_markdown(plan: dict) -> str:
-    lines = [f"# Router port forwards: site {md(plan['site'])}", ""]
-    public = (plan.get("edge") or {}).get("public_address")
-    if plan.get("remote_access") == "vpn" and plan.get("vpn"):
-        vpn = plan["vpn"]
-        lines += [(f"Remote access is by VPN: forward only UDP {md(vpn['listen_port'])} to the edge host "
-                   f"({md(vpn['edge_address'] or 'its public address')}); no other port is forwarded."), ""]
-    elif not plan["forwards"]:
+def sheet_markdown(model: EdgeModel) -> str:
+    lines = [f"# Router port forwards: site {md(model.site)}", ""]
+    if model.remote_access == "vpn" and model.vpn:
+        vpn = model.vpn
+        lines += [(f"Remote access is by VPN: forward only UDP {md(vpn.listen_port)} to the edge host "
+                   f"({md(vpn.edge_address or 'its public address')}); no other port is forwarded."), ""]
+    elif not model.forwards:
         lines += ["No port is forwarded from the Internet for this site.", ""]
     else:
-        lines += [(f"Public address: {md(public or '(not set)')}. Add one forwarding (virtual server) rule per row; "
-                   "ranges are written first:last. Disable UPnP on the router."), "",
+        lines += [(f"Public address: {md(model.public_address or '(not set)')}. Add one forwarding (virtual server) "
+                   "rule per row; ranges are written first:last. Disable UPnP on the router."), "",
                   "| name | external port | internal address | internal port | protocol | allowed sources |",
                   "| --- | --- | --- | --- | --- | --- |"]
-        for row in rows(plan):
+        for row in model_rows(model):
             lines.append("| " + " | ".join(md(row[c]) for c in COLUMNS) + " |")
         lines.append("")
-    if plan.get("warnings"):
-        lines += ["## Warnings", ""] + [f"- {md(w)}" for w in plan["warnings"]] + [""]
+    if model.warnings:
+        lines += ["## Warnings", ""] + [f"- {md(w)}" for w in model.warnings] + [""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render(model: EdgeModel) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"router.csv": ..., "router.md": ...}."""
+    return {"router.csv": sheet_csv(model), "router.md": sheet_markdown(model)}
+
+
+# The plan-level functions plan.yml, the report and the kernel judge's router stand-in use.
+def rows(plan: dict) -> list[dict]:
+    return model_rows(_model(plan))
+
+
+def to_csv(plan: dict) -> str:
+    return sheet_csv(_model(plan))
+
+
+def to_markdown(plan: dict) -> str:
+    return sheet_markdown(_model(plan))

@@ -56,12 +56,19 @@ def _warnings(plan: dict[str, Any]) -> str:
 
 
 def _router_sheet(plan: dict[str, Any]) -> str:
-    edge = plan.get("edge") or {}
-    rows = [[f["name"], f["protocol"].upper(), fmt_ports(f["external_ports"]), f.get("to_address", ""),
-             fmt_ports(f["to_ports"]), fmt_cidrs(f["sources"]), f.get("to_host", ""), f.get("purpose", "")]
-            for f in plan.get("forwards", [])]
-    intro = (f"<p>Configure these forwards on the Internet router (public address "
-             f"{escape(str(edge.get('public_address') or 'unknown'))}). Do not enable UPnP.</p>")
+    from ..edge import backend, backend_of, build  # the edge model: the forwards every edge backend sets up
+
+    name = backend_of(plan)
+    model = build(plan, None, backend=name)
+    rows = [[f.name, f.protocol.upper(), fmt_ports(f.external_ports), f.to_address, fmt_ports(f.to_ports),
+             fmt_cidrs(list(f.allowed_sources)), f.to_host, f.purpose] for f in model.forwards]
+    public = escape(str(model.public_address or "unknown"))
+    edge_host = (plan.get("edge") or {}).get("host")
+    if backend(name).MANAGED_EDGE and edge_host:
+        intro = (f"<p>The edge host {escape(str(edge_host))} applies these forwards from the public address {public} "
+                 f"(edge backend {escape(name)}); nothing is typed by hand.</p>")
+    else:
+        intro = f"<p>Configure these forwards on the Internet router (public address {public}). Do not enable UPnP.</p>"
     if plan.get("remote_access") == "vpn":
         intro = "<p>Remote access is by VPN: the router needs no port forwards besides the VPN port below.</p>"
     return intro + _table(["name", "protocol", "external port", "internal IP", "internal port", "allowed sources",
