@@ -9,7 +9,7 @@ import ipaddress
 
 from . import PLAN_SCHEMA
 from .catalog import HOST_ROLES, port_pair
-from .edge import default_backend
+from .edge.backends import default_backend
 from .model import Site, cidr, sorted_cidrs
 from .ports import WIREGUARD_PORT
 from .ports import port_range as _ports

@@ -25,7 +25,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..render.nft_common import RenderError, SetNamer, collapse, input_rules, management_sources, set_name
+from ..render.nft_common import (
+    RenderError,
+    SetNamer,
+    collapse,
+    input_rules,
+    management_sources,
+    set_name,
+)
+from .backends import backend_of
 
 INTERNAL_SET = "internal"
 MANAGEMENT_SET = "mgmt_sources"
@@ -254,8 +262,6 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
 
     Set names are given in one fixed order (management, zones, internal, the edge's input services,
     forwards by name, merged flows), so a backend's output is byte-stable."""
-    from . import backend_of  # the package imports this module
-
     edge = plan.get("edge") or {}
     hosts = plan.get("hosts") or {}
     if host is not None and host not in hosts:
