@@ -21,7 +21,7 @@ options:
   return_plan:
     description:
       - Return the whole plan as RV(plan). Turn it off when only the files and RV(summary) are needed
-        (playbooks/plan.yml does): Ansible copies and inspects every result value several times, which
+        (playbooks/plan.yml does); Ansible copies and inspects every result value several times, which
         for a site of 1000 recorders costs more than compiling the plan.
     type: bool
     default: true
@@ -44,7 +44,7 @@ options:
   partial_check:
     description:
       - Refuse a run that may see only part of the site when no O(plan_file) is given. An AWX job started by a
-        workflow (C(awx_workflow_job_id) is set) may be one slice of a sliced job: AWX gives a slice only its
+        workflow (C(awx_workflow_job_id) is set) may be one slice of a sliced job; AWX gives a slice only its
         hosts and no variable that says so, so the compiled plan would silently miss the other hosts.
       - C(--limit) is not partial: Ansible still loads the whole inventory, and the plan is compiled from it.
     type: bool

@@ -11,7 +11,7 @@ description:
   - The proprietary VMS services cannot run on Linux; in the container lab a labelled stand-in
     (standin.py, NOT the VMS product) listens on every inbound port the plan gives the host.
   - One module run does what used to take five tasks (directory, two file copies, port list,
-    launcher): writes the files that differ, then starts the stand-in, or restarts it when a file or
+    launcher); it writes the files that differ, then starts the stand-in, or restarts it when a file or
     the port list changed or it is not running. Every task is a round trip to the host, and the
     converge benchmark (docs/BENCHMARKS.md) showed these round trips growing with the site.
   - Containers have no systemd, so a pid file (/run/vms-standin.pid) stands in for a service unit.
