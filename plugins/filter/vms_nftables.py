@@ -60,12 +60,13 @@ def vms_standin_ports(plan, host, skip=()):
 
 
 def vms_gateway_owned_ports(plan, host):
-    """plan | vms_gateway_owned_ports(host) -> ["tcp/9443", ...] served by the gateway's nginx (stand-ins skip them)."""
+    """plan | vms_gateway_owned_ports(host) -> ["tcp/9443", ...] served by the gateway's nginx (stand-ins skip
+    them); [] on a host that is no Linux gateway of a product whose gateway_proxy trait is nginx."""
     if IMPORT_ERROR is not None:
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
     from vms_deploy.render import nginx  # the gateway stage's renderer decides which ports nginx takes
     try:
-        return nginx.owned_ports(plan, host)
+        return nginx.proxied_ports(plan, host)
     except ValueError as exc:
         raise AnsibleFilterError(f"vms_gateway_owned_ports: {exc}") from None
 

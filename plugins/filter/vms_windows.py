@@ -155,6 +155,24 @@ def vms_windows_feature_problems(installed, host, required, manage):
     return _call(install.feature_problems, host, list(required or []), dict(installed or {}), bool(manage))
 
 
+def vms_windows_precheck_problems(facts, plan, host, version, min_version, drive, min_free_gb, manage_features,
+                                  packages=None, winrm_port=5986):
+    """Get-VmsHostFacts result | vms_windows_precheck_problems(plan, host, version, ...) -> every precheck's message."""
+    return _call(install.precheck_problems, _plan(plan), host, dict(facts or {}), version=str(version or ""),
+                 min_version=str(min_version), drive=str(drive), min_free_gb=min_free_gb,
+                 manage_features=bool(manage_features), packages=packages or {}, skip_ports=(5985, int(winrm_port)))
+
+
+def vms_windows_closed_ports(result):
+    """Test-VmsTcpPort result | vms_windows_closed_ports -> ports that did not answer."""
+    return _call(install.closed_ports, dict(result or {}))
+
+
+def vms_windows_certificate_binding(plan, host):
+    """plan | vms_windows_certificate_binding(host) -> iis_site, server_configurator or none for this host."""
+    return _call(certs.certificate_binding, _plan(plan), host)
+
+
 def vms_xprotect_arguments(plan, host, base_xml, component_elements, settings=None):
     """plan | vms_xprotect_arguments(host, base_xml, elements, settings) -> arguments file text."""
     return _call(xprotect_args.render_arguments, _plan(plan), host, base_xml, component_elements or {},
@@ -243,4 +261,7 @@ class FilterModule:
             "vms_windows_cert_mismatches": vms_windows_cert_mismatches,
             "vms_windows_pem_thumbprint": vms_pem_thumbprint,
             "vms_valerus_binding_parameters": vms_valerus_binding_parameters,
+            "vms_windows_precheck_problems": vms_windows_precheck_problems,
+            "vms_windows_closed_ports": vms_windows_closed_ports,
+            "vms_windows_certificate_binding": vms_windows_certificate_binding,
         }

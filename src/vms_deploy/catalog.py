@@ -100,6 +100,7 @@ class Catalog:
     features: dict
     components: dict[str, Component]
     traits: dict = field(default_factory=dict)
+    new_site: dict = field(default_factory=dict)
 
     def services(self) -> dict[str, Service]:
         """Every service of the product by its (product-unique) name."""
@@ -156,6 +157,9 @@ def _service(name: str, component: str, raw: dict) -> Service:
     )
 
 
+# What sets one product apart, as catalog data: every catalog declares each trait, and code decides
+# by a trait's value, never by the product's name (tests/unit/test_product_names.py holds that).
+# A trait with allowed values lists them; None means any value (a number or a text).
 TRAITS = {
     "default_platform": ("windows", "linux"),
     "forwarding": ("gateway", "listed_services"),
@@ -163,6 +167,17 @@ TRAITS = {
     "upnp_warning": (True, False),
     "seed_document": None,
     "gateway_host": ("app_server", "dmz", "none"),
+    # How a Windows host's components are installed (render/windows_install.py): one vendor package per
+    # component (packages), or one installer run driven by a generated arguments file (arguments_file).
+    "windows_installer": ("packages", "arguments_file", "none"),
+    # How a Windows host's TLS certificate is bound (render/windows_certificates.py): to an IIS site
+    # (iis_site), or assigned per certificate group with a vendor configurator (server_configurator).
+    "certificate_binding": ("iis_site", "server_configurator", "none"),
+    # What serves a Linux gateway host's TLS ports: nginx with the site certificate (roles/reverse_proxy).
+    "gateway_proxy": ("nginx", "none"),
+    # How a Windows gateway joins the site: registered by hand in the application server (manual, with
+    # a port check from there: roles/valerus_gateway), or by its own installer (none).
+    "gateway_registration": ("manual", "none"),
 }
 
 
@@ -171,11 +186,45 @@ def _traits(product: str, raw: dict) -> dict:
     missing = sorted(set(TRAITS) - set(traits))
     unknown = sorted(set(traits) - set(TRAITS))
     if missing or unknown:
-        raise CatalogError(f"catalog {product}: traits missing {missing} or unknown {unknown}")
+        raise CatalogError(f"catalog {product}: traits missing {missing} or unknown {unknown}; "
+                           f"declare exactly these traits: {', '.join(TRAITS)}")
     for name, allowed in TRAITS.items():
         if allowed is not None and traits[name] not in allowed:
-            raise CatalogError(f"catalog {product}: trait {name} must be one of {allowed}")
+            raise CatalogError(f"catalog {product}: trait {name} is {traits[name]!r}; it must be one of "
+                               f"{', '.join(str(a) for a in allowed)}")
     return traits
+
+
+NEW_SITE_KEYS = ("site_vars", "forwarded_services")
+
+
+def _new_site(product: str, raw: dict, services: set[str], traits: dict) -> dict:
+    """The catalog's new_site section: site_vars (YAML text for group_vars/all/main.yml) and
+    forwarded_services (what the first recorder forwards when the product forwards listed services)."""
+    new_site = dict(raw.get("new_site") or {})
+    if set(new_site) != set(NEW_SITE_KEYS):
+        raise CatalogError(f"catalog {product}: new_site has keys {sorted(new_site)}; declare exactly "
+                           f"{', '.join(NEW_SITE_KEYS)}")
+    if not isinstance(new_site["site_vars"], str):
+        raise CatalogError(f"catalog {product}: new_site.site_vars must be YAML text (a block scalar)")
+    forwarded = list(new_site["forwarded_services"] or [])
+    unknown = sorted(set(forwarded) - services)
+    if unknown:
+        raise CatalogError(f"catalog {product}: new_site.forwarded_services names no service {unknown}")
+    if (traits["forwarding"] == "listed_services") != bool(forwarded):
+        raise CatalogError(f"catalog {product}: new_site.forwarded_services must list services exactly when "
+                           "the forwarding trait is listed_services")
+    return {"site_vars": new_site["site_vars"], "forwarded_services": forwarded}
+
+
+def plan_traits(plan: dict) -> dict:
+    """The traits of the plan's product: the plan's own ``traits`` (a compiled plan records them), else
+    the product's catalog traits (a hand-made plan in a test); {} for a plan of no known product."""
+    traits = plan.get("traits")
+    if isinstance(traits, dict) and traits:
+        return traits
+    product = plan.get("product")
+    return dict(load_catalog(product).traits) if product in PRODUCTS else {}
 
 
 def safe_load(text: str):
@@ -202,12 +251,14 @@ def load_catalog(product: str) -> Catalog:
         components[cname] = Component(
             name=cname, title=craw.get("title", cname), group=craw.get("group"),
             default_on=craw.get("default_on"), placement=craw.get("placement"), services=services)
+    traits = _traits(product, raw)
     return Catalog(
         product=product, title=raw.get("title", product),
         required_groups=tuple(raw.get("required_groups", [])),
         optional_groups=tuple(raw.get("optional_groups", [])),
         single_host_groups=tuple(raw.get("single_host_groups", [])),
-        features=dict(raw.get("features") or {}), components=components, traits=_traits(product, raw))
+        features=dict(raw.get("features") or {}), components=components, traits=traits,
+        new_site=_new_site(product, raw, seen, traits))
 
 
 @functools.lru_cache(maxsize=None)

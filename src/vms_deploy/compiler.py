@@ -348,6 +348,8 @@ class _Compiler:
         plan = {
             "schema": PLAN_SCHEMA, "site": s.site, "product": s.product,
             "topology": topology_of(self.site, s.product), "remote_access": s.remote_access,
+            # The product's traits, so the plays and renderers decide by trait, never by product name.
+            "traits": dict(self.catalog.traits),
             "zones": zones, "hosts": hosts,
             "edge": {"host": (self.site.members("vms_edge") or [None])[0], "public_address": s.public_address},
             "forwards": forwards, "zone_flows": self.zone_flows(hosts, zones),

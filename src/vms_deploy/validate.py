@@ -772,9 +772,13 @@ class _Validator:
         entries = self.site.var(host, "vms_forwarded_services", None)
         if not entries or (host, "vms_forwarded_services") in self.bad:
             return
-        if product != "generic_nvr" or "vms_recorders" not in self.site.host_groups(host):
-            self.err(host, "vms_forwarded_services", entries, "is only used for generic_nvr recorders",
-                     "remove it; Valerus and XProtect forward their gateway's ports (change them with vms_port_overrides)")
+        if self.catalog.traits["forwarding"] != "listed_services" or "vms_recorders" not in self.site.host_groups(host):
+            listed = [p for p in PRODUCTS if load_catalog(p).traits["forwarding"] == "listed_services"]
+            self.err(host, "vms_forwarded_services", entries,
+                     f"is only used for recorders of products that forward listed services ({', '.join(listed)})",
+                     f"remove it; {self.catalog.title} forwards its gateway's ports (change them with vms_port_overrides)"
+                     if self.catalog.traits["forwarding"] == "gateway" else
+                     "remove it, or move it to a host in vms_recorders")
             return
         custom = {e.get("name") for e in self.site.var(host, "vms_custom_services", None) or [] if isinstance(e, dict)}
         for i, entry in enumerate(entries):
@@ -887,7 +891,7 @@ class _Validator:
         if any((h, "vms_remote_access") in self.bad for h in site.hosts):
             return
         gateways = site.members("vms_gateways")
-        if remote == "port_forward" and product != "generic_nvr" and not gateways:
+        if remote == "port_forward" and self.catalog.traits["gateway_host"] != "none" and not gateways:
             self.err("all", "vms_remote_access", remote, "needs a gateway, but vms_gateways is empty",
                      "add the Internet Gateway / Mobile Server host to vms_gateways, or set vms_remote_access: none")
         if remote == "vpn":
