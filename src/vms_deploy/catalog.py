@@ -75,6 +75,7 @@ class Service:
     custom: bool = False
     overridden: tuple[str, ...] = ()
     restricted: bool = False  # connects_from is a requirement of the seed (vms_deploy.invariants holds it)
+    port_change: str = ""  # how the product lets this port move off its default (else Catalog.port_change)
 
     def transports(self) -> tuple[str, ...]:
         return ("tcp", "udp") if self.protocol == "tcp+udp" else (self.protocol,)
@@ -88,6 +89,8 @@ class Component:
     default_on: str | None
     placement: str | None
     services: dict[str, Service] = field(default_factory=dict)
+    windows_package: str | None = None  # the installable Windows component (vms_win_packages key)
+    iis: bool = False  # runs behind IIS (the Web-Server role is installed with it)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,11 @@ class Catalog:
     components: dict[str, Component]
     traits: dict = field(default_factory=dict)
     new_site: dict = field(default_factory=dict)
+    port_change: str = ""  # how the product lets a port move off its default (a service may say otherwise)
+
+    def windows_packages(self) -> dict[str, str]:
+        """Plan component -> installable Windows component, for the components installed on Windows."""
+        return {name: comp.windows_package for name, comp in self.components.items() if comp.windows_package}
 
     def services(self) -> dict[str, Service]:
         """Every service of the product by its (product-unique) name."""
@@ -154,6 +162,7 @@ def _service(name: str, component: str, raw: dict) -> Service:
         forward_external=(raw.get("forward") or {}).get("external_port"),
         when_component=raw.get("when_component"), unless_component=raw.get("unless_component"),
         note=raw.get("note", ""), restricted=bool(raw.get("restricted", False)),
+        port_change=str(raw.get("port_change") or ""),
     )
 
 
@@ -250,7 +259,8 @@ def load_catalog(product: str) -> Catalog:
             services[sname] = _service(sname, cname, sraw)
         components[cname] = Component(
             name=cname, title=craw.get("title", cname), group=craw.get("group"),
-            default_on=craw.get("default_on"), placement=craw.get("placement"), services=services)
+            default_on=craw.get("default_on"), placement=craw.get("placement"), services=services,
+            windows_package=craw.get("windows_package"), iis=bool(craw.get("iis", False)))
     traits = _traits(product, raw)
     return Catalog(
         product=product, title=raw.get("title", product),
@@ -258,7 +268,13 @@ def load_catalog(product: str) -> Catalog:
         optional_groups=tuple(raw.get("optional_groups", [])),
         single_host_groups=tuple(raw.get("single_host_groups", [])),
         features=dict(raw.get("features") or {}), components=components, traits=traits,
-        new_site=_new_site(product, raw, seen, traits))
+        new_site=_new_site(product, raw, seen, traits), port_change=str(raw.get("port_change") or ""))
+
+
+@functools.lru_cache(maxsize=None)
+def all_windows_packages() -> tuple[str, ...]:
+    """Every installable Windows component any product knows (the keys vms_win_packages may use)."""
+    return tuple(sorted({p for product in PRODUCTS for p in load_catalog(product).windows_packages().values()}))
 
 
 @functools.lru_cache(maxsize=None)

@@ -800,11 +800,12 @@ class _Validator:
     # --- Windows installer inputs (read by roles/windows_install; checked here, before any host) -----
     def check_windows_inputs(self):
         from .render.windows_firewall import WindowsInputError
-        from .render.windows_install import COMPONENTS, _check_source
+        from .catalog import all_windows_packages
+        from .render.windows_install import _check_source
 
         # vms_win_packages is keyed by the installable Windows component (docs/windows.md, "Installers"),
-        # e.g. xprotect_management_server, not by the plan's component names.
-        components = {c for table in COMPONENTS.values() for c in table.values()}
+        # e.g. xprotect_management_server, not by the plan's component names: the catalogs' windows_package.
+        components = set(all_windows_packages())
         for host in self.site.hosts:
             v = self.site.var
             source = v(host, "vms_win_installer_source", None)

@@ -161,6 +161,19 @@ def test_iis_follows_the_iis_site_binding_for_the_web_player():
     assert wi.host_summary(_plan("valerus", ("gateway",), web, traits=traits), "h1")["features"] == []
 
 
+def test_windows_packages_iis_and_port_advice_come_from_the_catalog():
+    assert wi.component_packages({"product": "generic_nvr"}) == {}
+    assert wi.component_packages({"product": "valerus"}) == {
+        "app_server": "valerus_application_server", "recorder": "valerus_recording_server",
+        "gateway": "valerus_internet_gateway"}
+    assert wi.iis_packages({"product": "xprotect"}) == {"xprotect_management_server"}
+    moved = [_rule("gateway_http", 8080), _rule("gateway_https", 8443)]
+    how = {c["service"]: c["how"] for c in wi.port_changes(_plan("valerus", ("gateway",), moved), "h1")}
+    assert how == {"gateway_http": load_catalog("valerus").services()["gateway_http"].port_change,
+                   "gateway_https": load_catalog("valerus").port_change}
+    assert "Vicon technical support" in how["gateway_http"] and "Vicon technical support" in how["gateway_https"]
+
+
 # --- Windows certificates: dispatch on certificate_binding ----------------------------------------
 
 @pytest.mark.parametrize("product,components,inbound,binding", [

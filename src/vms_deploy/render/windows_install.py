@@ -12,47 +12,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vms_deploy.catalog import plan_traits
+from vms_deploy.catalog import PRODUCTS, load_catalog, plan_traits
 from vms_deploy.errors import MISSING
 from vms_deploy.render.windows_firewall import WindowsInputError
 
-# Plan component -> installable Windows component, per product (issue 5 lists exactly these).
-# Several spellings are accepted for XProtect so the table does not depend on one catalog naming.
-COMPONENTS = {
-    "valerus": {
-        "app_server": "valerus_application_server",
-        "recorder": "valerus_recording_server",
-        "gateway": "valerus_internet_gateway",
-    },
-    "xprotect": {
-        "app_server": "xprotect_management_server",
-        "management_server": "xprotect_management_server",
-        "recorder": "xprotect_recording_server",
-        "recording_server": "xprotect_recording_server",
-        "gateway": "xprotect_mobile_server",
-        "mobile_server": "xprotect_mobile_server",
-        "event_server": "xprotect_event_server",
-        "log_server": "xprotect_log_server",
-    },
-}
-# Components that run behind IIS and so need the Web-Server role (seed: XProtect Management Server
-# ports 80/443 are served by IIS; the Valerus web server and the "Valerus Web Proxy" IIS site that
-# serves the New Web Player, so any Valerus host the plan gives web_player_* ports needs IIS too).
-IIS_COMPONENTS = {"valerus_application_server", "xprotect_management_server"}
+# Plan component -> installable Windows component: each catalog component's windows_package (issue 5
+# lists exactly these). Components marked iis run behind IIS and so need the Web-Server role (seed:
+# XProtect Management Server ports 80/443 are served by IIS; the Valerus web server); so does a host
+# serving the New Web Player through an IIS site (certificate_binding iis_site: the "Valerus Web Proxy").
 IIS_FEATURES = ["Web-Server", "Web-Mgmt-Console"]
 # Plan components that are not Windows software of their own: the edge is Linux, the management
 # rule is WinRM itself, and XProtect's Data Collector comes with every XProtect server install.
-# Everything else not in COMPONENTS (SQL Server, failover/LPR/ONVIF... servers) is reported as
+# Everything else without a windows_package (SQL Server, failover/LPR/ONVIF... servers) is reported as
 # "not_installed": it gets firewall rules, but is installed by hand.
 NOT_INSTALLED_HERE = {"edge", "management", "data_collector"}
 REBOOT_CODES = [0, 3010, 1641]
 REQUIRED_PACKAGE_KEYS = ("file", "arguments", "services")
 
 
+def _catalog(plan: dict):
+    product = plan.get("product")
+    return load_catalog(product) if product in PRODUCTS else None
+
+
+def component_packages(plan: dict) -> dict[str, str]:
+    """Plan component -> installable Windows component, from the plan product's catalog ({} for none)."""
+    catalog = _catalog(plan)
+    return catalog.windows_packages() if catalog else {}
+
+
+def iis_packages(plan: dict) -> set[str]:
+    """The installable components that run behind IIS (catalog components marked iis)."""
+    catalog = _catalog(plan)
+    return {c.windows_package for c in catalog.components.values() if c.iis and c.windows_package} if catalog else set()
+
+
 def windows_components(plan: dict, host: str) -> tuple[list[str], list[str]]:
     """(installable components, plan components this role does not install), both sorted."""
     entry = plan["hosts"][host]
-    table = COMPONENTS.get(plan.get("product"), {})
+    table = component_packages(plan)
     mine, other = set(), set()
     for comp in entry.get("components", []):
         if comp in table:
@@ -74,7 +72,7 @@ def host_summary(plan: dict, host: str, packages: dict | None = None) -> dict:
                             for i in plan["hosts"][host].get("inbound", []))
     # An IIS-site certificate binding (Valerus) means the New Web Player is served by an IIS site.
     iis_site = plan_traits(plan).get("certificate_binding") == "iis_site"
-    needs_iis = bool(IIS_COMPONENTS & set(components)) or (iis_site and serves_web_player)
+    needs_iis = bool(iis_packages(plan) & set(components)) or (iis_site and serves_web_player)
     known = [{"component": c, "name": s} for c in components
              for s in (((packages or {}).get(c) or {}).get("services") or [])]
     return {"host": host, "product": product, "components": components, "not_installed": other,
@@ -331,7 +329,7 @@ def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
     not a conflict; otherwise any listener on it is one. Ports of IIS-hosted components may be held
     by http.sys (process "System", pid 4) once IIS is installed; that is expected, not a conflict.
     """
-    table = COMPONENTS.get(plan.get("product"), {})
+    table = component_packages(plan)
     installed = set(installed_services or [])
     owned = set()
     for comp, target in table.items():
@@ -339,7 +337,8 @@ def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
         if services and all(s in installed for s in services):
             owned.add(comp)
     problems = []
-    iis_plan_components = {c for c, t in table.items() if t in IIS_COMPONENTS}
+    iis = iis_packages(plan)
+    iis_plan_components = {c for c, t in table.items() if t in iis}
     for check in port_checks(plan, host, skip_ports):
         if check["component"] in owned:
             continue
@@ -416,30 +415,13 @@ def closed_ports(result: dict | None) -> list[str]:
                   key=lambda p: (not p.isdigit(), int(p) if p.isdigit() else 0, p))
 
 
-# How each product lets a port move off its default (seed facts; nothing here is automated because
-# neither vendor documents a scriptable way). Keyed by (product, service); the fallback is per product.
-PORT_CHANGE_HOW = {
-    ("valerus", "gateway_http"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
-    ("valerus", "gateway_streaming"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
-    ("xprotect", "mgmt_matrix"): "change it in the XProtect Management Client (seed: configurable there)",
-    ("xprotect", "screen_recorder"): "change it in the XProtect Management Client (seed: configurable there)",
-}
-PORT_CHANGE_FALLBACK = {
-    "valerus": "the seed documents no way to change it: ask Vicon technical support",
-    "xprotect": "not configurable in the Management Client: 'contact Milestone Support' (seed)",
-}
-
-
 def port_changes(plan: dict, host: str) -> list[dict]:
-    """Planned ports that differ from the product's default, with how the product lets them change."""
-    from vms_deploy.catalog import (
-        load_catalog,  # the plan compiler's catalog: one source of defaults
-    )
-    product = plan.get("product")
-    try:
-        services = load_catalog(product).services()
-    except KeyError:
+    """Planned ports that differ from the product's default, with how the product lets them change (the
+    service's port_change in its catalog, else the catalog's)."""
+    catalog = _catalog(plan)  # the plan compiler's catalog: one source of defaults
+    if catalog is None:
         return []
+    services = catalog.services()
     out = []
     for item in plan["hosts"][host].get("inbound", []):
         svc = services.get(item.get("service"))
@@ -450,7 +432,7 @@ def port_changes(plan: dict, host: str) -> list[dict]:
             continue  # more recorder instances take the next ports (seed: 9002, 9003...): not a change
         out.append({"component": item["component"], "service": item["service"], "protocol": item["protocol"],
                     "default": port_spec_pair(svc.ports), "planned": port_spec_pair(planned),
-                    "how": PORT_CHANGE_HOW.get((product, item["service"]), PORT_CHANGE_FALLBACK.get(product, ""))})
+                    "how": svc.port_change or catalog.port_change})
     return sorted(out, key=lambda c: (c["service"], c["protocol"]))
 
 
