@@ -51,10 +51,18 @@ def vms_windows_plan_digest(plan, host):
     return _call(plan_io.host_digest, _plan(plan), host)
 
 
+def _cidrs(value):
+    """A list of controller CIDRs, or one address ('' or none: no list)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    return list(value or [])
+
+
 def vms_windows_firewall_parameters(plan, host, winrm_port=5986, controller_cidrs=None):
-    """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script; every
-    rule's description records the host's plan digest."""
+    """plan | vms_windows_firewall_parameters(host[, winrm port, controller address or CIDRs]) -> win_powershell
+    `parameters` for the script; every rule's description records the host's plan digest."""
     plan = _plan(plan)
+    controller_cidrs = _cidrs(controller_cidrs)
     digest = vms_windows_plan_digest(plan, host)
     return _call(firewall.script_parameters, plan, host, int(winrm_port), controller_cidrs or [], digest)
 
@@ -202,8 +210,9 @@ def vms_valerus_binding_plan(bindings, thumbprint, port, site="Valerus Web Proxy
     return _call(certs.valerus_binding_plan, list(bindings or []), thumbprint, site, int(port))
 
 
-def vms_xprotect_cert_targets(components, ports=None):
-    return _call(certs.xprotect_cert_targets, list(components or []), ports or {})
+def vms_windows_certificate_targets(plan, host, ports=None):
+    """plan | vms_windows_certificate_targets(host, ports) -> [{component, port, section}] checked on the host."""
+    return _call(certs.certificate_targets, _plan(plan), host, ports or {})
 
 
 def vms_xprotect_manual_step(mismatched, host, thumbprint, configurator=""):
@@ -242,7 +251,6 @@ class FilterModule:
             "vms_valerus_web_proxy_port": vms_valerus_web_proxy_port,
             "vms_valerus_binding_plan": vms_valerus_binding_plan,
             "vms_windows_needs_certificate": vms_windows_needs_certificate,
-            "vms_xprotect_cert_targets": vms_xprotect_cert_targets,
             "vms_xprotect_manual_step": vms_xprotect_manual_step,
             "vms_windows_round_trips": vms_windows_round_trips,
             "vms_valerus_gateway_registration": vms_valerus_gateway_registration,
@@ -263,5 +271,6 @@ class FilterModule:
             "vms_valerus_binding_parameters": vms_valerus_binding_parameters,
             "vms_windows_precheck_problems": vms_windows_precheck_problems,
             "vms_windows_closed_ports": vms_windows_closed_ports,
+            "vms_windows_certificate_targets": vms_windows_certificate_targets,
             "vms_windows_certificate_binding": vms_windows_certificate_binding,
         }

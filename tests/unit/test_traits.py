@@ -206,6 +206,25 @@ def test_encryption_groups_only_for_a_server_configurator_product():
     assert wc.encryption_groups(_plan("valerus"), "h1") == []
 
 
+def test_certificate_targets_only_for_a_server_configurator_product():
+    targets = wc.certificate_targets(_plan("xprotect", ("app_server", "gateway")), "h1", {"xprotect_mobile_server": 8443})
+    assert targets == [{"component": "xprotect_management_server", "port": 443, "section": "Server certificate"},
+                       {"component": "xprotect_mobile_server", "port": 8443,
+                        "section": "Mobile streaming media certificate"}]
+    assert wc.certificate_targets(_plan("valerus", ("app_server", "gateway")), "h1") == []
+
+
+def test_the_firewall_filter_takes_the_controller_address_or_none():
+    import vms_windows as windows_filters
+    plan = _plan("valerus", ("app_server",), [_rule("app_web_https", 443, "app_server")])
+    plan["zones"] = {"management": ["10.9.0.0/24"]}
+    with_controller = windows_filters.vms_windows_firewall_parameters(plan, "h1", 5986, "10.9.9.9")
+    without = windows_filters.vms_windows_firewall_parameters(plan, "h1", 5986, "")
+    assert without == windows_filters.vms_windows_firewall_parameters(plan, "h1", 5986, [])
+    assert with_controller == windows_filters.vms_windows_firewall_parameters(plan, "h1", 5986, ["10.9.9.9"])
+    assert with_controller != without and "10.9.9.9" in str(with_controller) and "10.9.9.9" not in str(without)
+
+
 def test_the_arguments_file_is_refused_for_a_product_installed_otherwise():
     from vms_deploy.render import xprotect_args
     with pytest.raises(WindowsFirewallError, match=r"vms_product.*windows_installer is 'packages'"):

@@ -137,6 +137,12 @@ def xprotect_cert_targets(components: list[str], ports: dict | None = None) -> l
     return out
 
 
+def certificate_targets(plan: dict, host: str, ports: dict | None = None) -> list[dict]:
+    """The (component, port) pairs whose served certificate is checked on this host: those of its
+    components when its product assigns certificates with Server Configurator, else none."""
+    return xprotect_cert_targets(_configurator_components(plan, host), ports)
+
+
 def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict], configurator: str = "") -> str:
     """The exact manual step when XProtect does not serve the wanted certificate yet."""
     from vms_deploy.render.windows_powershell import configurator_commands
