@@ -73,8 +73,9 @@ CERTIFICATE_BINDINGS = {
 
 def certificate_binding(plan: dict, host: str) -> str:
     """How this host binds the site certificate: the product's certificate_binding trait (iis_site,
-    server_configurator) when the host terminates TLS with it, else "none". The role includes the
-    task file of that name (roles/windows_certificates/tasks/<binding>.yml)."""
+    server_configurator) when the host terminates TLS with it, else "none". roles/windows_certificates
+    includes the binding's task file by this value (valerus.yml for iis_site, xprotect.yml for
+    server_configurator)."""
     binding = plan_traits(plan).get("certificate_binding", "none")
     if binding not in CERTIFICATE_BINDINGS:
         raise WindowsInputError(host, "vms_product", plan.get("product"),

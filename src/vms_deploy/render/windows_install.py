@@ -202,8 +202,8 @@ INSTALLERS = {
 
 def windows_installer(plan: dict, host: str) -> str:
     """The product's windows_installer trait: how the host's components are installed (INSTALLERS), or
-    "none" for a product installed by no Windows installer. The role includes the task file of that
-    name (roles/windows_install/tasks/<installer>.yml)."""
+    "none" for a product installed by no Windows installer. roles/windows_install includes the
+    installer's task file by this value (valerus.yml for packages, xprotect.yml for arguments_file)."""
     installer = plan_traits(plan).get("windows_installer", "none")
     if installer != "none" and installer not in INSTALLERS:
         raise WindowsInputError(host, "vms_product", plan.get("product"),
