@@ -55,10 +55,18 @@ def vms_windows_plan_digest(plan, host):
     return _call(plan_io.host_digest, _plan(plan), host)
 
 
+def _cidrs(value):
+    """A list of controller CIDRs, or one address ('' or none: no list)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    return list(value or [])
+
+
 def vms_windows_firewall_parameters(plan, host, winrm_port=None, controller_cidrs=None):
-    """plan | vms_windows_firewall_parameters(host) -> win_powershell `parameters` for the script; every
-    rule's description records the host's plan digest."""
+    """plan | vms_windows_firewall_parameters(host[, winrm port, controller address or CIDRs]) -> win_powershell
+    `parameters` for the script; every rule's description records the host's plan digest."""
     plan = _plan(plan)
+    controller_cidrs = _cidrs(controller_cidrs)
     digest = vms_windows_plan_digest(plan, host)
     return _call(firewall.script_parameters, plan, host, _winrm(winrm_port), controller_cidrs or [], digest)
 
@@ -159,6 +167,24 @@ def vms_windows_feature_problems(installed, host, required, manage):
     return _call(install.feature_problems, host, list(required or []), dict(installed or {}), bool(manage))
 
 
+def vms_windows_precheck_problems(facts, plan, host, version, min_version, drive, min_free_gb, manage_features,
+                                  packages=None, winrm_port=5986):
+    """Get-VmsHostFacts result | vms_windows_precheck_problems(plan, host, version, ...) -> every precheck's message."""
+    return _call(install.precheck_problems, _plan(plan), host, dict(facts or {}), version=str(version or ""),
+                 min_version=str(min_version), drive=str(drive), min_free_gb=min_free_gb,
+                 manage_features=bool(manage_features), packages=packages or {}, skip_ports=(5985, int(winrm_port)))
+
+
+def vms_windows_closed_ports(result):
+    """Test-VmsTcpPort result | vms_windows_closed_ports -> ports that did not answer."""
+    return _call(install.closed_ports, dict(result or {}))
+
+
+def vms_windows_certificate_binding(plan, host):
+    """plan | vms_windows_certificate_binding(host) -> iis_site, server_configurator or none for this host."""
+    return _call(certs.certificate_binding, _plan(plan), host)
+
+
 def vms_xprotect_arguments(plan, host, base_xml, component_elements, settings=None):
     """plan | vms_xprotect_arguments(host, base_xml, elements, settings) -> arguments file text."""
     return _call(xprotect_args.render_arguments, _plan(plan), host, base_xml, component_elements or {},
@@ -188,8 +214,9 @@ def vms_valerus_binding_plan(bindings, thumbprint, port, site="Valerus Web Proxy
     return _call(certs.valerus_binding_plan, list(bindings or []), thumbprint, site, int(port))
 
 
-def vms_xprotect_cert_targets(components, ports=None):
-    return _call(certs.xprotect_cert_targets, list(components or []), ports or {})
+def vms_windows_certificate_targets(plan, host, ports=None):
+    """plan | vms_windows_certificate_targets(host, ports) -> [{component, port, section}] checked on the host."""
+    return _call(certs.certificate_targets, _plan(plan), host, ports or {})
 
 
 def vms_xprotect_manual_step(mismatched, host, thumbprint, configurator=""):
@@ -228,7 +255,6 @@ class FilterModule:
             "vms_valerus_web_proxy_port": vms_valerus_web_proxy_port,
             "vms_valerus_binding_plan": vms_valerus_binding_plan,
             "vms_windows_needs_certificate": vms_windows_needs_certificate,
-            "vms_xprotect_cert_targets": vms_xprotect_cert_targets,
             "vms_xprotect_manual_step": vms_xprotect_manual_step,
             "vms_windows_round_trips": vms_windows_round_trips,
             "vms_valerus_gateway_registration": vms_valerus_gateway_registration,
@@ -247,4 +273,8 @@ class FilterModule:
             "vms_windows_cert_mismatches": vms_windows_cert_mismatches,
             "vms_windows_pem_thumbprint": vms_pem_thumbprint,
             "vms_valerus_binding_parameters": vms_valerus_binding_parameters,
+            "vms_windows_precheck_problems": vms_windows_precheck_problems,
+            "vms_windows_closed_ports": vms_windows_closed_ports,
+            "vms_windows_certificate_targets": vms_windows_certificate_targets,
+            "vms_windows_certificate_binding": vms_windows_certificate_binding,
         }

@@ -75,6 +75,7 @@ class Service:
     custom: bool = False
     overridden: tuple[str, ...] = ()
     restricted: bool = False  # connects_from is a requirement of the seed (vms_deploy.invariants holds it)
+    port_change: str = ""  # how the product lets this port move off its default (else Catalog.port_change)
 
     def transports(self) -> tuple[str, ...]:
         return ("tcp", "udp") if self.protocol == "tcp+udp" else (self.protocol,)
@@ -88,6 +89,8 @@ class Component:
     default_on: str | None
     placement: str | None
     services: dict[str, Service] = field(default_factory=dict)
+    windows_package: str | None = None  # the installable Windows component (vms_win_packages key)
+    iis: bool = False  # runs behind IIS (the Web-Server role is installed with it)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,12 @@ class Catalog:
     features: dict
     components: dict[str, Component]
     traits: dict = field(default_factory=dict)
+    new_site: dict = field(default_factory=dict)
+    port_change: str = ""  # how the product lets a port move off its default (a service may say otherwise)
+
+    def windows_packages(self) -> dict[str, str]:
+        """Plan component -> installable Windows component, for the components installed on Windows."""
+        return {name: comp.windows_package for name, comp in self.components.items() if comp.windows_package}
 
     def services(self) -> dict[str, Service]:
         """Every service of the product by its (product-unique) name."""
@@ -153,9 +162,13 @@ def _service(name: str, component: str, raw: dict) -> Service:
         forward_external=(raw.get("forward") or {}).get("external_port"),
         when_component=raw.get("when_component"), unless_component=raw.get("unless_component"),
         note=raw.get("note", ""), restricted=bool(raw.get("restricted", False)),
+        port_change=str(raw.get("port_change") or ""),
     )
 
 
+# What sets one product apart, as catalog data: every catalog declares each trait, and code decides
+# by a trait's value, never by the product's name (tests/unit/test_product_names.py holds that).
+# A trait with allowed values lists them; None means any value (a number or a text).
 TRAITS = {
     "default_platform": ("windows", "linux"),
     "forwarding": ("gateway", "listed_services"),
@@ -163,6 +176,17 @@ TRAITS = {
     "upnp_warning": (True, False),
     "seed_document": None,
     "gateway_host": ("app_server", "dmz", "none"),
+    # How a Windows host's components are installed (render/windows_install.py): one vendor package per
+    # component (packages), or one installer run driven by a generated arguments file (arguments_file).
+    "windows_installer": ("packages", "arguments_file", "none"),
+    # How a Windows host's TLS certificate is bound (render/windows_certificates.py): to an IIS site
+    # (iis_site), or assigned per certificate group with a vendor configurator (server_configurator).
+    "certificate_binding": ("iis_site", "server_configurator", "none"),
+    # What serves a Linux gateway host's TLS ports: nginx with the site certificate (roles/reverse_proxy).
+    "gateway_proxy": ("nginx", "none"),
+    # How a Windows gateway joins the site: registered by hand in the application server (manual, with
+    # a port check from there: roles/valerus_gateway), or by its own installer (none).
+    "gateway_registration": ("manual", "none"),
 }
 
 
@@ -171,11 +195,45 @@ def _traits(product: str, raw: dict) -> dict:
     missing = sorted(set(TRAITS) - set(traits))
     unknown = sorted(set(traits) - set(TRAITS))
     if missing or unknown:
-        raise CatalogError(f"catalog {product}: traits missing {missing} or unknown {unknown}")
+        raise CatalogError(f"catalog {product}: traits missing {missing} or unknown {unknown}; "
+                           f"declare exactly these traits: {', '.join(TRAITS)}")
     for name, allowed in TRAITS.items():
         if allowed is not None and traits[name] not in allowed:
-            raise CatalogError(f"catalog {product}: trait {name} must be one of {allowed}")
+            raise CatalogError(f"catalog {product}: trait {name} is {traits[name]!r}; it must be one of "
+                               f"{', '.join(str(a) for a in allowed)}")
     return traits
+
+
+NEW_SITE_KEYS = ("site_vars", "forwarded_services")
+
+
+def _new_site(product: str, raw: dict, services: set[str], traits: dict) -> dict:
+    """The catalog's new_site section: site_vars (YAML text for group_vars/all/main.yml) and
+    forwarded_services (what the first recorder forwards when the product forwards listed services)."""
+    new_site = dict(raw.get("new_site") or {})
+    if set(new_site) != set(NEW_SITE_KEYS):
+        raise CatalogError(f"catalog {product}: new_site has keys {sorted(new_site)}; declare exactly "
+                           f"{', '.join(NEW_SITE_KEYS)}")
+    if not isinstance(new_site["site_vars"], str):
+        raise CatalogError(f"catalog {product}: new_site.site_vars must be YAML text (a block scalar)")
+    forwarded = list(new_site["forwarded_services"] or [])
+    unknown = sorted(set(forwarded) - services)
+    if unknown:
+        raise CatalogError(f"catalog {product}: new_site.forwarded_services names no service {unknown}")
+    if (traits["forwarding"] == "listed_services") != bool(forwarded):
+        raise CatalogError(f"catalog {product}: new_site.forwarded_services must list services exactly when "
+                           "the forwarding trait is listed_services")
+    return {"site_vars": new_site["site_vars"], "forwarded_services": forwarded}
+
+
+def plan_traits(plan: dict) -> dict:
+    """The traits of the plan's product: the plan's own ``traits`` (a compiled plan records them), else
+    the product's catalog traits (a hand-made plan in a test); {} for a plan of no known product."""
+    traits = plan.get("traits")
+    if isinstance(traits, dict) and traits:
+        return traits
+    product = plan.get("product")
+    return dict(load_catalog(product).traits) if product in PRODUCTS else {}
 
 
 def safe_load(text: str):
@@ -201,13 +259,22 @@ def load_catalog(product: str) -> Catalog:
             services[sname] = _service(sname, cname, sraw)
         components[cname] = Component(
             name=cname, title=craw.get("title", cname), group=craw.get("group"),
-            default_on=craw.get("default_on"), placement=craw.get("placement"), services=services)
+            default_on=craw.get("default_on"), placement=craw.get("placement"), services=services,
+            windows_package=craw.get("windows_package"), iis=bool(craw.get("iis", False)))
+    traits = _traits(product, raw)
     return Catalog(
         product=product, title=raw.get("title", product),
         required_groups=tuple(raw.get("required_groups", [])),
         optional_groups=tuple(raw.get("optional_groups", [])),
         single_host_groups=tuple(raw.get("single_host_groups", [])),
-        features=dict(raw.get("features") or {}), components=components, traits=_traits(product, raw))
+        features=dict(raw.get("features") or {}), components=components, traits=traits,
+        new_site=_new_site(product, raw, seen, traits), port_change=str(raw.get("port_change") or ""))
+
+
+@functools.lru_cache(maxsize=None)
+def all_windows_packages() -> tuple[str, ...]:
+    """Every installable Windows component any product knows (the keys vms_win_packages may use)."""
+    return tuple(sorted({p for product in PRODUCTS for p in load_catalog(product).windows_packages().values()}))
 
 
 @functools.lru_cache(maxsize=None)

@@ -136,6 +136,8 @@ class _Compiler(Resolver):
         plan = {
             "schema": PLAN_SCHEMA, "site": s.site, "product": s.product,
             "topology": topology_of(self.site, s.product), "remote_access": s.remote_access,
+            # The product's traits, so the plays and renderers decide by trait, never by product name.
+            "traits": dict(self.catalog.traits),
             "zones": zones, "hosts": hosts,
             "edge": {"host": edge_host, "public_address": s.public_address,
                      "backend": self.site.site_var("vms_edge_backend") or default_backend(edge_host is not None)},

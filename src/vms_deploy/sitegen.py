@@ -74,6 +74,38 @@ def site_hosts(product: str, topology: str, remote_access: str) -> list[Host]:
     return hosts
 
 
+def _component_of_group(catalog, group: str):
+    return next((c for c in catalog.components.values() if c.group == group), None)
+
+
+def group_notes(product: str) -> dict[str, str]:
+    """What vms_app_servers and vms_gateways hold for the product (the comment atop hosts.yml), from its
+    catalog: the component's title, "(one host)" for a single-host group, the DMZ when the gateway_host
+    trait puts the gateway there."""
+    catalog = load_catalog(product)
+    notes = {}
+    for group in ("vms_app_servers", "vms_gateways"):
+        comp = _component_of_group(catalog, group)
+        if comp is None:
+            notes[group] = f"(not used by {product})"
+            continue
+        note = f"{catalog.title} {comp.title}"
+        if group == "vms_gateways" and catalog.traits["gateway_host"] == "dmz":
+            note += ", alone in the DMZ"
+        elif group in catalog.single_host_groups:
+            note += " (one host)"
+        notes[group] = note
+    return notes
+
+
+def forwards_to(product: str) -> str:
+    """Where the router's forwards go: the gateway, or the recorders when the product has no gateway."""
+    catalog = load_catalog(product)
+    group = "vms_recorders" if catalog.traits["gateway_host"] == "none" else "vms_gateways"
+    comp = _component_of_group(catalog, group)
+    return f"the {comp.title if comp else 'gateway'}"
+
+
 def render_site(name: str, product: str, topology: str, remote_access: str = "port_forward") -> dict[str, str]:
     """{relative path: text} of the new site's files."""
     if not NAME_RE.match(name or ""):
@@ -90,10 +122,13 @@ def render_site(name: str, product: str, topology: str, remote_access: str = "po
             groups.setdefault(group, []).append(host.name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    context = {"name": name, "product": product, "product_title": load_catalog(product).title, "topology": topology,
+    catalog = load_catalog(product)
+    context = {"name": name, "product": product, "product_title": catalog.title, "topology": topology,
                "remote_access": remote_access, "hosts": hosts, "groups": groups, "net": NETWORKS,
                "wireguard_port": WIREGUARD_PORT,
-               "has_dmz": any(h.address.startswith("10.20.4.") for h in hosts)}
+               "has_dmz": any(h.address.startswith("10.20.4.") for h in hosts),
+               "group_notes": group_notes(product), "forwards_to": forwards_to(product),
+               "site_vars": catalog.new_site["site_vars"], "forwarded_services": catalog.new_site["forwarded_services"]}
     files = {
         "hosts.yml": "newsite_hosts.yml.j2",
         "group_vars/all/main.yml": "newsite_all.yml.j2",

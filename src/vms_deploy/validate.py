@@ -30,6 +30,7 @@ from .catalog import (
     PROTOCOLS,
     SOURCE_ROLES,
     all_groups,
+    all_windows_packages,
     load_catalog,
     port_pair,
     safe_load,
@@ -40,7 +41,6 @@ from .memo import IdentityMemo
 from .model import Site, parse_cidr, parse_ipv4
 from .ports import free_management_port, port_range
 from .render.windows_install import (
-    COMPONENTS,
     DEFAULT_ARGS_FILE,
     _check_source,
     install_plan,
@@ -779,9 +779,13 @@ class _Validator:
         entries = self.site.var(host, "vms_forwarded_services", None)
         if not entries or (host, "vms_forwarded_services") in self.bad:
             return
-        if product != "generic_nvr" or "vms_recorders" not in self.site.host_groups(host):
-            self.err(host, "vms_forwarded_services", entries, "is only used for generic_nvr recorders",
-                     "remove it; Valerus and XProtect forward their gateway's ports (change them with vms_port_overrides)")
+        if self.catalog.traits["forwarding"] != "listed_services" or "vms_recorders" not in self.site.host_groups(host):
+            listed = [p for p in PRODUCTS if load_catalog(p).traits["forwarding"] == "listed_services"]
+            self.err(host, "vms_forwarded_services", entries,
+                     f"is only used for recorders of products that forward listed services ({', '.join(listed)})",
+                     f"remove it; {self.catalog.title} forwards its gateway's ports (change them with vms_port_overrides)"
+                     if self.catalog.traits["forwarding"] == "gateway" else
+                     "remove it, or move it to a host in vms_recorders")
             return
         custom = {e.get("name") for e in self.site.var(host, "vms_custom_services", None) or [] if isinstance(e, dict)}
         for i, entry in enumerate(entries):
@@ -803,8 +807,8 @@ class _Validator:
     # --- Windows installer inputs (read by roles/windows_install; checked here, before any host) -----
     def check_windows_inputs(self):
         # vms_win_packages is keyed by the installable Windows component (docs/windows.md, "Installers"),
-        # e.g. xprotect_management_server, not by the plan's component names.
-        components = {c for table in COMPONENTS.values() for c in table.values()}
+        # e.g. xprotect_management_server, not by the plan's component names: the catalogs' windows_package.
+        components = set(all_windows_packages())
         for host in self.site.hosts:
             v = self.site.var
             source = v(host, "vms_win_installer_source", None)
@@ -867,7 +871,7 @@ class _Validator:
         if any((h, "vms_remote_access") in self.bad for h in site.hosts):
             return
         gateways = site.members("vms_gateways")
-        if remote == "port_forward" and product != "generic_nvr" and not gateways:
+        if remote == "port_forward" and self.catalog.traits["gateway_host"] != "none" and not gateways:
             self.err("all", "vms_remote_access", remote, "needs a gateway, but vms_gateways is empty",
                      "add the Internet Gateway / Mobile Server host to vms_gateways, or set vms_remote_access: none")
         if remote == "vpn":

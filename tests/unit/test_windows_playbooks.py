@@ -51,7 +51,8 @@ def _vms_names_used() -> set[str]:
     # filter and action names and the dynamic group are not variables
     return {n for n in names if not n.startswith(("vms_windows_", "vms_xprotect_", "vms_valerus_", "vms_pfx_",
                                                    "vms_platform_", "vms_plan", "vms_component_", "vms_zone_",
-                                                   "vms_product_"))}
+                                                   "vms_product_", "vms_gateway_proxy_",
+                                                   "vms_gateway_registration_"))}
 
 
 def test_role_defaults_and_argument_specs_agree():

@@ -79,16 +79,14 @@ def vms_site_vantages(names, hostvars):
 
 
 def _standin_ports(plan, host, skip):
-    real = []
-    if plan.get("product") == "valerus" and "vms_gateways" in (plan["hosts"].get(host) or {}).get("groups", []):
-        real = nginx.owned_ports(plan, host)  # the gateway stage's nginx serves these for real
+    real = nginx.proxied_ports(plan, host)  # a Linux gateway's nginx (gateway_proxy trait) serves these for real
     return standin_ports(plan, host, [*real, *skip])
 
 
 def vms_standin_ports(plan, host, skip=()):
     """plan | vms_standin_ports(host, skip) -> [{protocol, port, component, service}] for the lab stand-in:
-    every service port the plan gives the host, except `skip` and, on a Linux Valerus gateway, the
-    ports its reverse proxy (nginx) serves for real."""
+    every service port the plan gives the host, except `skip` and, on a Linux gateway, the ports its
+    reverse proxy (nginx, the product's gateway_proxy trait) serves for real."""
     return _call(_standin_ports, plan, host, list(skip or ()))
 
 

@@ -304,3 +304,14 @@ def render_nginx_conf(plan: dict, host: str, settings: ProxySettings | None = No
 def owned_ports(plan: dict, host: str, settings: ProxySettings | None = None) -> list[str]:
     """["tcp/3000", "tcp/9443", ...]: the ports nginx takes over (stand-in listeners must skip them)."""
     return [f"tcp/{r.port}" for r in routes(plan, host, settings or ProxySettings())]
+
+
+def proxied_ports(plan: dict, host: str, settings: ProxySettings | None = None) -> list[str]:
+    """The ports a Linux gateway's nginx takes over on `host` (stand-in listeners skip them): owned_ports
+    when the product's gateway_proxy trait is nginx and the host runs the gateway on Linux, else []."""
+    from vms_deploy.catalog import plan_traits
+    entry = (plan.get("hosts") or {}).get(host) or {}
+    if plan_traits(plan).get("gateway_proxy") != "nginx" or "gateway" not in (entry.get("components") or []) \
+            or entry.get("platform") != "linux":
+        return []
+    return owned_ports(plan, host, settings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
+from vms_deploy.catalog import plan_traits
 from vms_deploy.render.windows_firewall import WindowsInputError
 
 VALERUS_SITE = "Valerus Web Proxy"
@@ -54,15 +55,41 @@ def valerus_web_proxy_port(plan: dict, host: str) -> int | None:
     return None
 
 
+def _binds_iis_site(plan: dict, host: str) -> bool:
+    return valerus_web_proxy_port(plan, host) is not None
+
+
+def _joins_certificate_group(plan: dict, host: str) -> bool:
+    return any(c in ENCRYPTION_GROUPS for c in _configurator_components(plan, host))
+
+
+# certificate_binding trait (catalog) -> does this host terminate TLS with the site certificate?
+CERTIFICATE_BINDINGS = {
+    "iis_site": _binds_iis_site,
+    "server_configurator": _joins_certificate_group,
+    "none": lambda plan, host: False,
+}
+
+
+def certificate_binding(plan: dict, host: str) -> str:
+    """How this host binds the site certificate: the product's certificate_binding trait (iis_site,
+    server_configurator) when the host terminates TLS with it, else "none". roles/windows_certificates
+    includes the binding's task file by this value (valerus.yml for iis_site, xprotect.yml for
+    server_configurator)."""
+    binding = plan_traits(plan).get("certificate_binding", "none")
+    if binding not in CERTIFICATE_BINDINGS:
+        raise WindowsInputError(host, "vms_product", plan.get("product"),
+                                f"has certificate_binding {binding!r}, which no Windows renderer knows",
+                                f"use one of {', '.join(CERTIFICATE_BINDINGS)} in the product's catalog")
+    return binding if CERTIFICATE_BINDINGS[binding](plan, host) else "none"
+
+
 def needs_certificate(plan: dict, host: str) -> bool:
-    """Whether the host terminates TLS with the site certificate (issue 4, Windows): a Valerus host
-    serving the New Web Player https port, or an XProtect server taking part in a Server Configurator
-    certificate group (Management, Recording, Mobile and Event Servers; issue 14 item 9)."""
-    if plan.get("product") == "valerus":
-        return valerus_web_proxy_port(plan, host) is not None
-    if plan.get("product") == "xprotect":
-        return any(c in ENCRYPTION_GROUPS for c in _xprotect_components(plan, host))
-    return False
+    """Whether the host terminates TLS with the site certificate (issue 4, Windows): with an IIS-site
+    binding (Valerus) a host serving the New Web Player https port; with Server Configurator
+    (XProtect) a server taking part in a certificate group (Management, Recording, Mobile and Event
+    Servers; issue 14 item 9)."""
+    return certificate_binding(plan, host) != "none"
 
 
 def _key(binding: dict) -> tuple[str, int, str]:
@@ -111,6 +138,12 @@ def xprotect_cert_targets(components: list[str], ports: dict | None = None) -> l
     return out
 
 
+def certificate_targets(plan: dict, host: str, ports: dict | None = None) -> list[dict]:
+    """The (component, port) pairs whose served certificate is checked on this host: those of its
+    components when its product assigns certificates with Server Configurator, else none."""
+    return xprotect_cert_targets(_configurator_components(plan, host), ports)
+
+
 def xprotect_manual_step(host: str, thumbprint: str, mismatched: list[dict], configurator: str = "") -> str:
     """The exact manual step when XProtect does not serve the wanted certificate yet."""
     from vms_deploy.render.windows_powershell import configurator_commands
@@ -157,15 +190,18 @@ CONFIGURATOR_EXIT_CODES = {0: "ok", -1: "unknown error", -2: "invalid arguments"
                            -4: "another instance is running"}
 
 
-def _xprotect_components(plan: dict, host: str) -> list[str]:
+def _configurator_components(plan: dict, host: str) -> list[str]:
+    """The host's installable components when its product assigns certificates with Server Configurator."""
     from vms_deploy.render.windows_install import windows_components
-    return windows_components(plan, host)[0] if plan.get("product") == "xprotect" else []
+    if plan_traits(plan).get("certificate_binding") != "server_configurator":
+        return []
+    return windows_components(plan, host)[0]
 
 
 def encryption_groups(plan: dict, host: str, names: dict | None = None) -> list[dict]:
     """The certificate groups this XProtect host encrypts: [{key, name}], sorted by key."""
     names = {**DEFAULT_GROUP_NAMES, **(names or {})}
-    keys = sorted({g for c in _xprotect_components(plan, host) for g in ENCRYPTION_GROUPS.get(c, [])})
+    keys = sorted({g for c in _configurator_components(plan, host) for g in ENCRYPTION_GROUPS.get(c, [])})
     for key in keys:
         if not str(names.get(key) or "").strip():
             raise WindowsInputError(host, f"vms_win_xprotect_certificate_groups.{key}", names.get(key),
@@ -175,10 +211,10 @@ def encryption_groups(plan: dict, host: str, names: dict | None = None) -> list[
 
 
 def needs_site_ca(plan: dict, host: str) -> bool:
-    """Every XProtect host trusts the site CA (LocalMachine\\Root), so recorders trust the management
-    server once encryption is on."""
+    """Every Windows host of a Server Configurator product (XProtect) trusts the site CA
+    (LocalMachine\\Root), so recorders trust the management server once encryption is on."""
     entry = plan.get("hosts", {}).get(host, {})
-    return plan.get("product") == "xprotect" and entry.get("platform") == "windows"
+    return plan_traits(plan).get("certificate_binding") == "server_configurator" and entry.get("platform") == "windows"
 
 
 def encryption_parameters(plan: dict, host: str, thumbprint: str, configurator: str, service_account: str,

@@ -12,46 +12,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vms_deploy.catalog import PRODUCTS, load_catalog, plan_traits
 from vms_deploy.errors import MISSING, WindowsInputError
 from vms_deploy.ports import WINRM_PORTS, port_range
 
-# Plan component -> installable Windows component, per product (issue 5 lists exactly these).
-# Several spellings are accepted for XProtect so the table does not depend on one catalog naming.
-COMPONENTS = {
-    "valerus": {
-        "app_server": "valerus_application_server",
-        "recorder": "valerus_recording_server",
-        "gateway": "valerus_internet_gateway",
-    },
-    "xprotect": {
-        "app_server": "xprotect_management_server",
-        "management_server": "xprotect_management_server",
-        "recorder": "xprotect_recording_server",
-        "recording_server": "xprotect_recording_server",
-        "gateway": "xprotect_mobile_server",
-        "mobile_server": "xprotect_mobile_server",
-        "event_server": "xprotect_event_server",
-        "log_server": "xprotect_log_server",
-    },
-}
-# Components that run behind IIS and so need the Web-Server role (seed: XProtect Management Server
-# ports 80/443 are served by IIS; the Valerus web server and the "Valerus Web Proxy" IIS site that
-# serves the New Web Player, so any Valerus host the plan gives web_player_* ports needs IIS too).
-IIS_COMPONENTS = {"valerus_application_server", "xprotect_management_server"}
+# Plan component -> installable Windows component: each catalog component's windows_package (issue 5
+# lists exactly these). Components marked iis run behind IIS and so need the Web-Server role (seed:
+# XProtect Management Server ports 80/443 are served by IIS; the Valerus web server); so does a host
+# serving the New Web Player through an IIS site (certificate_binding iis_site: the "Valerus Web Proxy").
 IIS_FEATURES = ["Web-Server", "Web-Mgmt-Console"]
 # Plan components that are not Windows software of their own: the edge is Linux, the management
 # rule is WinRM itself, and XProtect's Data Collector comes with every XProtect server install.
-# Everything else not in COMPONENTS (SQL Server, failover/LPR/ONVIF... servers) is reported as
+# Everything else without a windows_package (SQL Server, failover/LPR/ONVIF... servers) is reported as
 # "not_installed": it gets firewall rules, but is installed by hand.
 NOT_INSTALLED_HERE = {"edge", "management", "data_collector"}
 REBOOT_CODES = [0, 3010, 1641]
 REQUIRED_PACKAGE_KEYS = ("file", "arguments", "services")
 
 
+def _catalog(plan: dict):
+    product = plan.get("product")
+    return load_catalog(product) if product in PRODUCTS else None
+
+
+def component_packages(plan: dict) -> dict[str, str]:
+    """Plan component -> installable Windows component, from the plan product's catalog ({} for none)."""
+    catalog = _catalog(plan)
+    return catalog.windows_packages() if catalog else {}
+
+
+def iis_packages(plan: dict) -> set[str]:
+    """The installable components that run behind IIS (catalog components marked iis)."""
+    catalog = _catalog(plan)
+    return {c.windows_package for c in catalog.components.values() if c.iis and c.windows_package} if catalog else set()
+
+
 def windows_components(plan: dict, host: str) -> tuple[list[str], list[str]]:
     """(installable components, plan components this role does not install), both sorted."""
     entry = plan["hosts"][host]
-    table = COMPONENTS.get(plan.get("product"), {})
+    table = component_packages(plan)
     mine, other = set(), set()
     for comp in entry.get("components", []):
         if comp in table:
@@ -71,7 +70,9 @@ def host_summary(plan: dict, host: str, packages: dict | None = None) -> dict:
     components, other = windows_components(plan, host)
     serves_web_player = any(str(i.get("service", "")).startswith("web_player")
                             for i in plan["hosts"][host].get("inbound", []))
-    needs_iis = bool(IIS_COMPONENTS & set(components)) or (product == "valerus" and serves_web_player)
+    # An IIS-site certificate binding (Valerus) means the New Web Player is served by an IIS site.
+    iis_site = plan_traits(plan).get("certificate_binding") == "iis_site"
+    needs_iis = bool(iis_packages(plan) & set(components)) or (iis_site and serves_web_player)
     known = [{"component": c, "name": s} for c in components
              for s in (((packages or {}).get(c) or {}).get("services") or [])]
     return {"host": host, "product": product, "components": components, "not_installed": other,
@@ -121,18 +122,20 @@ def install_plan(plan: dict, host: str, packages: dict, source: str,
     arguments file); Valerus has one installer per component.
     """
     product = plan.get("product")
+    installer = windows_installer(plan, host)
     summary = host_summary(plan, host, packages)
     components = summary["components"]
-    result = {"host": host, "product": product, "components": components, "not_installed": summary["not_installed"],
-              "features": summary["features"], "packages": [], "services": []}
-    if not components:
+    result = {"host": host, "product": product, "installer": installer, "components": components,
+              "not_installed": summary["not_installed"], "features": summary["features"], "packages": [],
+              "services": []}
+    if not components or installer == "none":
         return result
     source = _check_source(host, source)
     missing = []
     for comp in components:
         spec = (packages or {}).get(comp) or {}
         for key in REQUIRED_PACKAGE_KEYS:
-            if key == "arguments" and product == "xprotect":
+            if key == "arguments" and installer == "arguments_file":
                 continue  # the System Installer's documented command line is the default
             if spec.get(key) in (None, "", []):
                 missing.append(f"vms_win_packages.{comp}.{key}")
@@ -146,41 +149,67 @@ def install_plan(plan: dict, host: str, packages: dict, source: str,
         for svc in packages[comp]["services"]:
             services.append({"component": comp, "name": svc, "start_mode": "auto", "state": "started"})
     result["services"] = services
-    if product == "xprotect":
-        # One installer run installs every selected component; it is skipped when all services exist.
-        first = packages[components[0]]
-        arguments = first.get("arguments") or XPROTECT_DEFAULT_ARGUMENTS
-        host_license = ""
-        if "{license_file}" in arguments:
-            if not license_file:
-                raise WindowsInputError(host, "vms_win_xprotect_license_file", MISSING,
-                                        "is required: the System Installer installs with --license=<file.lic>",
-                                        "set it to the controller path of your XProtect licence file (.lic); "
-                                        "vms-deploy copies it next to the arguments file")
-            folder = _windows_dirname(args_file)
-            host_license = (folder + "\\" if folder else "") + str(license_file).replace("\\", "/").rsplit("/", 1)[-1]
-        folder = _windows_dirname(args_file)
-        if not folder:
-            raise WindowsInputError(host, "vms_win_xprotect_args_file", args_file, "has no folder",
-                                    r"use a full path such as C:\ProgramData\vms-deploy\xprotect-arguments.xml")
-        result["packages"].append({
-            "components": components,
-            "args_file": args_file,
-            "private_dir": folder,  # created with an ACL for SYSTEM and Administrators only (it holds a password)
-            "license_src": str(license_file or ""),
-            "license_file": host_license,
-            "params": _package_params(source, first, arguments.replace("{args_file}", args_file)
-                                      .replace("{license_file}", host_license),
-                                      [s["name"] for s in services]),
-        })
-    else:
-        for comp in components:
-            spec = packages[comp]
-            result["packages"].append({
-                "components": [comp], "args_file": None,
-                "params": _package_params(source, spec, spec["arguments"], spec["services"]),
-            })
+    result["packages"] = INSTALLERS[installer](host, components, packages, services, source, args_file, license_file)
     return result
+
+
+def _arguments_file_packages(host: str, components: list[str], packages: dict, services: list[dict], source: str,
+                             args_file: str, license_file: str) -> list[dict]:
+    """windows_installer arguments_file (XProtect): one System Installer run installs every component of
+    the host, driven by the generated arguments file; it is skipped when all services exist."""
+    first = packages[components[0]]
+    arguments = first.get("arguments") or XPROTECT_DEFAULT_ARGUMENTS
+    host_license = ""
+    if "{license_file}" in arguments:
+        if not license_file:
+            raise WindowsInputError(host, "vms_win_xprotect_license_file", MISSING,
+                                    "is required: the System Installer installs with --license=<file.lic>",
+                                    "set it to the controller path of your XProtect licence file (.lic); "
+                                    "vms-deploy copies it next to the arguments file")
+        folder = _windows_dirname(args_file)
+        host_license = (folder + "\\" if folder else "") + str(license_file).replace("\\", "/").rsplit("/", 1)[-1]
+    folder = _windows_dirname(args_file)
+    if not folder:
+        raise WindowsInputError(host, "vms_win_xprotect_args_file", args_file, "has no folder",
+                                r"use a full path such as C:\ProgramData\vms-deploy\xprotect-arguments.xml")
+    return [{
+        "components": components,
+        "args_file": args_file,
+        "private_dir": folder,  # created with an ACL for SYSTEM and Administrators only (it holds a password)
+        "license_src": str(license_file or ""),
+        "license_file": host_license,
+        "private_files": [args_file] + ([host_license] if host_license else []),  # deleted after the run
+        "params": _package_params(source, first, arguments.replace("{args_file}", args_file)
+                                  .replace("{license_file}", host_license),
+                                  [s["name"] for s in services]),
+    }]
+
+
+def _component_packages(host: str, components: list[str], packages: dict, services: list[dict], source: str,
+                        args_file: str, license_file: str) -> list[dict]:
+    """windows_installer packages (Valerus): one vendor installer per component."""
+    return [{"components": [comp], "args_file": None,
+             "params": _package_params(source, packages[comp], packages[comp]["arguments"], packages[comp]["services"])}
+            for comp in components]
+
+
+# windows_installer trait (catalog) -> the packages a host's components install with.
+INSTALLERS = {
+    "arguments_file": _arguments_file_packages,
+    "packages": _component_packages,
+}
+
+
+def windows_installer(plan: dict, host: str) -> str:
+    """The product's windows_installer trait: how the host's components are installed (INSTALLERS), or
+    "none" for a product installed by no Windows installer. roles/windows_install includes the
+    installer's task file by this value (valerus.yml for packages, xprotect.yml for arguments_file)."""
+    installer = plan_traits(plan).get("windows_installer", "none")
+    if installer != "none" and installer not in INSTALLERS:
+        raise WindowsInputError(host, "vms_product", plan.get("product"),
+                                f"has windows_installer {installer!r}, which no Windows renderer knows",
+                                f"use one of {', '.join(INSTALLERS)} or none in the product's catalog")
+    return installer
 
 
 def _package_params(source: str, spec: dict, arguments: str, services: list[str]) -> dict:
@@ -235,7 +264,7 @@ def packages_to_install(install: dict, installed: dict) -> list[dict]:
     out = []
     for package in install.get("packages") or []:
         params = package["params"]
-        if install.get("product") == "xprotect":
+        if install.get("installer") == "arguments_file":  # one run for all: any missing service reruns it
             wanted = [s["name"] for s in install.get("services") or [] if s["component"] in package["components"]]
             missing = [s for s in wanted if s.lower() not in services]
             if missing:
@@ -300,7 +329,7 @@ def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
     not a conflict; otherwise any listener on it is one. Ports of IIS-hosted components may be held
     by http.sys (process "System", pid 4) once IIS is installed; that is expected, not a conflict.
     """
-    table = COMPONENTS.get(plan.get("product"), {})
+    table = component_packages(plan)
     installed = set(installed_services or [])
     owned = set()
     for comp, target in table.items():
@@ -308,7 +337,8 @@ def port_conflicts(plan: dict, host: str, listeners: Iterable[dict],
         if services and all(s in installed for s in services):
             owned.add(comp)
     problems = []
-    iis_plan_components = {c for c, t in table.items() if t in IIS_COMPONENTS}
+    iis = iis_packages(plan)
+    iis_plan_components = {c for c, t in table.items() if t in iis}
     for check in port_checks(plan, host, skip_ports):
         if check["component"] in owned:
             continue
@@ -358,30 +388,40 @@ def feature_problems(host: str, required: list[str], installed: dict, manage: bo
              "but not installed. Fix: install them, or set vms_win_manage_features: true")]
 
 
-# How each product lets a port move off its default (seed facts; nothing here is automated because
-# neither vendor documents a scriptable way). Keyed by (product, service); the fallback is per product.
-PORT_CHANGE_HOW = {
-    ("valerus", "gateway_http"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
-    ("valerus", "gateway_streaming"): "not supported by the product without the vendor: 'contact Vicon technical support' (seed)",
-    ("xprotect", "mgmt_matrix"): "change it in the XProtect Management Client (seed: configurable there)",
-    ("xprotect", "screen_recorder"): "change it in the XProtect Management Client (seed: configurable there)",
-}
-PORT_CHANGE_FALLBACK = {
-    "valerus": "the seed documents no way to change it: ask Vicon technical support",
-    "xprotect": "not configurable in the Management Client: 'contact Milestone Support' (seed)",
-}
+def precheck_problems(plan: dict, host: str, facts: dict, *, version: str, min_version: str, drive: str,
+                      min_free_gb: float, manage_features: bool, packages: dict | None = None,
+                      skip_ports: Iterable[int] = (5985, 5986)) -> list[str]:
+    """Every Windows precheck's message for one host (roles/windows_prechecks), [] when all pass.
+
+    ``facts`` is Get-VmsHostFacts.ps1's result: {free_bytes, features, listeners, services}. The Windows
+    version is always checked; the recording drive's free space only on a host with a recording server;
+    the features the components need (IIS) unless the role installs them; and every planned port against
+    what already listens on the host.
+    """
+    facts = facts or {}
+    summary = host_summary(plan, host, packages)
+    problems = [version_problem(host, version, min_version)]
+    if summary["recorder"]:
+        problems.append(disk_problem(host, drive, facts.get("free_bytes"), min_free_gb))
+    problems += feature_problems(host, summary["features"], dict(facts.get("features") or {}), bool(manage_features))
+    problems += port_conflicts(plan, host, facts.get("listeners") or [], facts.get("services") or [], packages or {},
+                               skip_ports)
+    return [p for p in problems if p]
+
+
+def closed_ports(result: dict | None) -> list[str]:
+    """Test-VmsTcpPort.ps1's result ({port: answered}) -> the ports that did not answer, sorted by number."""
+    return sorted((str(port) for port, answered in (result or {}).items() if not answered),
+                  key=lambda p: (not p.isdigit(), int(p) if p.isdigit() else 0, p))
 
 
 def port_changes(plan: dict, host: str) -> list[dict]:
-    """Planned ports that differ from the product's default, with how the product lets them change."""
-    from vms_deploy.catalog import (
-        load_catalog,  # the plan compiler's catalog: one source of defaults
-    )
-    product = plan.get("product")
-    try:
-        services = load_catalog(product).services()
-    except KeyError:
+    """Planned ports that differ from the product's default, with how the product lets them change (the
+    service's port_change in its catalog, else the catalog's)."""
+    catalog = _catalog(plan)  # the plan compiler's catalog: one source of defaults
+    if catalog is None:
         return []
+    services = catalog.services()
     out = []
     for item in plan["hosts"][host].get("inbound", []):
         svc = services.get(item.get("service"))
@@ -392,7 +432,7 @@ def port_changes(plan: dict, host: str) -> list[dict]:
             continue  # more recorder instances take the next ports (seed: 9002, 9003...): not a change
         out.append({"component": item["component"], "service": item["service"], "protocol": item["protocol"],
                     "default": port_range(svc.ports), "planned": port_range(planned),
-                    "how": PORT_CHANGE_HOW.get((product, item["service"]), PORT_CHANGE_FALLBACK.get(product, ""))})
+                    "how": svc.port_change or catalog.port_change})
     return sorted(out, key=lambda c: (c["service"], c["protocol"]))
 
 

@@ -23,7 +23,7 @@ import io
 import xml.etree.ElementTree as ET
 
 from vms_deploy.render.windows_firewall import WindowsInputError
-from vms_deploy.render.windows_install import windows_components
+from vms_deploy.render.windows_install import windows_components, windows_installer
 
 ROOT_TAG = "ArgumentsXmlV2"
 BOOLEAN_WORDS = (("yes", "no"), ("true", "false"), ("1", "0"), ("on", "off"))
@@ -126,10 +126,12 @@ def render_arguments(plan: dict, host: str, base_xml: str, component_elements: d
     otherwise, so the file never installs more than the plan says. ``settings`` maps argument Name to a
     value (a YAML boolean is written in the file's own yes/no vocabulary).
     """
-    if plan.get("product") != "xprotect":
+    if windows_installer(plan, host) != "arguments_file":
         raise WindowsInputError(host, "vms_product", plan.get("product"),
-                                "is not xprotect: only XProtect hosts have an installer arguments file",
-                                "only XProtect hosts use vms_win_xprotect_* variables")
+                                "is installed without an arguments file (its catalog's windows_installer is "
+                                f"{windows_installer(plan, host)!r}, not 'arguments_file')",
+                                "only hosts of a product with windows_installer: arguments_file (XProtect) use "
+                                "vms_win_xprotect_* variables")
     if not base_xml or not str(base_xml).strip():
         raise WindowsInputError(host, BASE, base_xml, "is an empty file",
                                 "run the installer with --generateargsfile=<folder> on any Windows machine and "
