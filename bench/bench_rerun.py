@@ -53,7 +53,7 @@ def analyse(output: str) -> dict:
         for task in play.get("tasks", []):
             name, duration = task["task"]["name"], task["task"].get("duration", {})
             if duration.get("end"):
-                key = _part(play["play"]["name"], name)
+                key = _part(play.get("play", {}).get("name", ""), name)
                 parts[key] = parts.get(key, 0.0) + _seconds(duration)
             results = [r for r in task.get("hosts", {}).values() if not r.get("skipped")]
             if not results:
