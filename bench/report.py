@@ -155,7 +155,7 @@ def rerun_section(r: dict) -> list[str]:
         lines.append(f"1-minute load average after each re-run: {cur['load_average']}; tasks run per re-run "
                      f"{cur.get('tasks_run')}, skipped {cur.get('tasks_skipped')}.")
     if cur.get("parts"):
-        rows = [(k, v, (base or {}).get("parts", {}).get(k)) for k, v in cur["parts"].items()]
+        rows = [(k, v, (base or {}).get("parts", {}).get(k)) for k, v in sorted(cur["parts"].items(), key=lambda kv: -kv[1])]
         rows += [(k, None, v) for k, v in (base or {}).get("parts", {}).items() if k not in cur["parts"]]
         lines += ["", "Where a re-run's seconds go (median task seconds per role; tasks outside a role per play):", "",
                   "| role or play | now | " + (f"{base['label']} |" if base else ""),
