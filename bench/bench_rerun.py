@@ -5,8 +5,9 @@ Brings up the demo lab (inventories/lab/all_in_one, the lab bin/demo uses), conv
 playbooks/site.yml, then alternates, --runs times: `ansible all -m ping` on the same inventory (the
 floor: one connection and one module per host) and a no-change `site.yml` re-run. Each re-run's
 changed count is recorded (a re-run that changes something is reported, not hidden), with the number
-of times the plan was compiled in it (tasks that ran the vms_plan action) and the seconds its tasks
-spent in the certificates role. The lab is torn down at the end unless --keep.
+of times the plan was compiled in it (tasks that ran the vms_plan action), the seconds its tasks
+spent in the certificates role, the tasks run and skipped, the seconds per role (tasks outside a role:
+per play) and the machine's load average. The lab is torn down at the end unless --keep.
 
 With --baseline-root DIR (a checkout of an earlier revision, e.g. `git worktree add DIR REV`), the same
 re-run is timed from that checkout first, on the same lab, so old and new stand side by side too.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -33,24 +36,39 @@ def _seconds(duration: dict) -> float:
     return (end - start).total_seconds()
 
 
+def _part(play: str, task: str) -> str:
+    """Where a task's seconds are booked: its role ("reverse_proxy"), else its play ("play: Verify ...")."""
+    role, sep, _ = task.partition(" : ")
+    return role if sep and " " not in role else "play: " + play
+
+
 def analyse(output: str) -> dict:
-    """changed count, compiles (vms_plan task runs) and certificates-role seconds of one json-callback run."""
+    """changed count, compiles (vms_plan task runs), certificates-role seconds, tasks and the seconds of
+    each role (or play, for tasks outside a role) of one json-callback run. Skipped tasks are counted
+    apart: each still costs Ansible's per-task overhead."""
     data = json.loads(output[output.index("{"):])
-    compiles, cert_seconds, tasks = 0, 0.0, 0
+    compiles, cert_seconds, tasks, skipped = 0, 0.0, 0, 0
+    parts: dict[str, float] = {}
     for play in data.get("plays", []):
         for task in play.get("tasks", []):
+            name, duration = task["task"]["name"], task["task"].get("duration", {})
+            if duration.get("end"):
+                key = _part(play.get("play", {}).get("name", ""), name)
+                parts[key] = parts.get(key, 0.0) + _seconds(duration)
             results = [r for r in task.get("hosts", {}).values() if not r.get("skipped")]
             if not results:
+                skipped += 1
                 continue
             tasks += 1
             # vms_plan's result is the only one with a plan summary and warnings_list.
             if any(isinstance(r.get("summary"), dict) and "zone_flows" in r["summary"] for r in results):
                 compiles += 1
-            if task["task"]["name"].startswith("certificates : ") and task["task"].get("duration", {}).get("end"):
-                cert_seconds += _seconds(task["task"]["duration"])
+            if name.startswith("certificates : ") and duration.get("end"):
+                cert_seconds += _seconds(duration)
     changed = sum(s.get("changed", 0) for s in data.get("stats", {}).values())
     return {"changed": changed, "compiles": compiles, "certificates_seconds": round(cert_seconds, 2),
-            "tasks_run": tasks}
+            "tasks_run": tasks, "tasks_skipped": skipped,
+            "parts": {k: round(v, 3) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}}
 
 
 def site(root: Path) -> tuple[float, float, dict]:
@@ -75,14 +93,20 @@ def reruns(root: Path, runs: int, with_ping: bool) -> dict:
         if with_ping:
             row["ping_seconds"], row["ping_cpu"] = ping()
         row["rerun_seconds"], row["rerun_cpu"], facts = site(root)
+        row["load_average"] = round(os.getloadavg()[0], 2)  # 1-minute load average when the re-run ended
         row.update(facts)
         rows.append(row)
         print(f"run {i + 1}: " + ", ".join(f"{k} {round(v, 2) if isinstance(v, float) else v}"
-                                            for k, v in row.items()), flush=True)
+                                            for k, v in row.items() if k != "parts"), flush=True)
     out = {"runs": rows, "rerun_seconds": stats([r["rerun_seconds"] for r in rows]),
            "rerun_cpu": stats([r["rerun_cpu"] for r in rows]),
            "changed": [r["changed"] for r in rows], "compiles": [r["compiles"] for r in rows],
-           "certificates_seconds": stats([r["certificates_seconds"] for r in rows])}
+           "certificates_seconds": stats([r["certificates_seconds"] for r in rows]),
+           "tasks_run": [r["tasks_run"] for r in rows], "tasks_skipped": [r["tasks_skipped"] for r in rows],
+           "load_average": [r["load_average"] for r in rows],
+           # Median seconds per role (or play) over the runs, largest first: where a re-run's time goes.
+           "parts": dict(sorted(((k, round(statistics.median(r["parts"].get(k, 0.0) for r in rows), 2))
+                                 for k in {k for r in rows for k in r["parts"]}), key=lambda kv: -kv[1]))}
     if with_ping:
         out["ping_seconds"] = stats([r["ping_seconds"] for r in rows])
         out["ratio"] = round(out["rerun_seconds"]["median"] / out["ping_seconds"]["median"], 1)

@@ -151,6 +151,18 @@ def rerun_section(r: dict) -> list[str]:
     if base:
         lines.append(f"Before: x{round(base['rerun_seconds']['median'] / cur['ping_seconds']['median'], 1):g} "
                      "against the same ping median.")
+    if cur.get("load_average"):
+        lines.append(f"1-minute load average after each re-run: {cur['load_average']}; tasks run per re-run "
+                     f"{cur.get('tasks_run')}, skipped {cur.get('tasks_skipped')}.")
+    if cur.get("parts"):
+        rows = [(k, v, (base or {}).get("parts", {}).get(k)) for k, v in sorted(cur["parts"].items(), key=lambda kv: -kv[1])]
+        rows += [(k, None, v) for k, v in (base or {}).get("parts", {}).items() if k not in cur["parts"]]
+        lines += ["", "Where a re-run's seconds go (median task seconds per role; tasks outside a role per play):", "",
+                  "| role or play | now | " + (f"{base['label']} |" if base else ""),
+                  "| --- | ---: | " + ("---: |" if base else "")]
+        for key, now, before in rows:
+            cells = [key, "" if now is None else f"{now:g} s"] + (["" if before is None else f"{before:g} s"] if base else [])
+            lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
 

@@ -1,5 +1,5 @@
 """bench/bench_rerun.py reads what it reports from Ansible's json callback: changed counts, how many
-tasks compiled the plan, and the time spent in the certificates role (no timing asserted)."""
+tasks compiled the plan, the time spent in the certificates role and per role (no timing asserted)."""
 from __future__ import annotations
 
 import json
@@ -26,4 +26,15 @@ def test_analyse_counts_compiles_changes_and_certificate_time():
     ]}], "stats": {"app1": {"changed": 0}, "edge1": {"changed": 2}}}
     out = "warning text before the JSON\n" + json.dumps(data)
     facts = bench_rerun.analyse(out)
-    assert facts == {"changed": 2, "compiles": 1, "certificates_seconds": 1.5, "tasks_run": 3}
+    assert facts == {"changed": 2, "compiles": 1, "certificates_seconds": 1.5, "tasks_run": 3, "tasks_skipped": 1,
+                     "parts": {"certificates": 3.0, "validate_inventory": 1.5, "host_firewall": 1.5}}
+
+
+def test_analyse_books_tasks_outside_a_role_to_their_play():
+    data = {"plays": [{"play": {"name": "Connect from every vantage point"}, "tasks": [
+        _task("Try every check (all at once, 1.5 s time-out each)", {"internet": {"changed": False}}),
+        _task("Compare with the plan and the invariants", {"internet": {"skipped": True}}),
+    ]}], "stats": {}}
+    facts = bench_rerun.analyse(json.dumps(data))
+    assert facts["parts"] == {"play: Connect from every vantage point": 3.0}
+    assert (facts["tasks_run"], facts["tasks_skipped"]) == (1, 1)
