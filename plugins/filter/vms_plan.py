@@ -10,7 +10,7 @@ from ansible.errors import AnsibleFilterError
 
 # The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
 _GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
-(host_digest,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.plan_io:host_digest")
+(host_digest, catalog), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.plan_io:host_digest", "vms_deploy.catalog")
 MISSING = _GLUE["MISSING"]
 
 _BAD = re.compile(r"[^a-z0-9_]+")
@@ -69,14 +69,14 @@ def vms_catalog_trait(product, name):
     """vms_product | vms_catalog_trait('default_platform') -> the trait's value in the product's catalog
     (for a play that runs without the plan; with the plan, read validate_inventory_plan.traits)."""
     if IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the vms_deploy Python package is not installed: run bin/setup ({IMPORT_ERROR})")
-    from vms_deploy.catalog import PRODUCTS, TRAITS, load_catalog
+        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    PRODUCTS, TRAITS = catalog.PRODUCTS, catalog.TRAITS
     if product not in PRODUCTS:
         raise AnsibleFilterError(f"vms_product = {product!r} is not a product vms-deploy knows. "
                                  f"Fix: set vms_product to one of {', '.join(PRODUCTS)} in group_vars/all")
     if name not in TRAITS:
         raise AnsibleFilterError(f"vms_catalog_trait: {name!r} is no catalog trait; use one of {', '.join(TRAITS)}")
-    return load_catalog(product).traits[name]
+    return catalog.load_catalog(product).traits[name]
 
 
 class FilterModule:

@@ -168,11 +168,11 @@ def vms_windows_feature_problems(installed, host, required, manage):
 
 
 def vms_windows_precheck_problems(facts, plan, host, version, min_version, drive, min_free_gb, manage_features,
-                                  packages=None, winrm_port=5986):
+                                  packages=None, winrm_port=None):
     """Get-VmsHostFacts result | vms_windows_precheck_problems(plan, host, version, ...) -> every precheck's message."""
     return _call(install.precheck_problems, _plan(plan), host, dict(facts or {}), version=str(version or ""),
                  min_version=str(min_version), drive=str(drive), min_free_gb=min_free_gb,
-                 manage_features=bool(manage_features), packages=packages or {}, skip_ports=(5985, int(winrm_port)))
+                 manage_features=bool(manage_features), packages=packages or {}, skip_ports=(ports.WINRM_HTTP_PORT, _winrm(winrm_port)))
 
 
 def vms_windows_closed_ports(result):

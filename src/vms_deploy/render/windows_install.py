@@ -390,7 +390,7 @@ def feature_problems(host: str, required: list[str], installed: dict, manage: bo
 
 def precheck_problems(plan: dict, host: str, facts: dict, *, version: str, min_version: str, drive: str,
                       min_free_gb: float, manage_features: bool, packages: dict | None = None,
-                      skip_ports: Iterable[int] = (5985, 5986)) -> list[str]:
+                      skip_ports: Iterable[int] = WINRM_PORTS) -> list[str]:
     """Every Windows precheck's message for one host (roles/windows_prechecks), [] when all pass.
 
     ``facts`` is Get-VmsHostFacts.ps1's result: {free_bytes, features, listeners, services}. The Windows
