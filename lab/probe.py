@@ -6,8 +6,11 @@ stdin: JSON list of {"address", "protocol" (tcp|udp), "port"}; stdout: the same 
 completes; UDP is open when the stand-in's echo comes back. "reached" means the packet got through
 every firewall to a host that refused it (TCP reset, ICMP port unreachable): vms-deploy's firewalls
 drop, they never reject, so a refusal proves the path is open even where nothing listens. A silent
-drop is neither. Every attempt is bounded by --timeout seconds; all run in parallel threads. Runs
-on any vantage (lab container or an operator's machine) with nothing but python3.
+drop is neither. Every attempt is bounded by --timeout seconds; all run in parallel threads. A check
+the plan expects open ("expect_open") that got no answer in time is tried once more with
+--retry-timeout: a short first time-out keeps a run of mostly dropped tuples quick, and a slow
+answer on a loaded machine still counts. Runs on any vantage (lab container or an operator's
+machine) with nothing but python3.
 """
 import argparse
 import json
@@ -45,11 +48,18 @@ def probe(check, timeout):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=1.5)
+    parser.add_argument("--retry-timeout", type=float, default=None,
+                        help="time-out of the second try of an expected-open check (default: --timeout)")
     parser.add_argument("--workers", type=int, default=64)
     args = parser.parse_args()
     checks = json.load(sys.stdin)
+    retry_timeout = args.retry_timeout or args.timeout
     with ThreadPoolExecutor(max_workers=max(1, min(args.workers, len(checks) or 1))) as pool:
         results = list(pool.map(lambda c: probe(c, args.timeout), checks))
+        again = [i for i, r in enumerate(results)
+                 if r.get("expect_open") and not r["open"] and not r["reached"] and retry_timeout > args.timeout]
+        for i, result in zip(again, pool.map(lambda i: probe(checks[i], retry_timeout), again), strict=True):
+            results[i] = result
     json.dump(results, sys.stdout)
     sys.stdout.write("\n")
 
