@@ -6,7 +6,7 @@
   set elements. For comparison, the rules the same policy needs without sets (one per rule and source).
 * Windows: the same site with vms_platform windows; WinRM module runs per host for the firewall:
   this toolkit's one script run (ansible.windows.win_powershell) against one
-  community.windows.win_firewall_rule task per rule (vms_deploy.render.windows_firewall.round_trips).
+  community.windows.win_firewall_rule task per rule (bench/windows_round_trips.py).
 
     python3 bench/bench_rules.py --recorders 1000
 """
@@ -64,7 +64,7 @@ def linux_counts(plan: dict) -> dict:
 
 
 def windows_counts(plan: dict) -> dict:
-    from vms_deploy.render.windows_firewall import round_trips
+    from bench.windows_round_trips import round_trips
 
     trips = round_trips(plan)
     if not trips:

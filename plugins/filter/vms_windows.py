@@ -234,10 +234,6 @@ def vms_valerus_gateway_registration(plan, host):
     return _call(install.gateway_registration, _plan(plan), host)
 
 
-def vms_windows_round_trips(plan, winrm_port=None):
-    return _call(firewall.round_trips, _plan(plan), _winrm(winrm_port))
-
-
 class FilterModule:
     def filters(self):
         return {
@@ -256,7 +252,6 @@ class FilterModule:
             "vms_valerus_binding_plan": vms_valerus_binding_plan,
             "vms_windows_needs_certificate": vms_windows_needs_certificate,
             "vms_xprotect_manual_step": vms_xprotect_manual_step,
-            "vms_windows_round_trips": vms_windows_round_trips,
             "vms_valerus_gateway_registration": vms_valerus_gateway_registration,
             "vms_windows_port_changes": vms_windows_port_changes,
             "vms_windows_plan_digest": vms_windows_plan_digest,
