@@ -145,7 +145,8 @@ class ActionModule(ActionBase):
         # as unknown variables. Vault secrets are process-wide, so decryption works as in the play.
         inventory = getattr(task_vars.get("hostvars"), "_inventory", None)
         if inventory is None:
-            return {**result, "failed": True, "msg": "vms_plan: no inventory in task variables (run it from a playbook)"}
+            return {**result, "failed": True,
+                    "msg": "vms_plan: no inventory in task variables (run it from a playbook)"}
         variables = VariableManager(loader=self._loader, inventory=inventory)
         data, vault_errors = collect(inventory, variables, self._loader, names)
         plan_file = self._task.args.get("plan_file")

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """One run at a time per site: an fcntl lock on build/locks/<vms_site>.lock (see DOCUMENTATION)."""
 from __future__ import annotations
 
@@ -83,8 +82,8 @@ def parse_wait(value, origin: str) -> float:
     except (TypeError, ValueError):
         seconds = -1.0
     if not 0 <= seconds < float("inf"):  # also refuses NaN
-        raise ValueError("vms_lock_wait = %r (from %s) is not a number of seconds >= 0; fix: set it to 0 to refuse "
-                         "at once, or to how long a second run may wait, e.g. -e vms_lock_wait=600" % (value, origin))
+        raise ValueError(f"vms_lock_wait = {value!r} (from {origin}) is not a number of seconds >= 0; fix: set it to 0 "
+                         "to refuse at once, or to how long a second run may wait, e.g. -e vms_lock_wait=600")
     return seconds
 
 
@@ -92,7 +91,7 @@ def holder_text(raw: str) -> str:
     """Who holds the lock, from the JSON the holder wrote into the lock file."""
     try:
         info = json.loads(raw)
-        return "user %s, pid %s on %s, playbook %s, started %s" % (
+        return "user {}, pid {} on {}, playbook {}, started {}".format(
             info["user"], info["pid"], info["host"], info["playbook"], info["started"])
     except (ValueError, KeyError, TypeError):
         return "a run that has just started (its details are not written yet)"
@@ -102,7 +101,7 @@ def holder_info(playbook: str) -> dict:
     try:
         user = getpass.getuser()
     except Exception:  # no passwd entry (containers): the uid still identifies the holder
-        user = "uid %d" % os.getuid()
+        user = f"uid {os.getuid()}"
     return {"user": user, "pid": os.getpid(), "host": socket.gethostname(), "playbook": playbook,
             "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
@@ -113,11 +112,13 @@ class SiteLocked(Exception):
         self.site, self.path, self.holder, self.waited = site, path, holder, waited
 
     def message(self) -> str:
-        waited = "refused at once (vms_lock_wait is 0)" if not self.waited else "waited %g s (vms_lock_wait)" % self.waited
-        return ("site %r is being changed by another run: %s. This run %s and changed nothing. Lock file: %s. Fix: "
+        waited = ("refused at once (vms_lock_wait is 0)" if not self.waited
+                  else f"waited {self.waited:g} s (vms_lock_wait)")
+        return (f"site {self.site!r} is being changed by another run: {self.holder}. This run {waited} and changed "
+                f"nothing. Lock file: {self.path}. Fix: "
                 "wait for that run to finish, or re-run with -e vms_lock_wait=SECONDS to queue behind it. The lock "
                 "belongs to a live process: it is released the moment that process ends, so there is nothing to "
-                "delete." % (self.site, self.holder, waited, self.path))
+                "delete.")
 
 
 def acquire(path: str, wait: float, info: dict, on_wait=None, clock=time.monotonic, sleep=time.sleep):
@@ -183,13 +184,13 @@ class CallbackModule(CallbackBase):
             info = dict(holder_info(name), site=site)
             try:
                 _HELD[path] = acquire(path, wait, info, on_wait=lambda holder, s=site: self._display.display(
-                    "vms_site_lock: site %r is locked by %s; waiting up to %g s (vms_lock_wait)" % (s, holder, wait)))
+                    f"vms_site_lock: site {s!r} is locked by {holder}; waiting up to {wait:g} s (vms_lock_wait)"))
             except SiteLocked as locked:
                 self._stop(locked.message())
             except OSError as exc:
-                self._stop("cannot create the site lock %s: %s; fix: make %s writable or set VMS_LOCK_DIR"
-                           % (path, exc.strerror or exc, lock_dir), 1)
-            self._display.vv("vms_site_lock: holding %s" % path)
+                self._stop(f"cannot create the site lock {path}: {exc.strerror or exc}; fix: make {lock_dir} writable "
+                           "or set VMS_LOCK_DIR", 1)
+            self._display.vv(f"vms_site_lock: holding {path}")
 
     @staticmethod
     def _site_vars(manager):
@@ -202,7 +203,7 @@ class CallbackModule(CallbackBase):
             hvars = manager.get_vars(host=host, include_hostvars=False)
             site = hvars.get("vms_site")
             if site not in (None, ""):
-                waits = [(hvars["vms_lock_wait"], "the inventory of host %s" % host.name)] \
+                waits = [(hvars["vms_lock_wait"], f"the inventory of host {host.name}")] \
                     if "vms_lock_wait" in hvars else []
                 return {str(site)}, waits
         # No vms_site yet: validation will say so; still serialise the run.

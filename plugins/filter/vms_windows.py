@@ -72,7 +72,8 @@ def vms_windows_firewall_parameters(plan, host, winrm_port=None, controller_cidr
 
 
 def vms_windows_foreign_to_disable(result, rules):
-    """script result | vms_windows_foreign_to_disable(rules) -> local rules outside the group that widen a planned port."""
+    """script result | vms_windows_foreign_to_disable(rules) -> local rules outside the group that widen a planned
+    port."""
     found = _call(foreign.exceeding, list(rules or []), list((result or {}).get("foreign") or []))
     return foreign.to_disable(found)
 

@@ -6,8 +6,9 @@ DOCUMENTATION = r"""
 name: vms_ini
 short_description: INI inventory files, measured before they are parsed
 description:
-  - Ansible's C(ini) inventory plugin (same format, same result), except that the file and the C(group_vars)/C(host_vars)
-    files next to it are measured first with the guard of C(vms-deploy plan) (C(vms_deploy.inventory.file_problem)).
+  - Ansible's C(ini) inventory plugin (same format, same result), except that the file and the
+    C(group_vars)/C(host_vars) files next to it are measured first with the guard of C(vms-deploy plan)
+    (C(vms_deploy.inventory.file_problem)).
     A file over 16 MiB or with more than 500000 values (hosts, groups, keys and values) is refused in seconds, naming
     the file, the limit and the fix; Ansible's parser never reads it.
   - A source another vms_* inventory plugin has refused already is declined, so the refusal is reported once.

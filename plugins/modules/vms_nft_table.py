@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Apply one owned nftables table atomically (see DOCUMENTATION)."""
 
 from __future__ import annotations
@@ -149,11 +148,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 LIVE_COMMENT = "vms-deploy: live management connection"
 PLAN_COMMENT = "vms-deploy plan "
-_TABLE_COMMENT = re.compile(r'^\s*comment\s+"%s([0-9A-Za-z]+)"' % PLAN_COMMENT, re.MULTILINE)
+_TABLE_COMMENT = re.compile(rf'^\s*comment\s+"{PLAN_COMMENT}([0-9A-Za-z]+)"', re.MULTILINE)
 
 
 def state_path(state_dir, family, name):
-    return os.path.join(state_dir, "nft-%s-%s.json" % (family, name))
+    return os.path.join(state_dir, f"nft-{family}-{name}.json")
 
 
 def load_state(path):
@@ -180,7 +179,7 @@ def live_listing(module, nft, family, name):
     if rc != 0:
         if "No such file or directory" in err or "does not exist" in err:
             return None
-        module.fail_json(msg="cannot read table %s %s: %s" % (family, name, err.strip()), rc=rc)
+        module.fail_json(msg=f"cannot read table {family} {name}: {err.strip()}", rc=rc)
     return out
 
 
@@ -195,11 +194,11 @@ def ancestor_ssh_connection(max_depth=12):
         if pid <= 1:
             return None
         try:
-            with open("/proc/%d/environ" % pid, "rb") as handle:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
                 for item in handle.read().split(b"\0"):
                     if item.startswith(b"SSH_CONNECTION="):
                         return item.split(b"=", 1)[1].decode("ascii", "replace")
-            with open("/proc/%d/stat" % pid) as handle:
+            with open(f"/proc/{pid}/stat") as handle:
                 pid = int(handle.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             return None
@@ -225,14 +224,14 @@ def management_connection(env):
 def check_content(module, content, family, name, chain, keep):
     tables = re.findall(r"^\s*table\s+(\S+)\s+(\S+)", content, re.MULTILINE)
     if not tables:
-        module.fail_json(msg="content does not define a table; expected 'table %s %s { ... }'" % (family, name))
-    foreign = sorted({"%s %s" % t for t in tables if t != (family, name)})
+        module.fail_json(msg=f"content does not define a table; expected 'table {family} {name} {{ ... }}'")
+    foreign = sorted({"{} {}".format(*t) for t in tables if t != (family, name)})
     if foreign:
-        module.fail_json(msg="content defines table(s) %s; this task only manages table %s %s. Render the "
-                             "content for this table or change name/family." % (", ".join(foreign), family, name))
-    if keep and not re.search(r"\bchain\s+%s\s*\{" % re.escape(chain), content):
-        module.fail_json(msg="content has no chain %r to keep the management connection in; set management_chain "
-                             "or keep_management_connection=false" % chain)
+        module.fail_json(msg="content defines table(s) {}; this task only manages table {} {}. Render the "
+                             "content for this table or change name/family.".format(", ".join(foreign), family, name))
+    if keep and not re.search(rf"\bchain\s+{re.escape(chain)}\s*\{{", content):
+        module.fail_json(msg=f"content has no chain {chain!r} to keep the management connection in; set "
+                             "management_chain or keep_management_connection=false")
 
 
 def ip_forward():
@@ -251,8 +250,9 @@ def recorded_digest(listing):
 
 def with_plan_comment(content, family, name, digest):
     """The content with the table comment that records the plan digest as the table's first statement."""
-    head = re.compile(r"^(\s*table\s+%s\s+%s\s*\{[ \t]*\n)" % (re.escape(family), re.escape(name)), re.MULTILINE)
-    text, count = head.subn(lambda m: '%s\tcomment "%s%s"\n' % (m.group(1), PLAN_COMMENT, digest), content, count=1)
+    head = re.compile(rf"^(\s*table\s+{re.escape(family)}\s+{re.escape(name)}\s*\{{[ \t]*\n)",
+                      re.MULTILINE)
+    text, count = head.subn(lambda m: f'{m.group(1)}\tcomment "{PLAN_COMMENT}{digest}"\n', content, count=1)
     return text if count else content
 
 
@@ -263,28 +263,28 @@ def desired_text(content, family, name, chain, conn, digest=None):
     if conn:
         address, port = conn
         selector = "ip" if address.version == 4 else "ip6"
-        text += 'insert rule %s %s %s %s saddr %s tcp dport %d accept comment "%s"\n' % (
-            family, name, chain, selector, address, port, LIVE_COMMENT)
+        text += (f"insert rule {family} {name} {chain} {selector} saddr {address} tcp dport {port:d} "
+                 f'accept comment "{LIVE_COMMENT}"\n')
     return text
 
 
 def run_nft_file(module, nft, text, family, name, check_only):
     """One transaction: create-if-missing, delete, re-create. Either all of it applies or none."""
-    body = "table %s %s {}\ndelete table %s %s\n%s" % (family, name, family, name, text)
+    body = f"table {family} {name} {{}}\ndelete table {family} {name}\n{text}"
     fd, path = tempfile.mkstemp(prefix="vms-nft-", suffix=".nft")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(body)
         rc, out, err = module.run_command([nft, "-c", "-f", path])
         if rc != 0:
-            module.fail_json(msg="nft rejected the ruleset for table %s %s (validation, nothing changed): %s"
-                                 % (family, name, err.strip()), rc=rc, stderr=err)
+            module.fail_json(msg=f"nft rejected the ruleset for table {family} {name} (validation, nothing changed): "
+                                 f"{err.strip()}", rc=rc, stderr=err)
         if check_only:
             return
         rc, out, err = module.run_command([nft, "-f", path])
         if rc != 0:
-            module.fail_json(msg="the kernel refused the ruleset for table %s %s; the previous table is still in "
-                                 "force: %s" % (family, name, err.strip()), rc=rc, stderr=err)
+            module.fail_json(msg=f"the kernel refused the ruleset for table {family} {name}; the previous table is "
+                                 f"still in force: {err.strip()}", rc=rc, stderr=err)
     finally:
         os.unlink(path)
 
@@ -308,20 +308,21 @@ def main():
     p = module.params
     family, name = p["family"], p["name"]
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", name):
-        module.fail_json(msg="name %r is not a valid nftables table name (letters, digits, underscore)" % name)
+        module.fail_json(msg=f"name {name!r} is not a valid nftables table name (letters, digits, underscore)")
     nft = module.get_bin_path("nft", required=True)
     spath = state_path(p["state_dir"], family, name)
     record = load_state(spath)
     live = live_listing(module, nft, family, name)
     conn = management_connection(os.environ) if p["keep_management_connection"] else None
-    conn_text = "%s %d" % conn if conn else None
+    conn_text = f"{conn[0]} {conn[1]:d}" if conn else None
     drift = bool(record) and record.get("live") != live
-    result = dict(changed=False, drift=drift, table="%s %s" % (family, name), management_connection=conn_text,
+    result = dict(changed=False, drift=drift, table=f"{family} {name}", management_connection=conn_text,
                   plan_digest=recorded_digest(live), ip_forward=ip_forward())
     digest = p["plan_digest"]
     if digest is not None:
         if not re.match(r"^[0-9A-Za-z]{1,64}$", digest):
-            module.fail_json(msg="plan_digest %r is not a digest (letters and digits, as vms_host_digest gives)" % digest)
+            module.fail_json(msg=f"plan_digest {digest!r} is not a digest (letters and digits, as vms_host_digest "
+                                 "gives)")
         result["planned_digest"] = digest
 
     if p["state"] == "absent":
@@ -333,7 +334,7 @@ def main():
             if not module.check_mode:
                 rc, out, err = module.run_command([nft, "delete", "table", family, name])
                 if rc != 0:
-                    module.fail_json(msg="cannot delete table %s %s: %s" % (family, name, err.strip()), rc=rc)
+                    module.fail_json(msg=f"cannot delete table {family} {name}: {err.strip()}", rc=rc)
                 if os.path.exists(spath):
                     os.unlink(spath)
         module.exit_json(**result)
@@ -348,8 +349,9 @@ def main():
 
     before = record.get("desired_text", "") if record and not drift else (live or "")
     result["diff"] = dict(before=before, after=text,
-                          before_header="%s %s (%s)" % (family, name, "recorded" if record and not drift else "live"),
-                          after_header="%s %s (plan)" % (family, name))
+                          before_header="{} {} ({})".format(family, name,
+                                                            "recorded" if record and not drift else "live"),
+                          after_header=f"{family} {name} (plan)")
     if p["mode"] == "audit":
         if drift:
             result["recorded_listing"] = record.get("live") or ""

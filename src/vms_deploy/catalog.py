@@ -242,7 +242,7 @@ def safe_load(text: str):
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_catalog(product: str) -> Catalog:
     """The shipped catalog of one product. Raises KeyError for an unknown product."""
     if product not in PRODUCTS:
@@ -271,13 +271,13 @@ def load_catalog(product: str) -> Catalog:
         new_site=_new_site(product, raw, seen, traits), port_change=str(raw.get("port_change") or ""))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def all_windows_packages() -> tuple[str, ...]:
     """Every installable Windows component any product knows (the keys vms_win_packages may use)."""
     return tuple(sorted({p for product in PRODUCTS for p in load_catalog(product).windows_packages().values()}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def all_groups() -> tuple[str, ...]:
     """Every inventory group any product knows (for "group not used by this product" checks)."""
     groups: set[str] = set()

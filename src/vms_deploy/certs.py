@@ -271,7 +271,8 @@ def _load(inp: CheckInput, result: CheckResult) -> Material:
             bundle = pkcs12.load_pkcs12(data, password)
         except ValueError:
             err.append(CertIssue("error", "vms_tls_pfx_password", "(vaulted)",
-                                 f"cannot open the PFX file {inp.pfx_file}: the password is wrong or the file is not PKCS#12",
+                                 f"cannot open the PFX file {inp.pfx_file}: the password is wrong or the file is not "
+                                 "PKCS#12",
                                  "set vms_tls_pfx_password (in Ansible Vault) to the PFX export password, "
                                  "or export the PFX again", inp.host))
             return mat
@@ -353,7 +354,8 @@ def check(inp: CheckInput, now: _dt.datetime | None = None) -> CheckResult:
     if mat.key is not None and not key_matches(cert, mat.key):
         error(key_var, key_path, f"the private key does not match the certificate {cert_path} "
               f"({cert.subject.rfc4514_string()})",
-              "give the key the certificate was issued for (compare `openssl x509 -noout -pubkey` and `openssl pkey -pubout`)")
+              "give the key the certificate was issued for (compare `openssl x509 -noout -pubkey` and `openssl pkey "
+              "-pubout`)")
 
     pub = cert.public_key()
     if isinstance(pub, rsa.RSAPublicKey) and pub.key_size < MIN_RSA_BITS:
@@ -375,7 +377,8 @@ def check(inp: CheckInput, now: _dt.datetime | None = None) -> CheckResult:
         error(cert_var, cert_path, f"the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
               "renew it (vms_tls_mode: auto renews by itself) and give the new files")
     elif cert.not_valid_before_utc > now:
-        error(cert_var, cert_path, f"the certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
+        error(cert_var, cert_path,
+              f"the certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
               "check the controller's clock or wait until it is valid")
     elif days_left(cert, now) < inp.warning_days:
         result.warnings.append(CertIssue(
@@ -443,7 +446,7 @@ def inventory_issues(hvars: dict, base_dir: str | None = None, vaulted: str = "(
     inp = CheckInput(**paths, trust_files=[resolve_path(trust, base_dir)] if isinstance(trust, str) and trust else [],
                      warning_days=0)
     opaque = False
-    for variable, field_name in _INPUT_FILES:
+    for _variable, field_name in _INPUT_FILES:
         path = paths.get(field_name)
         if path is None:
             continue
@@ -471,7 +474,8 @@ def inventory_issues(hvars: dict, base_dir: str | None = None, vaulted: str = "(
             for variable, path in (("vms_tls_cert_file", inp.cert_file), ("vms_tls_key_file", inp.key_file)):
                 if not path:
                     result.errors.append(CertIssue("error", variable, "(unset)", "vms_tls_mode is 'provided' but this "
-                                                   "file is not given", f"set {variable} (PEM) or give vms_tls_pfx_file "
+                                                   "file is not given",
+                                                   f"set {variable} (PEM) or give vms_tls_pfx_file "
                                                    "+ vms_tls_pfx_password"))
         return [e for e in result.errors if "does not exist" in e.problem or "not given" in e.problem]
     return check(inp, now).errors

@@ -17,7 +17,8 @@ from typing import Any
 # A name that becomes a directory, a file name, a configuration token or a command argument: no
 # path separators, no quotes, no whitespace, no control characters, at most 63 characters.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-SAFE_NAME_RULE = "letters, digits, '.', '-' and '_' only, starting with a letter or digit, at most 63 characters, no '..'"
+SAFE_NAME_RULE = ("letters, digits, '.', '-' and '_' only, starting with a letter or digit, at most 63 characters, "
+                  "no '..'")
 DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Free text that ends up in comments of generated files (nft comments, Markdown, CSV): printable,
 # no quotes, backslashes, backticks, pipes or angle brackets, so no renderer needs to guess.

@@ -20,7 +20,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from vms_deploy import __version__
 

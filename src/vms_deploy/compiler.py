@@ -237,7 +237,7 @@ class _Compiler(Resolver):
     def camera_flows(self, hosts: dict, flows: dict) -> None:
         """Recorders (and failover recorders) connect out to the cameras: the only way into that zone."""
         by_zone: dict[str, list[str]] = {}
-        for host, h in hosts.items():
+        for _host, h in hosts.items():
             if {"recorder", "failover_recorder"} & set(h["components"]):
                 by_zone.setdefault(h["zone"], []).append(h["address"] + "/32")
         for zone, sources in by_zone.items():
@@ -259,7 +259,8 @@ class _Compiler(Resolver):
         peers.sort(key=lambda p: p["name"])
         # The edge takes the network's first address inside the tunnel; peers connect to the endpoint.
         tunnel = ipaddress.ip_network(s.vpn_network)
-        return {"listen_port": int(self.site.site_var("vms_vpn_listen_port") or WIREGUARD_PORT), "network": s.vpn_network,
+        return {"listen_port": int(self.site.site_var("vms_vpn_listen_port") or WIREGUARD_PORT),
+                "network": s.vpn_network,
                 "edge_address": str(next(tunnel.hosts())), "endpoint": s.public_address, "peers": peers}
 
     def compute_warnings(self, plan: dict, services_by_host: dict) -> list[str]:

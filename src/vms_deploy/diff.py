@@ -231,9 +231,11 @@ def _vpn_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     new_p = {p["name"]: p.get("address") for p in b.get("peers", [])}
     for name in sorted(set(old_p) | set(new_p)):
         if name not in old_p:
-            changes.append(Change("vpn", ADDED, f"+ VPN peer {name} ({new_p[name]})", {"peer": name}, None, new_p[name]))
+            changes.append(Change("vpn", ADDED, f"+ VPN peer {name} ({new_p[name]})", {"peer": name}, None,
+                                  new_p[name]))
         elif name not in new_p:
-            changes.append(Change("vpn", REMOVED, f"- VPN peer {name} ({old_p[name]})", {"peer": name}, old_p[name], None))
+            changes.append(Change("vpn", REMOVED, f"- VPN peer {name} ({old_p[name]})", {"peer": name}, old_p[name],
+                                  None))
         elif old_p[name] != new_p[name]:
             changes.append(Change("vpn", CHANGED, f"~ VPN peer {name}: {old_p[name]} -> {new_p[name]}",
                                   {"peer": name}, old_p[name], new_p[name]))

@@ -64,7 +64,8 @@ class InputError:
         return ("hosts " if "," in self.host else "host ") + self.host
 
     def __str__(self) -> str:
-        return f"{self.where()}: {self.variable} = {show_value(self.value, self.variable)} {self.problem}. Fix: {self.fix}"
+        return (f"{self.where()}: {self.variable} = {show_value(self.value, self.variable)} {self.problem}. "
+                f"Fix: {self.fix}")
 
     def key(self) -> tuple:
         return (self.variable, show_value(self.value, self.variable), self.problem, self.fix)

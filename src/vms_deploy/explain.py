@@ -222,7 +222,8 @@ def explain_port(plan: dict[str, Any], host: str, port: int, protocol: str | Non
             continue
         if _covers(rule["ports"], port):
             origins = [origin_of(plan, c, inventory_path, data) for c in rule["sources"]]
-            found.append(RuleExplanation(host, rule, origins, _rule_notes(rule) + catalog_facts(plan, rule, inventory_path)))
+            found.append(RuleExplanation(host, rule, origins,
+                                         _rule_notes(rule) + catalog_facts(plan, rule, inventory_path)))
     return found
 
 

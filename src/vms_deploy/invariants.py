@@ -322,7 +322,8 @@ def violations(plan: dict, judge: Judge | None = None, vantages: list[dict] | No
         if probe["forbidden"] and judge(probe["source"], probe["destination"], probe["protocol"], probe["port"]):
             found.append(f"{probe['invariant']}: {probe['source']} -> {probe['destination']} "
                          f"{probe['protocol']}/{probe['port']} is reachable")
-        elif probe.get("not_beyond") and judge(probe["source"], probe["destination"], probe["protocol"], probe["port"]) \
+        elif probe.get("not_beyond") and judge(probe["source"], probe["destination"], probe["protocol"],
+                                               probe["port"]) \
                 and not judge(probe["not_beyond"], probe["destination"], probe["protocol"], probe["port"]):
             found.append(f"5 vpn: VPN peer {probe['source']} reaches {probe['destination']} {probe['protocol']}/"
                          f"{probe['port']}, which a client ({probe['not_beyond']}) cannot")

@@ -29,8 +29,9 @@ JINJA_MARKERS = ("{{", "{%", "{#")
 VAULTED = "(vault-encrypted)"
 UNTRUSTED_TEMPLATE_PROBLEM = ("is a Jinja template; --untrusted (review mode) never evaluates templates or lookups, "
                               "so the value cannot be planned")
-UNTRUSTED_TEMPLATE_FIX = ("write the literal value (no {{ }}, {% %} or {# #}) in the inventory; a template that must stay "
-                          "is planned only by a trusted run (without --untrusted) after a maintainer has reviewed it")
+UNTRUSTED_TEMPLATE_FIX = ("write the literal value (no {{ }}, {% %} or {# #}) in the inventory; a template that must "
+                          "stay is planned only by a trusted run (without --untrusted) after a maintainer has reviewed "
+                          "it")
 VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
              "the site's vault password (ansible-vault encrypt_string)")
 

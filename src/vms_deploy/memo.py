@@ -6,7 +6,8 @@ keeps a reference to each key object, so an id cannot be reused while the memo l
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class IdentityMemo:
@@ -20,7 +21,7 @@ class IdentityMemo:
     def get(self, compute: Callable[..., Any], *objects: Any) -> Any:
         key = tuple(map(id, objects))
         hit = self._hits.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], objects)):
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
             return hit[1]
         result = compute(*objects)
         if result is not None:

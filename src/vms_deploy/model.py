@@ -79,7 +79,7 @@ class Site:
     groups: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Site":
+    def from_dict(cls, data: dict) -> Site:
         from .catalog import all_groups
 
         groups: dict[str, list[str]] = {}

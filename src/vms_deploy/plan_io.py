@@ -191,5 +191,6 @@ def slice_differences(reviewed: dict, visible: dict[str, dict]) -> list[str]:
             lines.append(f"~ host {host}: groups {', '.join(sorted(planned.get('groups') or []))} in the plan, "
                          f"{', '.join(sorted(seen['groups']))} in the inventory")
         if seen.get("address") and seen["address"] != planned.get("address"):
-            lines.append(f"~ host {host}: address {planned.get('address')} in the plan, {seen['address']} in the inventory")
+            lines.append(f"~ host {host}: address {planned.get('address')} in the plan, {seen['address']} in the "
+                         "inventory")
     return lines

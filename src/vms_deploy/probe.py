@@ -145,7 +145,8 @@ def _sample_in(net, avoid: list) -> str | None:
         candidates = [net.network_address + 1, net.broadcast_address - 1, net.network_address + net.num_addresses // 2]
     else:  # a very wide allow-list (0.0.0.0/0): one address per /8 that it holds
         first = int(net.network_address) >> 24
-        candidates = [ipaddress.ip_address(((first + i) << 24) + 1) for i in range(1, min(net.num_addresses >> 24, 224))]
+        candidates = [ipaddress.ip_address(((first + i) << 24) + 1)
+                      for i in range(1, min(net.num_addresses >> 24, 224))]
     for ip in candidates:
         if ip in net and not ip.is_multicast and not ip.is_unspecified and not any(ip in a for a in avoid):
             return str(ip)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 MIN_LENGTH = 12
 # Passphrases this long pass without the character-mix rule (four random words beat "Tr0ub4dor&3").
@@ -128,8 +129,7 @@ def secret_items(hvars: dict) -> Iterator[tuple[str, Any]]:
         if is_secret_variable(str(name)) and not isinstance(value, (dict, list, tuple)):
             yield str(name), value
         elif isinstance(value, (dict, list, tuple)):
-            for path, inner in _walk(str(name), value):
-                yield path, inner
+            yield from _walk(str(name), value)
 
 
 def _classes(text: str) -> int:

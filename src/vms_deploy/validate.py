@@ -9,9 +9,6 @@ so an installed package validates without a checkout.
 """
 from __future__ import annotations
 
-# Keys of a vms_vpn_peers entry; private_key (vaulted) is read by roles/vpn_wireguard.
-VPN_PEER_KEYS = ("name", "address", "public_key", "private_key")
-
 import difflib
 import functools
 import ipaddress
@@ -46,6 +43,9 @@ from .render.windows_install import (
     install_plan,
 )
 from .resolve import Resolver, platform_of, zone_of
+
+# Keys of a vms_vpn_peers entry; private_key (vaulted) is read by roles/vpn_wireguard.
+VPN_PEER_KEYS = ("name", "address", "public_key", "private_key")
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"  # <role>.yml: each role's meta/argument_specs.yml
 SPEC_PATH = SPEC_DIR / "validate_inventory.yml"
@@ -160,7 +160,8 @@ class _Validator:
         self.site = Site.from_dict(data)
         if not self.site.hosts:
             self.err("", "hosts", sorted(map(str, data["hosts"])), "are in no vms-deploy group",
-                     "put the site's hosts in vms_app_servers, vms_recorders, vms_gateways, vms_edge (see docs/inventory.md)")
+                     "put the site's hosts in vms_app_servers, vms_recorders, vms_gateways, vms_edge (see "
+                     "docs/inventory.md)")
             return self.errors
         self.check_sizes()
         self.check_host_names()
@@ -225,7 +226,8 @@ class _Validator:
                 if kind == "list" and opt.get("elements") in ("str", "dict", "int"):
                     wrong = self._wrong_elements(value, opt["elements"])
                     if wrong:
-                        self.err(host, name, value, f"has an item {wrong[0]!r} that is not {TYPE_WORDS[opt['elements']]}",
+                        self.err(host, name, value,
+                                 f"has an item {wrong[0]!r} that is not {TYPE_WORDS[opt['elements']]}",
                                  f"make every item {TYPE_WORDS[opt['elements']]}, e.g. {_example(name, opt)}")
                         continue
                 if opt.get("choices") and value not in opt["choices"]:
@@ -341,7 +343,8 @@ class _Validator:
             v = self.site.var
             mode = v(host, "vms_tls_mode", None)
             if mode is not None and (host, "vms_tls_mode") not in self.bad and mode not in TLS_MODES:
-                self.err(host, "vms_tls_mode", mode, f"is not one of {', '.join(TLS_MODES)}{did_you_mean(str(mode), TLS_MODES)}",
+                self.err(host, "vms_tls_mode", mode,
+                         f"is not one of {', '.join(TLS_MODES)}{did_you_mean(str(mode), TLS_MODES)}",
                          "set vms_tls_mode to auto (a site CA made by vms-deploy) or provided (your certificate files)")
                 continue
             for name, least in (("vms_tls_validity_days", 1), ("vms_tls_ca_validity_days", 1),
@@ -369,7 +372,8 @@ class _Validator:
             try:
                 addr = parse_ipv4(value)
             except ValueError as exc:
-                self.err(host, variable, value, str(exc), "set vms_address (or ansible_host) to the host's IPv4 address")
+                self.err(host, variable, value, str(exc),
+                         "set vms_address (or ansible_host) to the host's IPv4 address")
                 continue
             problem = checks.host_address_problem(addr)
             if problem:
@@ -383,7 +387,8 @@ class _Validator:
                     others = ", ".join(h for h in hosts if h != host)
                     self.err(host, self.site.address_source(host)[0], addr,
                              f"is also the address of {others} (two hosts with one address)",
-                             "give every host its own address; one machine with several roles is one host in several groups")
+                             "give every host its own address; one machine with several roles is one host in several "
+                             "groups")
         for host in self.site.hosts:
             value = self.site.var(host, "vms_public_address", None)
             if value is None or (host, "vms_public_address") in self.bad:
@@ -420,7 +425,8 @@ class _Validator:
                 nets.append(_parse_cidr_cached(item) if isinstance(item, str) else parse_cidr(item))
             except ValueError as exc:
                 self.err(host, name, item, str(exc),
-                         f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is x.x.x.x/32)")
+                         f"write every entry of {name} as an IPv4 CIDR such as 10.20.0.0/24 (a single address is "
+                         "x.x.x.x/32)")
                 return None
         if key is None:
             return tuple(nets)
@@ -533,8 +539,8 @@ class _Validator:
                          f"remove {host} from {group}; {cat.title} uses: {', '.join(cat.groups())}")
         self.check_reserved_groups(product)
         for group, hosts in sorted(members.items()):
-            if group.startswith("vms_") and group not in set(all_groups()) and not group.startswith(RUNTIME_GROUP_PREFIX) \
-                    and group != VANTAGE_GROUP:
+            if group.startswith("vms_") and group not in set(all_groups()) \
+                    and not group.startswith(RUNTIME_GROUP_PREFIX) and group != VANTAGE_GROUP:
                 for host in hosts:
                     self.err(host, group, host, f"is not a vms-deploy group{did_you_mean(group, all_groups())}",
                              "correct the group name or use a name that does not start with vms_")
@@ -570,7 +576,8 @@ class _Validator:
                 if from_files or platform is None or platform_of(self.site, host, product) != platform:
                     self.err(host, group, host, f"is a reserved group name ({RUNTIME_GROUP_PREFIX}* groups are made at "
                              "run time from each host's platform)",
-                             "rename the group to a name that does not start with vms_; set a host's platform with vms_platform")
+                             "rename the group to a name that does not start with vms_; set a host's platform with "
+                             "vms_platform")
 
     def check_features(self, product: str):
         names = sorted(self.catalog.features)
@@ -617,7 +624,8 @@ class _Validator:
             try:
                 net = parse_cidr(role)
             except ValueError:
-                self.err(host, variable, role, f"is neither a source role nor a CIDR{did_you_mean(str(role), SOURCE_ROLES)}",
+                self.err(host, variable, role,
+                         f"is neither a source role nor a CIDR{did_you_mean(str(role), SOURCE_ROLES)}",
                          f"use a role ({', '.join(SOURCE_ROLES)}) or an IPv4 CIDR")
                 continue
             if net.prefixlen == 0:
@@ -783,7 +791,8 @@ class _Validator:
             listed = [p for p in PRODUCTS if load_catalog(p).traits["forwarding"] == "listed_services"]
             self.err(host, "vms_forwarded_services", entries,
                      f"is only used for recorders of products that forward listed services ({', '.join(listed)})",
-                     f"remove it; {self.catalog.title} forwards its gateway's ports (change them with vms_port_overrides)"
+                     f"remove it; {self.catalog.title} forwards its gateway's ports (change them with "
+                     "vms_port_overrides)"
                      if self.catalog.traits["forwarding"] == "gateway" else
                      "remove it, or move it to a host in vms_recorders")
             return
@@ -923,7 +932,8 @@ class _Validator:
             self.err("all", "vms_vpn_network", network, str(exc), "set vms_vpn_network to a CIDR such as 10.99.0.0/24")
             return
         if net.prefixlen > 30:
-            self.err("all", "vms_vpn_network", network, f"is a /{net.prefixlen}: it has no room for the edge and a peer",
+            self.err("all", "vms_vpn_network", network,
+                     f"is a /{net.prefixlen}: it has no room for the edge and a peer",
                      "set vms_vpn_network to a /24 (or at most a /30), e.g. 10.99.0.0/24")
             return
         problem = checks.host_address_problem(net.network_address) if net.prefixlen >= 8 else None
@@ -954,7 +964,8 @@ class _Validator:
             problem = checks.wireguard_key_problem(key)
             if problem:
                 self.err("all", "vms_vpn_edge_private_key", key, problem,
-                         "remove it (vms-deploy generates one) or set it to the output of `wg genkey`, in Ansible Vault")
+                         "remove it (vms-deploy generates one) or set it to the output of `wg genkey`, in Ansible "
+                         "Vault")
         peers = site.site_var("vms_vpn_peers") or []
         if any((h, "vms_vpn_peers") in self.bad for h in site.hosts):
             return
@@ -993,7 +1004,8 @@ class _Validator:
         try:
             addr = parse_cidr(address if "/" in address else f"{address}/32")
         except ValueError as exc:
-            self.err("all", f"{var}.address", address, str(exc), f"give the peer's tunnel address, e.g. {_peer_example(net)}")
+            self.err("all", f"{var}.address", address, str(exc),
+                     f"give the peer's tunnel address, e.g. {_peer_example(net)}")
             return
         if addr.prefixlen != 32 or not addr.subnet_of(net):
             self.err("all", f"{var}.address", address, f"is not a single address inside vms_vpn_network {net}",
@@ -1033,8 +1045,8 @@ class _Validator:
                     if "management" in (a[2], b[2]):
                         other = b if a[2] == "management" else a
                         fix = (f"set vms_management_port for {host} to a free port (e.g. vms_management_port: "
-                               f"{free_management_port(c[1] for c in claims)}), or move {other[3]} with vms_port_overrides "
-                               f"({{{other[3]}: {{port: N}}}})")
+                               f"{free_management_port(c[1] for c in claims)}), or move {other[3]} with "
+                               f"vms_port_overrides ({{{other[3]}: {{port: N}}}})")
                     else:
                         fix = (f"move one of them with vms_port_overrides (e.g. {{{b[3]}: {{port: N}}}}) "
                                "or disable it with {enabled: false}")
@@ -1055,7 +1067,8 @@ class _Validator:
                     if key in seen and seen[key] != f"{host}.{name}":
                         self.err(host, "external_port", port,
                                  f"is forwarded twice on the router ({proto}): {seen[key]} and {host}.{name}",
-                                 "give each forward its own external_port (vms_port_overrides or vms_forwarded_services)")
+                                 "give each forward its own external_port (vms_port_overrides or "
+                                 "vms_forwarded_services)")
                         break
                     seen[key] = f"{host}.{name}"
 

@@ -49,7 +49,8 @@ def _plant_routed_accept(host, text):
     if host != "edge1":
         return text
     head, forward = text.split("\tchain forward {", 1)
-    forward = forward.replace("ct state invalid drop\n", "ct state invalid drop\n\t\tip daddr 172.28.12.10 tcp dport 3000 "
+    forward = forward.replace("ct state invalid drop\n",
+                              "ct state invalid drop\n\t\tip daddr 172.28.12.10 tcp dport 3000 "
                               "accept\n", 1)
     return head + "\tchain forward {" + forward
 

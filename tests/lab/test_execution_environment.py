@@ -111,8 +111,8 @@ def ee_image():
 @needs_lab
 def test_image_holds_the_controller_side(ee_image):
     script = ("vms-deploy --version && ansible --version | head -1 && ansible-runner --version && dot -V 2>&1 "
-              "&& ssh -V 2>&1 && python3 -c 'import winrm, docker, vms_deploy.validate as v; print(v.SPEC_PATH.exists())' "
-              "&& ansible-galaxy collection list 2>/dev/null")
+              "&& ssh -V 2>&1 && python3 -c 'import winrm, docker, vms_deploy.validate as v; "
+              "print(v.SPEC_PATH.exists())' && ansible-galaxy collection list 2>/dev/null")
     run = subprocess.run(["docker", "run", "--rm", ee_image, "bash", "-c", script], capture_output=True, text=True,
                          timeout=300, check=False)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -82,4 +82,5 @@ def test_the_installed_validator_knows_every_variable(installed, tmp_path):
     proc = subprocess.run([str(installed / "bin" / "vms-deploy"), "plan", str(inventory)], capture_output=True,
                           text=True, timeout=TIMEOUT, check=False, cwd=tmp_path, env=outside_env())
     assert proc.returncode != 0
-    assert "vms_web_playr = False is not a vms-deploy variable (did you mean vms_web_player?)" in proc.stderr + proc.stdout
+    assert ("vms_web_playr = False is not a vms-deploy variable (did you mean vms_web_player?)"
+            in proc.stderr + proc.stdout)

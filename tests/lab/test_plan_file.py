@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
-from vms_deploy.plan_io import host_digest
+from vms_deploy.plan_io import host_digest  # noqa: E402 - needs the sys.path entry above
 
 LAB = "vmslab-pf"
 RUN_TIMEOUT = 900

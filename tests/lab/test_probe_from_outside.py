@@ -3,8 +3,8 @@
 Issue 15: "a test breaks one forward and shows the probe reports it." The test brings up the demo
 lab (inventories/lab/all_in_one, containers vmslab-aio-*), deploys it with playbooks/site.yml, copies
 the vms_deploy package and its declared dependencies (PyYAML, Jinja2, MarkupSafe: what `pip install
-vms-deploy` brings) into the Internet vantage container and runs `python3 -m vms_deploy.cli probe plan.json` there, as an operator
-would from a laptop outside the site. It must match the plan (exit 0). Then the DNAT rule of one
+vms-deploy` brings) into the Internet vantage container and runs `python3 -m vms_deploy.cli probe plan.json`
+there, as an operator would from a laptop outside the site. It must match the plan (exit 0). Then the DNAT rule of one
 forward is deleted on the edge with nft, and the same probe must report exactly that port as a
 difference (exit 1). The lab is torn down afterwards.
 

@@ -190,7 +190,8 @@ def test_no_secret_in_any_artifact(lab):
                   f"vms_audit_dir={site.build / 'audit'}")
     site.playbook("report.yml -v", "playbooks/report.yml", "-v", "-e", f"report_dir={site.build / 'report'}")
     site.run("vms-deploy diff", ["vms-deploy", "diff", str(plan_dir / "plan.json"), str(site.inventory)])
-    site.run("vms-deploy report", ["vms-deploy", "report", str(site.inventory), "--out", str(site.build / "cli-report")])
+    site.run("vms-deploy report", ["vms-deploy", "report", str(site.inventory), "--out",
+                                   str(site.build / "cli-report")])
 
     # The become password was really used (sudo asks for it): a root-owned table exists.
     listing = _docker("exec", f"{LAB}-app1", "nft", "list", "table", "inet", "vms_deploy")

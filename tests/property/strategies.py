@@ -64,7 +64,8 @@ def _sources(draw, n: int, allow_internet: bool, cameras: bool = True, clients: 
              and (clients or r != "clients")]
     picked = draw(st.lists(st.sampled_from(roles), min_size=1, max_size=3, unique=True))
     if draw(st.booleans()):
-        picked.append(draw(st.sampled_from([_net(n, 2, 28, 16), _net(n, 77, 24), f"10.{n}.1.{draw(st.integers(2, 250))}/32"])))
+        picked.append(draw(st.sampled_from([_net(n, 2, 28, 16), _net(n, 77, 24),
+                                            f"10.{n}.1.{draw(st.integers(2, 250))}/32"])))
     return picked
 
 

@@ -14,7 +14,8 @@ LIVE = "table inet vms_deploy {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n
 
 
 def test_drift_names_the_changed_rules_from_recorded_listing():
-    result = {"in_sync": False, "drift": True, "listing": LIVE, "recorded_listing": RECORDED, "table": "inet vms_deploy"}
+    result = {"in_sync": False, "drift": True, "listing": LIVE, "recorded_listing": RECORDED,
+              "table": "inet vms_deploy"}
     finding = vms_audit.nft_finding(result, "rec1", "host firewall")
     assert finding["status"] == "drift"
     assert "- tcp dport 9080 accept" in finding["detail"] and "+ tcp dport 22 accept" in finding["detail"]

@@ -7,10 +7,10 @@ that a vague or misplaced message fails the test.
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_site, nvr_home, valerus_split, xprotect_dmz
-from vms_deploy.pipeline import compile_plan
+
 from vms_deploy.errors import InputError, ValidationFailed, show_value
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.validate import validate
 
 
@@ -48,8 +48,10 @@ def _nvr(mutate):
 
 # (id, mutation (valerus_split unless wrapped), host, variable, value substring, problem substring)
 CASES = [
-    ("invalid-ip", _set("rec1", ansible_host="10.0.0.300"), "rec1", "ansible_host", "10.0.0.300", "not an IPv4 address"),
-    ("invalid-vms-address", _set("gw", vms_address="gateway.local"), "gw", "vms_address", "gateway.local", "not an IPv4"),
+    ("invalid-ip", _set("rec1", ansible_host="10.0.0.300"), "rec1", "ansible_host", "10.0.0.300",
+     "not an IPv4 address"),
+    ("invalid-vms-address", _set("gw", vms_address="gateway.local"), "gw", "vms_address", "gateway.local",
+     "not an IPv4"),
     ("ipv6-address", _set("rec2", vms_address="2001:db8::5"), "rec2", "vms_address", "2001:db8::5", "IPv6"),
     ("no-ip-address", _drop("rec2", "ansible_host"), "rec2", "vms_address", "(not set)", "no IP address"),
     ("address-is-a-network", _set("app", vms_address="10.9.1.0/24"), "app", "vms_address", "10.9.1.0/24", "network"),
@@ -71,7 +73,8 @@ CASES = [
     ("missing-product", _drop("*", "vms_product"), "all", "vms_product", "(not set)", "not set"),
     ("missing-site", _drop("*", "vms_site"), "all", "vms_site", "(not set)", "not set"),
     ("bad-site-name", _set("*", vms_site="../etc"), "all", "vms_site", "../etc", "not a valid site name"),
-    ("site-vars-disagree", _set("rec1", vms_product="xprotect"), "rec1", "vms_product", "xprotect", "differs between hosts"),
+    ("site-vars-disagree", _set("rec1", vms_product="xprotect"), "rec1", "vms_product", "xprotect",
+     "differs between hosts"),
     ("empty-required-group", lambda d: d["groups"].update(vms_recorders=[]), "", "vms_recorders", "[]", "is empty"),
     ("group-product-lacks", _group("vms_event_servers", ["ev"]), "ev", "vms_event_servers", "ev",
      "group that Vicon Valerus does not have"),
@@ -81,7 +84,8 @@ CASES = [
      "also in vms_recorders"),
     ("unknown-variable-typo", _set("*", vms_client_network=["10.9.2.0/24"]), "all", "vms_client_network", "10.9.2.0/24",
      "did you mean vms_client_networks?"),
-    ("unknown-group-typo", _group("vms_recorder", ["app"]), "app", "vms_recorder", "app", "did you mean vms_recorders?"),
+    ("unknown-group-typo", _group("vms_recorder", ["app"]), "app", "vms_recorder", "app",
+     "did you mean vms_recorders?"),
     ("management-anywhere", _set("*", vms_management_networks=["0.0.0.0/0"]), "all", "vms_management_networks",
      "0.0.0.0/0", "whole Internet"),
     ("client-network-anywhere", _set("*", vms_client_networks=["0.0.0.0/0"]), "all", "vms_client_networks",
@@ -128,23 +132,27 @@ CASES = [
                                       vms_vpn_peers=[{"name": "a", "address": "10.98.0.2"}]),
      "all", "vms_vpn_peers[0].address", "10.98.0.2", "inside vms_vpn_network"),
     ("vpn-duplicate-peer", _set("*", vms_remote_access="vpn", vms_vpn_network="10.99.0.0/24",
-                                vms_vpn_peers=[{"name": "a", "address": "10.99.0.2"}, {"name": "a", "address": "10.99.0.3"}]),
+                                vms_vpn_peers=[{"name": "a", "address": "10.99.0.2"},
+                                               {"name": "a", "address": "10.99.0.3"}]),
      "all", "vms_vpn_peers[1].name", "a", "used by two peers"),
     ("vpn-network-overlaps-clients", _set("*", vms_remote_access="vpn", vms_vpn_network="10.9.2.0/24"), "all",
      "vms_vpn_network", "10.9.2.0/24", "overlaps vms_client_networks"),
     ("vpn-listen-port", _set("*", vms_vpn_listen_port=99999), "all", "vms_vpn_listen_port", "99999", "outside"),
-    ("port-forward-without-gateway", lambda d: (d["groups"].update(vms_gateways=[]), d["hosts"].pop("gw"),
-                                                [h.update(vms_remote_access="port_forward") for h in d["hosts"].values()]),
+    ("port-forward-without-gateway",
+     lambda d: (d["groups"].update(vms_gateways=[]), d["hosts"].pop("gw"),
+                [h.update(vms_remote_access="port_forward") for h in d["hosts"].values()]),
      "all", "vms_remote_access", "port_forward", "needs a gateway"),
     _xp(("xp-unknown-feature", _set("*", vms_enabled_features=["video_pushh"]), "all", "vms_enabled_features",
          "video_pushh", "did you mean video_push?")),
-    _xp(("xp-instances", _set("rec1", vms_recorder_instances=0), "rec1", "vms_recorder_instances", "0", "outside 1-99")),
+    _xp(("xp-instances", _set("rec1", vms_recorder_instances=0), "rec1", "vms_recorder_instances", "0",
+         "outside 1-99")),
     _nvr(("nvr-unknown-forward", _set("nvr", vms_forwarded_services=["nvr_rtps"]), "nvr", "vms_forwarded_services[0]",
           "nvr_rtps", "did you mean nvr_rtsp?")),
     _nvr(("nvr-forward-same-external", _set("nvr", vms_forwarded_services=[
         {"service": "nvr_https", "external_port": 8000}, {"service": "nvr_rtsp", "external_port": 8000}]),
         "nvr", "external_port", "8000", "forwarded twice")),
-    _nvr(("nvr-forward-bad-external", _set("nvr", vms_forwarded_services=[{"service": "nvr_https", "external_port": -4}]),
+    _nvr(("nvr-forward-bad-external",
+          _set("nvr", vms_forwarded_services=[{"service": "nvr_https", "external_port": -4}]),
           "nvr", "vms_forwarded_services[0].external_port", "-4", "outside 1-65535")),
     _nvr(("nvr-forward-unknown-key", _set("nvr", vms_forwarded_services=[{"service": "nvr_https", "extrnal_port": 4}]),
           "nvr", "vms_forwarded_services[0]", "extrnal_port", "did you mean external_port?")),
@@ -190,7 +198,8 @@ def test_all_errors_are_collected_and_reported_together():
     with pytest.raises(ValidationFailed) as raised:
         compile_plan(data)
     variables = {e.variable for e in raised.value.errors}
-    assert {"ansible_host", "vms_client_network", "vms_port_overrides.gateway_http.port", "vms_event_servers"} <= variables
+    assert {"ansible_host", "vms_client_network", "vms_port_overrides.gateway_http.port",
+            "vms_event_servers"} <= variables
     lines = raised.value.message().splitlines()
     assert lines[0].startswith(f"the site inventory has {len(raised.value.errors)} errors")
     assert len(lines) == len(raised.value.errors) + 1
@@ -211,7 +220,8 @@ def test_message_format_matches_the_contract():
 
 
 def test_extra_errors_from_the_plugin_are_merged():
-    vault = InputError("app", "vms_tls_pfx_password", "(vault-encrypted)", "cannot be decrypted", "give the vault password")
+    vault = InputError("app", "vms_tls_pfx_password", "(vault-encrypted)", "cannot be decrypted",
+                       "give the vault password")
     with pytest.raises(ValidationFailed) as raised:
         compile_plan(valerus_split(), extra_errors=[vault])
     assert raised.value.errors == [vault]

@@ -88,7 +88,8 @@ def test_an_alias_bomb_in_group_or_host_vars_stops_the_run_before_any_play(where
     for playbook in ("playbooks/plan.yml", "playbooks/site.yml"):
         rc, out, took = run_bounded(["ansible-playbook", "-i", str(inv), playbook, "--check",
                                      "-e", f"vms_plan_dir={tmp_path}/out"])
-        assert_refused(rc, out, took, inv / where, f"expands to more than {MAX_EXPANDED_NODES} values", tmp_path / "out")
+        assert_refused(rc, out, took, inv / where, f"expands to more than {MAX_EXPANDED_NODES} values",
+                       tmp_path / "out")
 
 
 def test_the_vars_plugin_measures_group_vars_beside_a_playbook(tmp_path):
@@ -130,7 +131,8 @@ def test_an_ini_inventory_with_too_many_entries_is_refused(tmp_path):
 def _inventory_json(inventory: Path, builtin: bool) -> tuple[str, str]:
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1"}
     if builtin:  # Ansible's own plugins, as before the project's guard
-        env.update(ANSIBLE_INVENTORY_ENABLED="host_list,script,yaml,ini,auto,toml", ANSIBLE_VARS_ENABLED="host_group_vars")
+        env.update(ANSIBLE_INVENTORY_ENABLED="host_list,script,yaml,ini,auto,toml",
+                   ANSIBLE_VARS_ENABLED="host_group_vars")
     proc = subprocess.run(["ansible-inventory", "-i", str(inventory), "--list", "--export", "-vvv"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -142,7 +144,7 @@ def test_every_inventory_parses_identically_through_the_guarded_plugins():
     assert len(INVENTORIES) >= 10
     jobs = [(inv, builtin) for inv in INVENTORIES for builtin in (False, True)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = dict(zip(jobs, pool.map(lambda job: _inventory_json(*job), jobs)))
+        results = dict(zip(jobs, pool.map(lambda job: _inventory_json(*job), jobs), strict=True))
     for inv in INVENTORIES:
         (guarded, log), (builtin, builtin_log) = results[(inv, False)], results[(inv, True)]
         assert "inventory source with vms_yaml plugin" in log, log

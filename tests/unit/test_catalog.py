@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vms_deploy.catalog import (PRODUCTS, CatalogError, _service, apply_override, custom_service, load_catalog,
-                                port_pair)
+from vms_deploy.catalog import PRODUCTS, CatalogError, _service, apply_override, custom_service, load_catalog, port_pair
 
 # Independent transcription of seeds/001 (XProtect inbound ports): (component, port, protocol, local_only,
 # feature). A catalog edit that loses or changes one of these fails here.
@@ -79,7 +78,8 @@ def test_xprotect_flags_per_instance_and_certificate_variants():
 
 def test_valerus_catalog_matches_the_seed():
     services = load_catalog("valerus").services()
-    gateway = {n: (s.ports[0], s.forward_external, s.feature, s.seed) for n, s in services.items() if s.component == "gateway"}
+    gateway = {n: (s.ports[0], s.forward_external, s.feature, s.seed)
+               for n, s in services.items() if s.component == "gateway"}
     assert gateway == {
         "gateway_http": (9080, 80, None, True), "gateway_https": (9443, 9443, None, True),
         "gateway_streaming": (9081, 9081, None, True), "web_player_http": (3000, 3000, "web_player", True),
@@ -113,7 +113,8 @@ def test_port_pair_refuses(value, reason):
 def test_override_changes_port_and_external_port_and_can_disable():
     svc = load_catalog("valerus").services()["gateway_http"]
     moved = apply_override(svc, {"port": 9180, "external_port": 8080})
-    assert moved.ports == (9180, 9180) and moved.forward_external == 8080 and moved.overridden == ("external_port", "port")
+    assert moved.ports == (9180, 9180) and moved.forward_external == 8080
+    assert moved.overridden == ("external_port", "port")
     assert apply_override(svc, {"enabled": False}) is None
 
 

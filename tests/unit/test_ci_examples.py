@@ -203,8 +203,8 @@ def test_the_pipelines_do_call_the_toolkit():
 ])
 def test_a_wrong_command_is_caught(tmp_path, bad_line, message):
     workflow = tmp_path / "wf.yml"
-    workflow.write_text(yaml.safe_dump({"on": "push", "jobs": {"a": {"runs-on": "ubuntu-latest",
-                                                                         "steps": [{"run": f"set -e\n{bad_line}\n"}]}}}))
+    job = {"runs-on": "ubuntu-latest", "steps": [{"run": f"set -e\n{bad_line}\n"}]}
+    workflow.write_text(yaml.safe_dump({"on": "push", "jobs": {"a": job}}))
     found = problems(workflow)
     assert len(found) == 1 and message in found[0], found
 
@@ -219,7 +219,8 @@ def test_command_splitting_handles_pipes_redirections_heredocs_and_expressions()
             '  --format markdown > diff.md || rc=$?\ncat > inv.yml <<EOF\nplaybooks/not_a_command.yml\nEOF\n'
             "id=$(gh api x | head -n 1)\n")
     commands = shell_commands(text)
-    assert ["vms-deploy", "diff", "--inventory", "$SITE_INV", "--rev-a", "origin/EXPR", "--format", "markdown"] in commands
+    assert ["vms-deploy", "diff", "--inventory", "$SITE_INV", "--rev-a", "origin/EXPR", "--format",
+            "markdown"] in commands
     assert not any("playbooks/not_a_command.yml" in c for c in commands)
     assert ["head", "-n", "1"] in commands
 

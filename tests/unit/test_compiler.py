@@ -334,7 +334,8 @@ def test_zone_flows_classify_sources_and_only_recorders_reach_cameras():
     # The Internet enters through the forwards to the gateway only: no routed Internet flow at all.
     assert [f for f in plan["zone_flows"] if f["from"] == "internet"] == []
     assert {f["to_host"] for f in plan["forwards"]} == {"gw"}
-    dmz_to_servers = {(f["to_host"], f["service"]) for f in plan["zone_flows"] if (f["from"], f["to"]) == ("dmz", "servers")}
+    dmz_to_servers = {(f["to_host"], f["service"]) for f in plan["zone_flows"]
+                      if (f["from"], f["to"]) == ("dmz", "servers")}
     assert ("app", "app_web_https") in dmz_to_servers and ("rec1", "recorder_streaming") in dmz_to_servers
 
 

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import compare_golden
 
 from vms_deploy import cli
 from vms_deploy.diff import ADDED, CHANGED, REMOVED, diff_plans, render_json, render_markdown, render_text
-from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "tests" / "fixtures" / "plans"
@@ -81,7 +81,8 @@ def test_close_and_open_stay_separate_when_not_a_move():
     texts = [c.text for c in diff_plans(old, new)]
     assert "- rec1 (10.40.1.21): close tcp/7563 (recorder: video streams to clients) (was open to 10.40.1.10, " \
            "10.40.2.0/24)" in texts
-    assert "+ rec1 (10.40.1.21): open tcp/7564 (recorder: video streams to clients) to 10.40.1.10, 10.40.2.0/24" in texts
+    assert ("+ rec1 (10.40.1.21): open tcp/7564 (recorder: video streams to clients) to 10.40.1.10, 10.40.2.0/24"
+            in texts)
 
 
 def test_forward_external_port_move():

@@ -13,8 +13,8 @@ import re
 
 import pytest
 import yaml
-
 from conftest import EXAMPLES, GOLDEN_PLANS, ROOT, compare_golden, load_json, nvr_home, plan_of, valerus_split
+
 from vms_deploy import edge
 from vms_deploy.diff import diff_plans
 from vms_deploy.edge.model import build

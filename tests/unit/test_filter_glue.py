@@ -82,7 +82,8 @@ def _run_filters(tmp_path: Path, env: dict) -> subprocess.CompletedProcess:
     playbook.write_text(f"- hosts: localhost\n  gather_facts: false\n  vars:\n    plan: \"{{{{ lookup('file', "
                         f"'{PLAN}') | from_json }}}}\"\n  tasks:\n" + textwrap.indent(tasks, "    "))
     full_env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-                "ANSIBLE_FILTER_PLUGINS": f"{ROOT / 'plugins' / 'filter'}:{ROOT / 'roles' / 'reverse_proxy' / 'filter_plugins'}",
+                "ANSIBLE_FILTER_PLUGINS": f"{ROOT / 'plugins' / 'filter'}:"
+                                          f"{ROOT / 'roles' / 'reverse_proxy' / 'filter_plugins'}",
                 **env}
     return subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=full_env, check=False)

@@ -18,7 +18,7 @@ from vms_deploy.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "certs"))
-import factory as f
+import factory as f  # noqa: E402 - needs the sys.path entry above
 
 
 @pytest.fixture

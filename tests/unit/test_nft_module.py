@@ -72,7 +72,7 @@ class Netns:
         if ssh:
             env["SSH_CONNECTION"] = ssh
         if log_nft:  # the module finds nft on PATH first: a wrapper that logs each call, then runs the real one
-            env["PATH"] = "%s:%s" % (self.nft_wrapper(), env.get("PATH", ""))
+            env["PATH"] = "{}:{}".format(self.nft_wrapper(), env.get("PATH", ""))
         if ssh_in_parent:  # like sudo: the module's own environment lacks it, its parent shell has it
             argv = ["sh", "-c", 'env -u SSH_CONNECTION "$@"; exit $?', "sh", *argv]
         res = self.run(argv, env=env)
@@ -84,8 +84,8 @@ class Netns:
         wrap = self.tmp / "wrap"
         if not wrap.is_dir():
             wrap.mkdir()
-            (wrap / "nft").write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec %s "$@"\n'
-                                      % (self.nft_log, shutil.which("nft")))
+            (wrap / "nft").write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> {}\nexec {} "$@"\n'
+                                      .format(self.nft_log, shutil.which("nft")))
             (wrap / "nft").chmod(0o755)
         return wrap
 
@@ -136,12 +136,14 @@ def test_check_mode_changes_nothing_and_diffs(ns, content):
 
 def test_removed_plan_rule_is_removed(ns, content):
     ns.module(content=content)
-    smaller = content.replace('\t\tip saddr @src_anywhere tcp dport 9081 accept comment "gateway/gateway_streaming"\n', "")
+    smaller = content.replace('\t\tip saddr @src_anywhere tcp dport 9081 accept comment "gateway/gateway_streaming"\n',
+                              "")
     assert smaller != content
     res = ns.module(content=smaller)
     assert res["changed"] is True
     assert "-\t\tip saddr @src_anywhere tcp dport 9081" in "".join(
-        __import__("difflib").unified_diff(res["diff"]["before"].splitlines(True), res["diff"]["after"].splitlines(True)))
+        __import__("difflib").unified_diff(res["diff"]["before"].splitlines(True),
+                                           res["diff"]["after"].splitlines(True)))
     _, out, _ = ns.nft("list", "table", "inet", "vms_deploy")
     assert "dport 9081" not in out and "dport 9080" in out
 

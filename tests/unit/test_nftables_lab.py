@@ -1,4 +1,5 @@
-"""Lab plumbing: stand-in port lists, the lab's filters and the lab spec built from a lab inventory's vms_lab_* variables."""
+"""Lab plumbing: stand-in port lists, the lab's filters and the lab spec built from a lab inventory's vms_lab_*
+variables."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ PLAN = json.loads((Path(__file__).parent / "fixtures" / "nftables" / "plan_valer
 
 
 def _lab_filter():
-    spec = importlib.util.spec_from_file_location("vms_lab", ROOT / "lab" / "roles" / "lab" / "filter_plugins" / "vms_lab.py")
+    spec = importlib.util.spec_from_file_location("vms_lab",
+                                                  ROOT / "lab" / "roles" / "lab" / "filter_plugins" / "vms_lab.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.vms_lab_spec
@@ -40,7 +42,8 @@ def test_standin_huge_range_is_sampled():
 
 
 def _flow_filters():
-    spec = importlib.util.spec_from_file_location("vms_lab_flows", ROOT / "lab" / "plugins" / "filter" / "vms_lab_flows.py")
+    spec = importlib.util.spec_from_file_location("vms_lab_flows",
+                                                  ROOT / "lab" / "plugins" / "filter" / "vms_lab_flows.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.IMPORT_ERROR is None, mod.IMPORT_ERROR
@@ -50,8 +53,8 @@ def _flow_filters():
 def test_standin_filter_skips_what_a_valerus_gateways_nginx_serves():
     """On a Linux Valerus gateway the reverse proxy owns its ports (render.nginx.owned_ports); the
     stand-in takes every other planned port and nothing the plan does not give the host."""
-    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
     from vms_deploy.render import nginx
     plan = compile_plan(load_inventory(str(ROOT / "inventories" / "lab" / "all_in_one")))
     assert plan["product"] == "valerus" and "vms_gateways" in plan["hosts"]["app1"]["groups"]

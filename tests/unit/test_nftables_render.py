@@ -15,18 +15,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import compare_golden
 
-from vms_deploy.pipeline import compile_plan
 from vms_deploy.inventory import load_inventory
+from vms_deploy.pipeline import compile_plan
 from vms_deploy.render.nft_common import RenderError
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
-from conftest import compare_golden
 from vms_lab.flows import vantage_checks as flow_checks  # the lab's flow checks (lab/src/vms_lab)
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parents[1]))  # bench/ is a directory of scripts at the top of the checkout
 from bench import gen_site  # noqa: E402
+
 FIXTURES = HERE / "fixtures" / "nftables"
 GOLDEN = HERE.parent / "golden" / "nftables"
 
@@ -116,7 +117,8 @@ def test_edge_structure():
             "dnat ip to 172.28.12.10:9080") in text
     fwd = text[text.index("chain forward"):text.index("chain prerouting")]
     assert "policy drop" in fwd and "log prefix" in fwd and "limit rate" in fwd
-    assert "ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 accept" in fwd
+    assert ("ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 accept"
+            in fwd)
     # same-zone flows never reach the edge
     assert "servers->servers" not in fwd
     # cameras only towards recorders: no rule has the camera zone as source except plan flows
@@ -157,7 +159,8 @@ def test_vpn_port_opened_on_edge_input():
     assert 'udp dport 51820 accept comment "vpn"' in inp
 
 
-VANTAGES = [{"name": "internet", "address": "172.28.50.100"}, {"name": "outsider", "address": "172.28.49.100"}, {"name": "operator", "address": "172.28.53.100"},
+VANTAGES = [{"name": "internet", "address": "172.28.50.100"}, {"name": "outsider", "address": "172.28.49.100"},
+            {"name": "operator", "address": "172.28.53.100"},
             {"name": "camera", "address": "172.28.54.100"}]
 
 

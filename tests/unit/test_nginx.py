@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import compare_golden
 
 from vms_deploy.render import nginx
-from conftest import compare_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "nginx"
 CASES = [
@@ -90,7 +90,8 @@ def test_not_a_gateway():
 
 def test_no_web_player_no_3001():
     p = plan("plan_valerus_dmz")
-    p["hosts"]["gw1"]["inbound"] = [r for r in p["hosts"]["gw1"]["inbound"] if not r["service"].startswith("web_player")]
+    p["hosts"]["gw1"]["inbound"] = [r for r in p["hosts"]["gw1"]["inbound"]
+                                    if not r["service"].startswith("web_player")]
     assert nginx.owned_ports(p, "gw1") == ["tcp/9080", "tcp/9081", "tcp/9443"]
     assert nginx.owned_ports(plan("plan_valerus_dmz"), "gw1") == ["tcp/3000", "tcp/3001", "tcp/9080", "tcp/9081",
                                                                   "tcp/9443"]

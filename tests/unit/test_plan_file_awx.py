@@ -62,7 +62,8 @@ def test_extra_vars_are_inventory_variables_the_validator_accepts():
 def test_nightly_audit_and_the_approval_workflow():
     play = _play()
     schedule = _task(play, "schedule")["awx.awx.schedule"]
-    assert schedule["unified_job_template"] == "{{ awx_prefix }}audit" and "FREQ=DAILY" in play["vars"]["awx_audit_rrule"]
+    assert schedule["unified_job_template"] == "{{ awx_prefix }}audit"
+    assert "FREQ=DAILY" in play["vars"]["awx_audit_rrule"]
     nodes = _task(play, "workflow_job_template")["awx.awx.workflow_job_template"]["workflow_nodes"]
     order = [n["identifier"] for n in nodes]
     assert order == ["plan", "check", "approve", "deploy"]

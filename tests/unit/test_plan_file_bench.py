@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench import bench_rerun
+from bench import bench_rerun  # noqa: E402 - needs the sys.path entry above
 
 
 def _task(name, hosts, start="2026-01-01T00:00:00.000000Z", end="2026-01-01T00:00:01.500000Z"):

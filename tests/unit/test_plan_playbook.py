@@ -26,7 +26,8 @@ def test_plan_playbook_writes_the_golden_plan_and_documents(name, tmp_path):
     assert rc == 0, out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "ports.md", "router.csv", "router.md"]
     assert (tmp_path / "plan.json").read_text() == (GOLDEN_PLANS / f"{name}.json").read_text()
-    assert (tmp_path / "router.csv").read_text().startswith("name,external_port,internal_address,internal_port,protocol")
+    assert (tmp_path / "router.csv").read_text().startswith(
+        "name,external_port,internal_address,internal_port,protocol")
     assert "Traceback" not in out
 
 
@@ -78,7 +79,8 @@ def test_bad_inventory_fails_with_every_error_and_writes_nothing(tmp_path):
     assert "the site inventory has 4 errors; nothing was changed" in out
     assert "host app: ansible_host = '10.0.0.300' is not an IPv4 address. Fix:" in out
     assert "host rec1: ansible_host = '10.0.0.5' is also the address of rec2" in out
-    assert "vms_client_network = ['10.1.0.0/24'] is not a vms-deploy variable (did you mean vms_client_networks?)" in out
+    assert ("vms_client_network = ['10.1.0.0/24'] is not a vms-deploy variable (did you mean vms_client_networks?)"
+            in out)
     assert "Traceback" not in out
     assert not out_dir.exists()
 
@@ -168,7 +170,8 @@ def test_facts_set_by_earlier_plays_neither_change_the_plan_nor_count_as_unknown
 def test_malformed_inventory_yaml_fails_cleanly(tmp_path):
     inv = tmp_path / "inv"
     inv.mkdir()
-    (inv / "hosts.yml").write_text("all:\n  children:\n    vms_recorders:\n      hosts: {nvr: {ansible_host: 10.1.1.1}\n")
+    (inv / "hosts.yml").write_text("all:\n  children:\n    vms_recorders:\n      hosts: {nvr: {ansible_host: "
+                                   "10.1.1.1}\n")
     rc, out = run_playbook(inv, "playbooks/plan.yml", "-e", f"vms_plan_dir={tmp_path}/out")
     assert rc != 0
     # any_unparsed_is_failed (ansible.cfg): the run stops at the inventory, before any play

@@ -86,7 +86,8 @@ def test_the_grammar_finds_errors_at_all():
     """Control: the checks below can fail (an unclosed block and a stray operator are errors)."""
     assert problems(parse("function f { if ($x) { 'a' }"))
     assert problems(parse("$a = ((1 + )"))
-    assert not problems(parse("[CmdletBinding(SupportsShouldProcess)]\nparam ([string] $A)\n$Ansible.Result = @{ a = $A }"))
+    assert not problems(parse("[CmdletBinding(SupportsShouldProcess)]\nparam ([string] $A)\n$Ansible.Result = @{ a = "
+                              "$A }"))
 
 
 def test_there_are_scripts_and_inline_scripts_to_parse():
@@ -115,7 +116,8 @@ def _role_file(role: str, name: str) -> tree_sitter.Node:
 
 def test_served_certificate_probe_asks_for_tls_1_2_explicitly():
     """Issue 14 item 10: Windows PowerShell 5.1 may offer only older protocols by default."""
-    calls = [n for n in nodes(_role_file("windows_certificates", "Get-VmsServedCertificate.ps1"), "invokation_expression")
+    calls = [n for n in nodes(_role_file("windows_certificates", "Get-VmsServedCertificate.ps1"),
+                              "invokation_expression")
              if b".AuthenticateAsClient(" in n.text]
     assert calls, "no AuthenticateAsClient call"
     for call in calls:
@@ -140,7 +142,8 @@ def test_firewall_script_reads_filters_in_bulk_not_per_rule():
 def test_rolled_back_is_said_only_when_every_undo_step_succeeded(role, name):
     """Issue 14 item 10: the message says 'rolled back' only inside 'if ($rollbackErrors.Count -eq 0)'."""
     tree = _role_file(role, name)
-    throws = [n for n in nodes(tree, "flow_control_statement") if n.text.startswith(b"throw") and b"rolled back" in n.text]
+    throws = [n for n in nodes(tree, "flow_control_statement")
+              if n.text.startswith(b"throw") and b"rolled back" in n.text]
     assert throws
     for throw in throws:
         parent = throw

@@ -104,7 +104,8 @@ def quiet_loopback():
     """The ports that must be closed are closed on this machine's loopback (else skip: not our fault)."""
     plan = loopback_plan(free_port(), free_port(socket.SOCK_DGRAM), free_port())
     listening = [c.port for c in probe.build_checks(plan)
-                 if c.kind == "must be closed" and c.protocol == "tcp" and probe.try_tcp("127.0.0.1", c.port, 0.5)[0] == "open"]
+                 if c.kind == "must be closed" and c.protocol == "tcp" and probe.try_tcp("127.0.0.1", c.port,
+                                                                                         0.5)[0] == "open"]
     if listening:
         pytest.skip(f"something on this machine listens on 127.0.0.1 port(s) {listening}")
 

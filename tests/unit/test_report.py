@@ -13,11 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import compare_golden
 
 from vms_deploy import cli
 from vms_deploy.report.graph import plan_to_dot, render_svg
 from vms_deploy.report.html import render_html
-from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "tests" / "fixtures" / "plans"

@@ -54,7 +54,8 @@ def test_generated_files_are_valid_yaml(product, topology, remote):
 
 
 def test_generated_files_pass_yamllint(tmp_path):
-    for product, topology, remote in [("valerus", "all_in_one", "port_forward"), ("xprotect", "separate_recorders", "vpn"),
+    for product, topology, remote in [("valerus", "all_in_one", "port_forward"), ("xprotect", "separate_recorders",
+                                                                                  "vpn"),
                                       ("generic_nvr", "separate_recorders", "port_forward")]:
         new_site(f"{product}-{remote}", product, topology, str(tmp_path), remote_access=remote)
     proc = subprocess.run([sys.executable, "-m", "yamllint", "-c", str(ROOT / ".yamllint"), "-s", str(tmp_path)],

@@ -23,7 +23,7 @@ from vms_deploy.render.windows_firewall import WindowsFirewallError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plugins" / "filter"))
-import vms_plan as plan_filters  # the Ansible filter plugin, imported as a module
+import vms_plan as plan_filters  # noqa: E402 - the Ansible filter plugin, imported as a module via the sys.path entry above
 
 SOURCE = r"\\files\vms"
 PACKAGES = {
@@ -66,7 +66,8 @@ def test_the_catalogs_record_how_each_product_installs_binds_and_proxies():
             "generic_nvr": ("none", "none", "none", "none")}
     for product, values in want.items():
         t = load_catalog(product).traits
-        assert (t["windows_installer"], t["certificate_binding"], t["gateway_proxy"], t["gateway_registration"]) == values
+        assert (t["windows_installer"], t["certificate_binding"], t["gateway_proxy"],
+                t["gateway_registration"]) == values
 
 
 def _raw(product="valerus"):
@@ -121,7 +122,8 @@ def test_the_compiled_plan_records_the_catalog_traits():
 def test_packages_installer_runs_one_package_per_component():
     result = wi.install_plan(_plan("valerus"), "h1", PACKAGES, SOURCE)
     assert result["installer"] == "packages"
-    assert [p["components"] for p in result["packages"]] == [["valerus_application_server"], ["valerus_recording_server"]]
+    assert [p["components"] for p in result["packages"]] == [["valerus_application_server"],
+                                                             ["valerus_recording_server"]]
 
 
 def test_arguments_file_installer_runs_once_for_every_component_and_lists_its_private_files():
@@ -207,7 +209,8 @@ def test_encryption_groups_only_for_a_server_configurator_product():
 
 
 def test_certificate_targets_only_for_a_server_configurator_product():
-    targets = wc.certificate_targets(_plan("xprotect", ("app_server", "gateway")), "h1", {"xprotect_mobile_server": 8443})
+    targets = wc.certificate_targets(_plan("xprotect", ("app_server", "gateway")), "h1",
+                                     {"xprotect_mobile_server": 8443})
     assert targets == [{"component": "xprotect_management_server", "port": 443, "section": "Server certificate"},
                        {"component": "xprotect_mobile_server", "port": 8443,
                         "section": "Mobile streaming media certificate"}]

@@ -5,8 +5,8 @@ import re
 import textwrap
 
 import pytest
-
 from conftest import EXAMPLES, EXAMPLES_DIR, ROOT, example
+
 from vms_deploy.errors import ValidationFailed
 from vms_deploy.inventory import load_inventory
 from vms_deploy.validate import did_you_mean, inventory_spec, role_variables, validate
@@ -103,7 +103,8 @@ def test_template_that_cannot_be_resolved_names_the_variable(tmp_path):
 
 
 def test_templates_are_resolved(tmp_path):
-    inv = _write(tmp_path, HOSTS, "vms_product: valerus\nvms_site: t\nnet: 10.5.0.0/24\nvms_client_networks: ['{{ net }}']\n")
+    inv = _write(tmp_path, HOSTS,
+                 "vms_product: valerus\nvms_site: t\nnet: 10.5.0.0/24\nvms_client_networks: ['{{ net }}']\n")
     assert load_inventory(inv)["hosts"]["a"]["vms_client_networks"] == ["10.5.0.0/24"]
 
 

@@ -138,7 +138,8 @@ def test_certificate_groups_follow_the_components():
 
 def test_encryption_parameters_and_the_account_that_runs_it():
     params = wc.encryption_parameters(XPROTECT, "rec", THUMB.lower(), r"C:\SC.exe", r"NT AUTHORITY\NETWORK SERVICE")
-    assert params == {"Configurator": r"C:\SC.exe", "Thumbprint": THUMB, "ServiceAccount": r"NT AUTHORITY\NETWORK SERVICE",
+    assert params == {"Configurator": r"C:\SC.exe", "Thumbprint": THUMB,
+                      "ServiceAccount": r"NT AUTHORITY\NETWORK SERVICE",
                       "Groups": ["Server certificate", "Streaming media certificate"]}
     with pytest.raises(wc.WindowsInputError, match="vms_win_xprotect_service_account"):
         wc.encryption_parameters(XPROTECT, "rec", THUMB, r"C:\SC.exe", "")
@@ -181,9 +182,11 @@ def test_site_ca_thumbprint_is_windows_sha1_of_the_der():
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key,
+                                                                                                     hashes.SHA256()))
     pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    assert wc.pem_thumbprint("h", pem) == hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    assert wc.pem_thumbprint("h",
+                             pem) == hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     with pytest.raises(wc.WindowsInputError, match="vms_tls_ca_path"):
         wc.pem_thumbprint("h", "not a certificate")
 

@@ -246,7 +246,8 @@ def test_script_contract_points():
     assert "$Ansible.CheckMode" in script and "$Ansible.Diff" in script and "$Ansible.Changed" in script
     assert "Get-NetFirewallRule -Group $GroupName" in script  # changes only its own group
     apply = script[script.index("# --- apply"):]
-    assert apply.index("New-NetFirewallRule") < apply.index("Set-NetFirewallRule") < apply.index("Remove-NetFirewallRule")
+    assert (apply.index("New-NetFirewallRule") < apply.index("Set-NetFirewallRule")
+            < apply.index("Remove-NetFirewallRule"))
     assert "rolled back" in script
     assert "Test-VmsCovers $_ 'TCP' $WinRmPort" in script  # lock-out guard
     # Set-NetFirewallRule selects by -DisplayName; renaming needs -NewDisplayName.

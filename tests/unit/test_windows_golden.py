@@ -57,7 +57,8 @@ def render_host(plan: dict, host: str) -> dict:
                    "parameters": firewall.script_parameters(plan, host, 5986, controller, host_digest(plan, host))},
         # A first run on a host with no rule of the group yet: everything is added.
         "first_run": {k: ([r["name"] for r in v] if k == "add" else v)
-                      for k, v in firewall.reconcile([], firewall.rules_for_host(plan, host, 5986, controller)).items()},
+                      for k, v in firewall.reconcile([], firewall.rules_for_host(plan, host, 5986,
+                                                                                 controller)).items()},
     }
     components = out["install"]["components"]
     if plan["product"] == "xprotect" and components:
@@ -78,9 +79,11 @@ def render_host(plan: dict, host: str) -> dict:
             "binding": None if port is None else certs.valerus_binding_plan(
                 s["current_iis_bindings"], s["site_thumbprint"], port=port),
             "binding_swap": None if port is None else certs.binding_swap_plan(
-                s["current_iis_bindings"], {certs.http_sys_key("*", port): s["current_iis_bindings"][0]["certificate_hash"]},
+                s["current_iis_bindings"], {certs.http_sys_key("*",
+                                                               port): s["current_iis_bindings"][0]["certificate_hash"]},
                 s["site_thumbprint"], port),
-            "binding_script": None if port is None else certs.binding_parameters("Valerus Web Proxy", port, s["site_thumbprint"]),
+            "binding_script": None if port is None else certs.binding_parameters("Valerus Web Proxy", port,
+                                                                                 s["site_thumbprint"]),
             "binding_rerun": None if port is None else certs.valerus_binding_plan(
                 [{"ip": "*", "port": port, "hostname": "", "protocol": "https",
                   "certificate_hash": s["site_thumbprint"]}], s["site_thumbprint"], port=port),

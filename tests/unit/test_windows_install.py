@@ -205,7 +205,8 @@ def test_xprotect_default_command_line_ships_the_licence_next_to_the_arguments_f
 
 
 @pytest.mark.parametrize("result,action", [
-    ({"rc": 0}, "none"), ({"rc": 3010, "reboot_required": True}, "reboot"), ({"rc": 0, "reboot_required": True}, "reboot"),
+    ({"rc": 0}, "none"), ({"rc": 3010, "reboot_required": True}, "reboot"), ({"rc": 0, "reboot_required": True},
+                                                                             "reboot"),
     ({"rc": 1641, "reboot_required": False}, "wait"),  # win_package.ps1 sets reboot_required only for 3010
     ({"skipped": True}, "none"), (None, "none"),
 ])
@@ -224,7 +225,8 @@ def test_only_missing_packages_are_installed_so_nothing_is_downloaded_for_the_re
     todo = wi.packages_to_install(install, {"services": ["appsvc"], "products": []})
     assert [t["components"] for t in todo] == [["valerus_internet_gateway"], ["valerus_recording_server"]]
     assert wi.packages_to_install(install, {"services": ["AppSvc", "GwSvc"], "products": ["{1234}"]}) == []
-    assert wi.installed_probe(install) == {"Services": ["AppSvc", "GwSvc", "MediaSvc", "RecSvc"], "ProductIds": ["{1234}"]}
+    assert wi.installed_probe(install) == {"Services": ["AppSvc", "GwSvc", "MediaSvc", "RecSvc"],
+                                           "ProductIds": ["{1234}"]}
     xp = wi.install_plan(plan("xprotect", ["app_server", "gateway"]), "w1", XP, SOURCE, license_file="x.lic")
     [left] = wi.packages_to_install(xp, {"services": ["MgmtSvc"]})
     assert left["params"]["creates_service"] == "MobileSvc"
@@ -258,7 +260,6 @@ def test_installers_run_through_become_runas_and_never_download_in_check_mode():
         assert task.get("become_user") == "{{ windows_install_become_user }}", task["name"]
     defaults = yaml.safe_load((ROOT / "roles" / "windows_install" / "defaults" / "main.yml").read_text())
     assert "default('SYSTEM')" in defaults["windows_install_become_user"]
-    main = (ROOT / "roles" / "windows_install" / "tasks" / "main.yml").read_text()
     includes = {t["name"]: t for t in _tasks(ROOT / "roles" / "windows_install" / "tasks" / "main.yml")
                 if t.get("ansible.builtin.include_tasks") in ("xprotect.yml", "valerus.yml")}
     assert len(includes) == 2

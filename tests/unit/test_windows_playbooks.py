@@ -39,7 +39,8 @@ def test_windows_roles_lint_clean():
 
 
 def test_windows_files_yamllint_clean():
-    code, out = _run(["yamllint", "--strict", PLAY, *[f"roles/{r}" for r in ROLES], "tests/golden/windows/settings.yml"])
+    code, out = _run(["yamllint", "--strict", PLAY, *[f"roles/{r}" for r in ROLES],
+                      "tests/golden/windows/settings.yml"])
     assert code == 0, out
 
 

@@ -308,8 +308,10 @@ def script_text(args):
 def powershell(args, state, check):
     text = script_text(args)
     if not text:
-        return {"failed": True, "msg": "fake win_powershell: script %r not found in any role's files/" % args.get("path")}
-    if check and not re.search(r"\[CmdletBinding\((?:[\w=$]+,\s*)?SupportsShouldProcess(?:=\$true)?(?:,\s*[\w=$]+)?\)\]", text):
+        return {"failed": True,
+                "msg": f"fake win_powershell: script {args.get('path')!r} not found in any role's files/"}
+    if check and not re.search(r"\[CmdletBinding\((?:[\w=$]+,\s*)?SupportsShouldProcess(?:=\$true)?"
+                               r"(?:,\s*[\w=$]+)?\)\]", text):
         # win_powershell.ps1 l.586-592: without SupportsShouldProcess the script is skipped in check mode
         return {"changed": True, "msg": "skipped, running in check mode"}
     sys.path.insert(0, os.path.join(ROOT, "src"))
@@ -377,7 +379,8 @@ def powershell(args, state, check):
                                 if (b["ip"], str(b["port"]), b["hostname"] or "") not in gone]
             for k in swap["delete_sslcert"]:
                 sslcert.pop(k, None)
-            site["bindings"] = [b for b in site["bindings"] if not (b["port"] == p["Port"] and b["protocol"] == "https")]
+            site["bindings"] = [b for b in site["bindings"]
+                                if not (b["port"] == p["Port"] and b["protocol"] == "https")]
             site["bindings"].append({"ip": "*", "port": p["Port"], "hostname": "", "protocol": "https",
                                      "certificate_hash": p["Thumbprint"]})
             sslcert["0.0.0.0:%d" % p["Port"]] = p["Thumbprint"]
@@ -434,7 +437,8 @@ def build_fake_collections(root: Path) -> Path:
         (base / "meta" / "runtime.yml").write_text("---\nrequires_ansible: '>=2.15'\n", encoding="utf-8")
         (base / "MANIFEST.json").write_text(json.dumps(
             {"collection_info": {"namespace": namespace, "name": name, "version": "0.0.0-fake"},
-             "file_manifest_file": {"name": "FILES.json", "ftype": "file", "format": 1}, "format": 1}), encoding="utf-8")
+             "file_manifest_file": {"name": "FILES.json", "ftype": "file", "format": 1}, "format": 1}),
+                                            encoding="utf-8")
         for module in modules:
             (base / "plugins" / "modules" / f"{module}.py").write_text(
                 STUB.replace("@FQCN@", f"{collection}.{module}"), encoding="utf-8")
@@ -690,7 +694,8 @@ def test_precheck_failure_stops_every_host_before_any_change(tmp_path):
     fresh = site.state()
     rc, out = site.run()
     assert rc != 0
-    assert "host vgw: tcp port 9080 is planned for gateway (gateway_http) but is already used by nginx (pid 4242)" in out
+    assert ("host vgw: tcp port 9080 is planned for gateway (gateway_http) but is already used by nginx (pid 4242)"
+            in out)
     assert "host vrec1: drive C: has 3.0 GiB free" in out
     assert site.state() == fresh  # any_errors_fatal: no host was changed
     assert not [c for c in site.calls() if c["module"] not in (
@@ -769,7 +774,8 @@ def test_xprotect_waves_private_folder_encryption_site_ca_and_rerun(tmp_path):
     assert state["xmobile"]["served"]["8082"] == site.thumbprints["xmobile"]
     assert all(state[h]["key_readers"] == ["NT AUTHORITY\\NETWORK SERVICE"] for h in enc)
     # the site CA in LocalMachine\Root on every XProtect host, xfail (failover, installed by hand) too
-    assert {h for h in site.windows if site.ca_thumbprint in state[h].get("stores", {}).get("Root", [])} == set(site.windows)
+    assert {h for h in site.windows if site.ca_thumbprint in state[h].get("stores", {}).get("Root",
+                                                                                            [])} == set(site.windows)
 
     rc, out = site.run()
     assert rc == 0, out
@@ -820,7 +826,8 @@ def test_valerus_installer_restart_downloads_delayed_start_vault_pfx_and_foreign
                                             for s in state["vgw"]["services"].values())  # the vendor's delayed start
     assert all(s["start_mode"] == "auto" for h in ("vapp", "vrec1", "vrec2") for s in state[h]["services"].values())
     assert site.thumbprints["vgw"] in state["vgw"]["certificates"]  # the vaulted PFX opened and imported
-    assert all(len(state[h]["downloads"]) == 1 for h in site.windows), {h: state[h].get("downloads") for h in site.windows}
+    assert all(len(state[h]["downloads"]) == 1 for h in site.windows), \
+        {h: state[h].get("downloads") for h in site.windows}
     for host in site.windows:  # item 7: the bootstrap rule open to Any on WinRM is off, RDP (not planned) stays
         foreign = {r["name"]: r["enabled"] for r in state[host]["foreign_rules"]}
         assert foreign == {"Bootstrap-WinRM-HTTPS": False, "RemoteDesktop-UserMode-In-TCP": True}, host
@@ -828,7 +835,8 @@ def test_valerus_installer_restart_downloads_delayed_start_vault_pfx_and_foreign
     rc, out = site.run(*vault)
     assert rc == 0, out
     assert set(_changed(site, out).values()) == {0}, out
-    assert all(len(site.state()[h]["downloads"]) == 1 for h in site.windows), "an installed product was downloaded again"
+    assert all(len(site.state()[h]["downloads"]) == 1 for h in site.windows), \
+        "an installed product was downloaded again"
 
 
 def test_firewall_refuses_rules_that_would_cut_an_open_winrm_session(tmp_path):
@@ -871,7 +879,8 @@ def test_standin_win_copy_needs_the_parent_folder_like_the_real_one(tmp_path):
     src = _source("ansible/windows/plugins/modules/win_copy.ps1")
     assert "\"Destination directory '$parent_dir' does not exist\"" in src  # the real message, copy mode "single"
     state = {"dirs": ["c:", "c:\\programdata"]}
-    res, _ = _fake(tmp_path, "ansible.windows.win_copy", {"content": "x", "dest": "C:\\ProgramData\\vms-deploy\\a.xml"}, state)
+    res, _ = _fake(tmp_path, "ansible.windows.win_copy", {"content": "x", "dest": "C:\\ProgramData\\vms-deploy\\a.xml"},
+                   state)
     assert res.get("failed") and res["msg"] == "Destination directory 'c:\\programdata\\vms-deploy' does not exist"
     res, after = _fake(tmp_path, "ansible.windows.win_copy", {"content": "x", "dest": "C:\\ProgramData\\a.xml"}, state)
     assert not res.get("failed") and "c:\\programdata\\a.xml" in after["files"]
@@ -899,7 +908,8 @@ def test_standin_win_reboot_meets_a_shutdown_in_progress_like_the_real_one(tmp_p
 def test_standin_win_powershell_skips_scripts_without_shouldprocess_in_check_mode(tmp_path):
     src = _source("ansible/windows/plugins/modules/win_powershell.ps1")
     assert '"skipped, running in check mode"' in src
-    res, _ = _fake(tmp_path, "ansible.windows.win_powershell", {"script": "param()\n$Ansible.Changed = $true"}, {}, check=True)
+    res, _ = _fake(tmp_path, "ansible.windows.win_powershell", {"script": "param()\n$Ansible.Changed = $true"}, {},
+                   check=True)
     assert res == {"changed": True, "msg": "skipped, running in check mode"}
 
 
@@ -912,7 +922,8 @@ def test_standin_iis_website_keeps_http_sys_and_adds_certificates_in_check_mode_
     site = {"bindings": [{"ip": "*", "port": 3001, "hostname": "", "protocol": "https", "certificate_hash": "1" * 40}]}
     state = {"iis_sites": {"S": site}, "sslcert": {"0.0.0.0:3001": "1" * 40}, "certificates": ["A" * 40]}
     remove = {"name": "S", "bindings": {"remove": [{"ip": "*", "port": 3001}]}}
-    add = {"name": "S", "bindings": {"add": [{"ip": "*", "port": 3001, "protocol": "https", "certificate_hash": "A" * 40,
+    add = {"name": "S", "bindings": {"add": [{"ip": "*", "port": 3001, "protocol": "https",
+                                              "certificate_hash": "A" * 40,
                                               "certificate_store_name": "my"}]}}
     _, state = _fake(tmp_path, "microsoft.iis.website", remove, state)
     assert state["iis_sites"]["S"]["bindings"] == [] and state["sslcert"] == {"0.0.0.0:3001": "1" * 40}

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import compare_golden
 
 from vms_deploy.render import wireguard as wg
-from conftest import compare_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "wireguard"
@@ -24,7 +24,8 @@ def golden(name, text):
 
 def test_public_key_matches_wg_tool():
     """Known vector: `echo AQEB...AQE= | wg pubkey` (wireguard-tools 1.0.20210914 in the lab image)."""
-    assert wg.public_key("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=") == "pOCSkrZRwni5dyxWn1+puxPZBrRqtoyd+dwrRAn4ogk="
+    assert (wg.public_key("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+            == "pOCSkrZRwni5dyxWn1+puxPZBrRqtoyd+dwrRAn4ogk=")
 
 
 def test_generated_keys_are_wireguard_keys():

@@ -21,7 +21,8 @@ def run(tmp_path, plan, peers, *extra):
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     play = [{"name": "keys", "hosts": "localhost", "gather_facts": False,
              "vars": {"vpn_wireguard_plan": "{{ lookup('ansible.builtin.file', plan_file) | from_json }}",
-                      "vms_vpn_dir": str(tmp_path / "vpn"), "vms_vpn_peers": peers, "vms_public_name": "vpn.example.test",
+                      "vms_vpn_dir": str(tmp_path / "vpn"), "vms_vpn_peers": peers,
+                      "vms_public_name": "vpn.example.test",
                       "ansible_python_interpreter": sys.executable},
              "tasks": [{"name": "controller part", "ansible.builtin.include_role": {"name": "vpn_wireguard",
                                                                                     "tasks_from": "keys.yml"}}]}]

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Module vms_standin: install and run the lab's stand-in listeners in one round trip."""
 from __future__ import annotations
 
@@ -93,7 +92,7 @@ def running_pid():
     if not text or not text.strip().isdigit():
         return None
     pid = int(text.strip())
-    cmdline = _read("/proc/%d/cmdline" % pid) or ""
+    cmdline = _read(f"/proc/{pid}/cmdline") or ""
     return pid if PROGRAM in cmdline else None
 
 
@@ -101,14 +100,14 @@ def start(lib_dir, old_pid):
     if old_pid:
         os.kill(old_pid, 15)
         for _ in range(30):  # up to 3 s for the sockets to be released
-            if not os.path.exists("/proc/%d" % old_pid):
+            if not os.path.exists(f"/proc/{old_pid}"):
                 break
             time.sleep(0.1)
     with open(LOG_FILE, "ab") as log:
         proc = subprocess.Popen(["python3", os.path.join(lib_dir, PROGRAM), os.path.join(lib_dir, CONF)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
-    _write(PID_FILE, "%d\n" % proc.pid, 0o644)
+    _write(PID_FILE, f"{proc.pid}\n", 0o644)
     time.sleep(0.3)
     return proc.poll() is None
 
@@ -122,7 +121,7 @@ def main():
     lib_dir = module.params["lib_dir"]
     files = dict(module.params["files"])
     if PROGRAM not in files:
-        module.fail_json(msg="files must hold %s (the stand-in program)" % PROGRAM)
+        module.fail_json(msg=f"files must hold {PROGRAM} (the stand-in program)")
     conf_text = json.dumps(module.params["ports"], indent=4, sort_keys=True) + "\n"
     wanted = {name: (str(text), 0o755) for name, text in files.items()}
     wanted[CONF] = (conf_text, 0o644)
@@ -145,7 +144,7 @@ def main():
         text, mode = wanted[name]
         _write(os.path.join(lib_dir, name), text, mode)
     if restart and not start(lib_dir, pid):
-        module.fail_json(msg="the stand-in exited at start; its log says: %s" % (_read(LOG_FILE) or "")[-2000:],
+        module.fail_json(msg="the stand-in exited at start; its log says: " + (_read(LOG_FILE) or "")[-2000:],
                          **result)
     module.exit_json(state=state, **result)
 

@@ -5,7 +5,7 @@ the ports the plan (from the catalog) gives each host. Nothing here adds a port:
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from vms_deploy.render.nft_common import check_host, service_rules
 

@@ -304,7 +304,8 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
 
     names = {f["name"]: src.name_for(f["sources"], f["service"]) for f in sorted(forwards, key=lambda f: f["name"])}
     model_forwards = tuple(
-        Forward(f["name"], f["protocol"], _pair(f["external_ports"]), f["to_host"], f["to_address"], _pair(f["to_ports"]),
+        Forward(f["name"], f["protocol"], _pair(f["external_ports"]), f["to_host"], f["to_address"],
+                _pair(f["to_ports"]),
                 names[f["name"]], tuple(f["sources"]), f.get("component", ""), f.get("service", ""),
                 f.get("purpose", ""))
         for f in forwards)

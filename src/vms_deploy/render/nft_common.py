@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..ports import port_range as port_expr  # noqa: F401 - nft writes ranges the same way
 
@@ -97,8 +97,8 @@ class SetNamer:
     """Gives one named set per distinct source list.
 
     A list equal to a zone's networks is named after the zone (src_clients), 0.0.0.0/0 is
-    src_anywhere, a single plan host is host_NAME, anything else is named after the first service using it. Deterministic as
-    long as callers visit rules in a stable order (the plan's lists are sorted).
+    src_anywhere, a single plan host is host_NAME, anything else is named after the first service using it.
+    Deterministic as long as callers visit rules in a stable order (the plan's lists are sorted).
     """
 
     def __init__(self, prefix: str = "src", zones: dict | None = None, hosts: dict | None = None):

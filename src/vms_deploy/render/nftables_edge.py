@@ -25,8 +25,18 @@ camera LAN). Its table `inet vms_deploy` holds:
 from __future__ import annotations
 
 from ..edge.model import INTERNAL_SET, EdgeModel, Forward, build  # noqa: F401 - INTERNAL_SET: the set's name
-from .nft_common import (TABLE_FAMILY, TABLE_NAME, LOG_LIMIT, RenderError, check_host, header, input_chain_lines,
-                         port_expr, quote, render_set)
+from .nft_common import (
+    LOG_LIMIT,
+    TABLE_FAMILY,
+    TABLE_NAME,
+    RenderError,
+    check_host,
+    header,
+    input_chain_lines,
+    port_expr,
+    quote,
+    render_set,
+)
 
 MAX_EXPANDED_PORTS = 1024  # a generic NVR media range (seed 002: 100 ports) moved to other external ports
 

@@ -11,8 +11,16 @@ Shape (docs/lab.md explains the choices):
 
 from __future__ import annotations
 
-from .nft_common import (TABLE_FAMILY, TABLE_NAME, SetNamer, check_host, header, input_chain,
-                         management_sources, render_set)
+from .nft_common import (
+    TABLE_FAMILY,
+    TABLE_NAME,
+    SetNamer,
+    check_host,
+    header,
+    input_chain,
+    management_sources,
+    render_set,
+)
 
 
 def render_host_ruleset(plan: dict, host: str) -> str:

@@ -282,7 +282,8 @@ def render_nginx_conf(plan: dict, host: str, settings: ProxySettings | None = No
                               f"            proxy_ssl_name {r.upstream_host};",
                               "            proxy_ssl_server_name on;"]
                 else:
-                    lines += ["            # The upstream's certificate is not verified: set vms_proxy_upstream_ca_file.",
+                    lines += ["            # The upstream's certificate is not verified: set "
+                              "vms_proxy_upstream_ca_file.",
                               "            proxy_ssl_verify off;"]
             lines += ["        }", "    }"]
     lines.append("}")

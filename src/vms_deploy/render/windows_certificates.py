@@ -236,8 +236,9 @@ def encryption_user_problem(host: str, user, via_double_hop: bool = False) -> st
     (no XProtect role), and with its own logon on the host (become runas), not a delegated network logon."""
     text = str(user or "").strip()
     if not text:
-        return (f"host {host}: vms_win_xprotect_admin_user is not set. Fix: set it (and vms_win_xprotect_admin_password, "
-                "vaulted) to a Windows user with Milestone administrator rights; Server Configurator runs as that user")
+        return (f"host {host}: vms_win_xprotect_admin_user is not set. Fix: set it (and "
+                "vms_win_xprotect_admin_password, vaulted) to a Windows user with Milestone administrator rights; "
+                "Server Configurator runs as that user")
     if text.lower() in ("system", "nt authority\\system", "localsystem", ".\\system"):
         return (f"host {host}: vms_win_xprotect_admin_user={text!r} is SYSTEM, which has no Milestone role. Fix: use a "
                 "Windows user with Milestone administrator rights")

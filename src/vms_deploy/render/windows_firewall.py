@@ -268,7 +268,8 @@ def reconcile(current: list[dict], desired: list[dict], winrm_port: int = DEFAUL
                              "the script only manages its own group")
     names = [r["name"] for r in desired]
     if len(names) != len(set(names)):
-        raise ValueError("desired rules have duplicate names: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
+        raise ValueError("desired rules have duplicate names: "
+                         + ", ".join(sorted({n for n in names if names.count(n) > 1})))
     now = {r["name"]: r for r in current}
     want = {r["name"]: r for r in desired}
     result: dict = {"add": [], "update": [], "remove": [], "unchanged": []}

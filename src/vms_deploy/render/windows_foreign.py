@@ -75,7 +75,8 @@ def _nets(addresses) -> tuple[list[Net], list[str]]:
         try:
             first, sep, last = text.partition("-")
             if sep:  # Windows accepts ranges: 10.0.0.1-10.0.0.9
-                nets.extend(ipaddress.summarize_address_range(ipaddress.IPv4Address(first), ipaddress.IPv4Address(last)))
+                nets.extend(ipaddress.summarize_address_range(ipaddress.IPv4Address(first),
+                                                              ipaddress.IPv4Address(last)))
             else:
                 net = ipaddress.ip_network(text, strict=False)  # also "10.0.0.0/255.255.255.0"
                 if net.version != 4:
@@ -178,7 +179,8 @@ def to_disable(findings: Iterable[dict]) -> list[str]:
     """Local-store rules that widen a planned port: the ones the firewall role may switch off.
 
     Group Policy rules are left alone (the host cannot change them; the audit reports them)."""
-    return sorted(f["name"] for f in findings if f["planned"] and f["store"].lower() in ("local", "persistentstore", ""))
+    return sorted(f["name"] for f in findings
+                  if f["planned"] and f["store"].lower() in ("local", "persistentstore", ""))
 
 
 def _describe(rule: dict) -> str:

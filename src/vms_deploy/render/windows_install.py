@@ -89,7 +89,8 @@ def _join_source(source: str, file: str) -> str:
 
 def _check_source(host: str, source) -> str:
     if not source or not isinstance(source, str):
-        raise WindowsInputError(host, "vms_win_installer_source", source, "is not set, so there is nowhere to install from",
+        raise WindowsInputError(host, "vms_win_installer_source", source,
+                                "is not set, so there is nowhere to install from",
                                 r"set it to a UNC share (\\fileserver\vms\installers) or an https:// URL")
     if source.startswith("http://"):
         raise WindowsInputError(host, "vms_win_installer_source", source,
@@ -249,7 +250,8 @@ def restart_check(host: str, before: str, after: str) -> str | None:
     if before and after and str(after) != str(before):
         return None
     return (f"host {host}: the installer exited 1641 (it started a restart) but the host's last boot time is still "
-            f"{after or before or 'unknown'}. Fix: restart the host, check the installer's log, then rerun the install stage")
+            f"{after or before or 'unknown'}. Fix: restart the host, check the installer's log, then rerun the install "
+            "stage")
 
 
 def packages_to_install(install: dict, installed: dict) -> list[dict]:
@@ -455,7 +457,8 @@ def gateway_registration(plan: dict, host: str) -> dict:
     ports = {i["service"]: int(i["ports"][0]) for i in entry.get("inbound", [])
              if i.get("service") in ("gateway_http", "gateway_streaming")}
     if not app:
-        raise WindowsInputError(host, "vms_app_servers", [], "has no host, so there is no application server to register the gateway with",
+        raise WindowsInputError(host, "vms_app_servers", [],
+                                "has no host, so there is no application server to register the gateway with",
                                 "put the Valerus Application Server in group vms_app_servers")
     http_port = ports.get("gateway_http", 9080)
     app_host = app[0]
@@ -463,7 +466,8 @@ def gateway_registration(plan: dict, host: str) -> dict:
     step = (f"host {host}: register the Internet Gateway in Valerus (the product offers no automated way): "
             f"1. In a browser, log in to Valerus on {app_host} ({plan['hosts'][app_host]['address']}). "
             f"2. Configuration > System > Internet Gateway > Add Internet Gateway. "
-            f"3. IP address: {entry['address']}; port: {http_port} (streaming uses {ports.get('gateway_streaming', 9081)}). "
+            f"3. IP address: {entry['address']}; port: {http_port} (streaming uses "
+            f"{ports.get('gateway_streaming', 9081)}). "
             f"4. Click Apply and wait until the gateway's status is online. "
             f"5. Set vms_win_gateway_registered: true for {host} in the inventory and rerun with --tags gateway.")
     return {"host": host, "address": entry["address"], "app_server": app_host,

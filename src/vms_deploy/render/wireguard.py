@@ -84,7 +84,8 @@ def allowed_destinations(plan: dict) -> list[str]:
     for flow in plan.get("zone_flows", []):
         if flow.get("from") == "vpn":
             dests.update(flow.get("destinations", []))
-    nets = sorted({ipaddress.ip_network(d, strict=False) for d in dests}, key=lambda n: (n.network_address, n.prefixlen))
+    nets = sorted({ipaddress.ip_network(d, strict=False) for d in dests},
+                  key=lambda n: (n.network_address, n.prefixlen))
     return [str(n) for n in nets]
 
 

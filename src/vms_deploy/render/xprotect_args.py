@@ -83,7 +83,8 @@ def _arguments(host: str, root: ET.Element) -> dict[str, _Argument]:
     if _local(root.tag) != ROOT_TAG:
         raise WindowsInputError(host, BASE, f"<{_local(root.tag)}>", f"is not an XProtect arguments file (the root "
                                 f"element is not <{ROOT_TAG}>)",
-                                "point it at the Arguments.xml the System Installer wrote with --generateargsfile=<folder>")
+                                "point it at the Arguments.xml the System Installer wrote with "
+                                "--generateargsfile=<folder>")
     container = _child(root, "Arguments")
     found = [] if container is None else [_Argument(e) for e in container if _local(e.tag) == "Argument"]
     if not found:

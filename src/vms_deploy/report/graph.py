@@ -123,8 +123,8 @@ def plan_to_dot(plan: dict[str, Any]) -> str:
     all_zones += sorted((set(used_nets) | set(host_zones)) - set(all_zones))
 
     out = [f"digraph {_quote('site ' + str(plan.get('site')))} {{",
-           "  graph [rankdir=TB, newrank=true, compound=true, nodesep=0.5, ranksep=0.9, fontname=\"Helvetica\", fontsize=12,"
-           f" label={_quote(_title(plan))}, labelloc=t];",
+           "  graph [rankdir=TB, newrank=true, compound=true, nodesep=0.5, ranksep=0.9, fontname=\"Helvetica\", "
+           f"fontsize=12, label={_quote(_title(plan))}, labelloc=t];",
            "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];",
            "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#444444\"];"]
     for zone in all_zones:

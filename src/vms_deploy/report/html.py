@@ -40,7 +40,8 @@ def _table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] =
 def _summary(plan: dict[str, Any]) -> str:
     edge = plan.get("edge") or {}
     rows = [["site", plan.get("site")], ["product", plan.get("product")], ["topology", plan.get("topology")],
-            ["remote access", plan.get("remote_access")], ["edge host", edge.get("host") or "none (router not managed)"],
+            ["remote access", plan.get("remote_access")],
+            ["edge host", edge.get("host") or "none (router not managed)"],
             ["public address", edge.get("public_address") or "unknown"],
             ["hosts", str(len(plan.get("hosts", {})))], ["port forwards", str(len(plan.get("forwards", [])))]]
     cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)

@@ -2,8 +2,8 @@
 
 The lab inventory is inventories/lab/<scenario> (MOLECULE_SCENARIO_NAME, or VMS_LAB_INVENTORY).
 The plan is compiled exactly as the deploy does (the vms_plan action, ad hoc), the expected
-results come from the lab's vms_lab.flows (the evaluator, and the invariants for what must never answer), the results from lab/probe.py run
-inside each vantage container through testinfra's docker backend.
+results come from the lab's vms_lab.flows (the evaluator, and the invariants for what must never answer), the
+results from lab/probe.py run inside each vantage container through testinfra's docker backend.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import base64
 import json
 import os
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ def inventory_path() -> Path:
     return ROOT / "inventories" / "lab" / scenario
 
 
-@lru_cache(maxsize=None)
+@cache
 def lab_vars() -> dict:
     data: dict = {}
     for path in sorted((inventory_path() / "group_vars" / "all").glob("*.yml")):
@@ -37,7 +37,7 @@ def lab_vars() -> dict:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled_plan() -> dict:
     env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))

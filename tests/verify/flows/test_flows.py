@@ -6,7 +6,6 @@ import re
 
 import pytest
 import testinfra
-
 from conftest import container, line, run_probe
 
 
@@ -112,8 +111,8 @@ def test_verify_fails_when_a_rule_is_removed_by_hand(plan, all_checks):
 
 
 def plan_container(host: str) -> str:
-    from conftest import inventory_path
     import yaml
+    from conftest import inventory_path
     inv = yaml.safe_load((inventory_path() / "hosts.yml").read_text())
 
     def find(node):
@@ -152,7 +151,8 @@ def test_verify_fails_when_the_edge_routes_the_internet_inside(plan, all_checks)
         edge.check_output(f"nft insert rule inet vms_deploy forward ip daddr {check['address']} "
                           f"tcp dport {check['port']} accept")
         after = run_probe("internet", [check])[0]
-        assert after["open"] or after["reached"], "the planted routed accept did not let the probe through: " + line(after)
+        assert after["open"] or after["reached"], \
+            "the planted routed accept did not let the probe through: " + line(after)
         assert wrong_results([after]) == [after], "verification did not flag the forbidden flow: " + line(after)
     finally:
         edge.run("cat > /tmp/vms-restore.nft <<'EOF'\ndelete table inet vms_deploy\n" + saved + "\nEOF\n"

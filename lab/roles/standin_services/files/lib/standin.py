@@ -16,8 +16,8 @@ import sys
 
 
 def banner(entry):
-    return ("vms-deploy stand-in for %s/%s on %s/%d\n"
-            % (entry["component"], entry["service"], entry["protocol"], entry["port"])).encode()
+    return (f"vms-deploy stand-in for {entry['component']}/{entry['service']} on "
+            f"{entry['protocol']}/{entry['port']:d}\n").encode()
 
 
 def main():
@@ -31,14 +31,14 @@ def main():
         try:
             sock.bind(("0.0.0.0", int(entry["port"])))
         except OSError as exc:  # something real (sshd, a proxy) already serves this port: leave it be
-            print("skip %s/%s: %s" % (entry["protocol"], entry["port"], exc), file=sys.stderr, flush=True)
+            print(f"skip {entry['protocol']}/{entry['port']}: {exc}", file=sys.stderr, flush=True)
             sock.close()
             continue
         if kind == socket.SOCK_STREAM:
             sock.listen(64)
         sock.setblocking(False)
         sel.register(sock, selectors.EVENT_READ, entry)
-    print("stand-in listening on %d sockets" % len(sel.get_map()), flush=True)
+    print(f"stand-in listening on {len(sel.get_map())} sockets", flush=True)
     while True:
         for key, _ in sel.select():
             sock, entry = key.fileobj, key.data
