@@ -36,7 +36,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import gen_site  # noqa: E402
-from bench.common import BUILD, ROOT, run, stats, write_result  # noqa: E402
+from bench.common import BUILD, run, stats, write_result  # noqa: E402
 
 CONTAINER = "vmsbench-apply"
 IMAGE = "vms-deploy/lab-base:bookworm"
@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         container(False)
     owned = samples["owned table: apply"]
-    loop = [a + b for a, b in zip(samples["per rule: create table and chain"], samples["per rule: one task per rule"])]
+    loop = [a + b for a, b in zip(samples["per rule: create table and chain"],
+                                          samples["per rule: one task per rule"], strict=False)]
     ratio = sorted(loop)[len(loop) // 2] / sorted(owned)[len(owned) // 2]
     rerun = stats(samples["owned table: no-change re-run"])
     module_stats = stats(module["module"])

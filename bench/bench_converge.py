@@ -34,7 +34,8 @@ TUNING = {
     "pipelining": ("site", {"ANSIBLE_PIPELINING": "False"}, {"ANSIBLE_PIPELINING": "True"}),
     "forks": ("site", {"ANSIBLE_FORKS": "5"}, {"ANSIBLE_FORKS": "20"}),
     "fact_gathering": ("facts", {"ANSIBLE_GATHER_SUBSET": "all", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.memory"},
-                       {"ANSIBLE_GATHER_SUBSET": "!all,!min,network", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.memory"}),
+                       {"ANSIBLE_GATHER_SUBSET": "!all,!min,network",
+                        "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.memory"}),
     # inject_facts_as_vars = False: facts only under ansible_facts, not copied into top-level variables.
     "fact_injection": ("facts", {"ANSIBLE_INJECT_FACT_VARS": "True", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.memory"},
                        {"ANSIBLE_INJECT_FACT_VARS": "False", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.memory"}),

@@ -97,7 +97,8 @@ def compiler_sweep(sizes: list[int], runs: int, max_seconds: float) -> list[dict
         print(f"compile r{n}: median {sorted(samples)[len(samples) // 2]:.3f} s over {len(samples)} run(s)",
               flush=True)
         rows.append({"recorders": n, "cameras": gen_site.default_cameras(n),
-                     "client_networks": gen_site.default_clients(n), "compile_seconds": stats(samples), "compile_cpu_seconds": stats(cpu),
+                     "client_networks": gen_site.default_clients(n), "compile_seconds": stats(samples),
+                     "compile_cpu_seconds": stats(cpu),
                      "inventory_load_seconds": round(load_seconds, 3), "peak_bytes": mem["peak_bytes"],
                      "plan_bytes": first["plan_bytes"], "rules": first["rules"],
                      "rule_sources": first["rule_sources"], "zone_flows": first["zone_flows"],
@@ -128,7 +129,8 @@ def playbook_sweep(sizes: list[int], runs: int, env: dict) -> list[dict]:
     for n in sizes:
         out = site_dir(n)
         gen_site.write_site(out, *gen_site.plan_site(n))
-        cmds[n] = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml", "-e", f"vms_plan_dir={BUILD / 'plan' / f'r{n}'}"]
+        cmds[n] = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml",
+                   "-e", f"vms_plan_dir={BUILD / 'plan' / f'r{n}'}"]
     measured: dict[int, list] = {n: [] for n in sizes}
     for _ in range(runs):
         for n in sizes:
@@ -164,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = {"small": playbook[0]["recorders"], "large": playbook[-1]["recorders"],
                  "ratio": round(large / small, 2), "cpu_ratio": round(cpu_large / cpu_small, 2),
                  "met": large / small < 2.0 and cpu_large / cpu_small < 2.0}
-    path = write_result(args.label, {"loadavg_at_end": os.getloadavg(), "compiler": rows, "growth": growth(rows), "playbook": playbook,
-                                     "playbook_ratio": ratio, "pythonpath": os.environ.get("PYTHONPATH", "")})
+    path = write_result(args.label, {"loadavg_at_end": os.getloadavg(), "compiler": rows, "growth": growth(rows),
+                                     "playbook": playbook, "playbook_ratio": ratio,
+                                     "pythonpath": os.environ.get("PYTHONPATH", "")})
     print(path)
     return 0
 

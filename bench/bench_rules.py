@@ -24,8 +24,8 @@ from bench.common import BUILD, write_result  # noqa: E402
 
 
 def compile_site_dir(recorders: int, platform: str) -> dict:
-    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
 
     out = BUILD / "sites" / f"r{recorders}-{platform}"
     gen_site.write_site(out, *gen_site.plan_site(recorders, platform=platform))

@@ -33,28 +33,32 @@ def mib(b) -> str:
 def plan_section(name: str, r: dict) -> list[str]:
     lines = [f"### Plan: `{name}`" + (f" (PYTHONPATH={r['pythonpath']})" if r.get("pythonpath") else
                                        " (the package as it is in the tree)"),
-             "", f"Finished {r['finished']}; load average at the end {', '.join(f'{x:.1f}' for x in r['loadavg_at_end'])}.",
+             "", f"Finished {r['finished']}; load average at the end "
+                 f"{', '.join(f'{x:.1f}' for x in r['loadavg_at_end'])}.",
              "", "| recorders | cameras | client nets | compile wall | compile CPU | peak memory | plan JSON | rules | "
              "rule sources |", "| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     for row in r["compiler"]:
         if "skipped" in row:
             lines.append(f"| {row['recorders']} | | | skipped: {row['skipped']} | | | | | |")
             continue
-        lines.append(f"| {row['recorders']} | {row['cameras']} | {row['client_networks']} | {s(row['compile_seconds'])} | "
-                     f"{s(row.get('compile_cpu_seconds'))} | {mib(row['peak_bytes'])} | {row['plan_bytes'] / 1024:.0f} KiB | "
-                     f"{row['rules']} | {row['rule_sources']} |")
+        lines.append(f"| {row['recorders']} | {row['cameras']} | {row['client_networks']} | "
+                     f"{s(row['compile_seconds'])} | {s(row.get('compile_cpu_seconds'))} | {mib(row['peak_bytes'])} | "
+                     f"{row['plan_bytes'] / 1024:.0f} KiB | {row['rules']} | {row['rule_sources']} |")
     g = r.get("growth")
     lines.append("")
     if g:
-        lines.append(f"Growth {g['from']} -> {g['to']} recorders (x{g['size_ratio']:g}): compile CPU x{g['time_ratio']:g}, "
+        lines.append(f"Growth {g['from']} -> {g['to']} recorders (x{g['size_ratio']:g}): "
+                     f"compile CPU x{g['time_ratio']:g}, "
                      f"log-log slope {g['slope']:g} against {g['nlogn_slope']:g} for n log n. "
                      f"Target *compiler no worse than n log n*: {met(g['met'])}.")
     else:
-        lines.append("Growth: not enough sizes >= 100 were measured. Target *compiler no worse than n log n*: not measured.")
+        lines.append("Growth: not enough sizes >= 100 were measured. "
+                     "Target *compiler no worse than n log n*: not measured.")
     if r.get("playbook"):
         lines += ["", "| `playbooks/plan.yml` | wall (Ansible start-up included) | CPU (all processes) |",
                   "| ---: | --- | --- |"]
-        lines += [f"| {p['recorders']} recorders | {s(p['seconds'])} | {s(p.get('cpu_seconds'))} |" for p in r["playbook"]]
+        lines += [f"| {p['recorders']} recorders | {s(p['seconds'])} | {s(p.get('cpu_seconds'))} |"
+                  for p in r["playbook"]]
         ratio = r.get("playbook_ratio")
         if ratio:
             lines += ["", f"Target *{ratio['large']} recorders plan in under 2x the time of {ratio['small']}*: "
@@ -73,7 +77,8 @@ def rules_section(r: dict) -> list[str]:
     rec = lin["recorders"]
     lines.append(f"| every recorder (median) | {rec['rules']['median']:g} | {rec['sets']['median']:g} | "
                  f"{rec['set_elements']['median']:g} | {rec['rules_without_sets']['median']:g} |")
-    lines += ["", f"Whole site ({lin['hosts']} Linux hosts): {lin['total_rules']} rules and {lin['total_set_elements']} "
+    lines += ["", f"Whole site ({lin['hosts']} Linux hosts): {lin['total_rules']} rules and "
+                  f"{lin['total_set_elements']} "
                   f"set elements, against {lin['total_rules_without_sets']} rules without sets.", ""]
     if win.get("hosts"):
         lines += [f"### Windows, on paper ({win['hosts']} Windows hosts, same site with vms_platform windows)", "",
@@ -81,7 +86,8 @@ def rules_section(r: dict) -> list[str]:
                   "| --- | ---: | ---: | ---: |"]
         for host, t in win["named"].items():
             lines.append(f"| {host} | {t['rules']} | {t['script']} | {t['per_rule_module']} |")
-        lines += ["", f"Site total: {win['script_runs_total']} script runs against {win['per_rule_tasks_total']} per-rule "
+        lines += ["", f"Site total: {win['script_runs_total']} script runs against "
+                      f"{win['per_rule_tasks_total']} per-rule "
                       "tasks. Counted from the rendered plan; each module run is itself several WinRM HTTP exchanges "
                       "(shell open, command, output, close), the same for both, so the ratio holds for round trips. "
                       "Nothing here ran against a Windows host.", ""]
@@ -94,7 +100,8 @@ def apply_section(r: dict) -> list[str]:
         "### Apply, Linux (one lab container, one playbook run per sample)", "",
         f"Recorder {r['host']} of a synthetic site with {r['client_networks']} client networks: owned table "
         f"{o['rules']} rules, {o['sets']} sets, {o['set_elements']} set elements; the per-rule baseline is "
-        f"{r['per_rule_tasks']} tasks (`ansible.builtin.command: nft add rule ...` in a loop; iptables is not in the lab "
+        f"{r['per_rule_tasks']} tasks (`ansible.builtin.command: nft add rule ...` in a loop; "
+        "iptables is not in the lab "
         f"image, so this stands in for `ansible.builtin.iptables`), {r['per_rule_live_rules']} live rules.", "",
         "| what | task time |", "| --- | --- |",
         f"| vms_nft_table, first apply | {s(r['owned_apply_seconds'])} |",
@@ -124,7 +131,8 @@ def converge_section(r: dict) -> list[str]:
     tuning = next((row["tuning"] for row in r["sizes"] if row.get("tuning")), None)
     if tuning:
         lines += ["", "#### Ansible tuning the toolkit ships (largest lab)", "",
-                  "pipelining and forks: re-run of `site.yml --tags firewall`; fact gathering and fact caching: a probe "
+                  "pipelining and forks: re-run of `site.yml --tags firewall`; "
+                  "fact gathering and fact caching: a probe "
                   "play that gathers facts (the toolkit's own plays all set `gather_facts: false`, so these settings "
                   "only matter to plays users add).", "",
                   "| setting | off | on (shipped) |", "| --- | --- | --- |"]
@@ -155,13 +163,15 @@ def rerun_section(r: dict) -> list[str]:
         lines.append(f"1-minute load average after each re-run: {cur['load_average']}; tasks run per re-run "
                      f"{cur.get('tasks_run')}, skipped {cur.get('tasks_skipped')}.")
     if cur.get("parts"):
-        rows = [(k, v, (base or {}).get("parts", {}).get(k)) for k, v in sorted(cur["parts"].items(), key=lambda kv: -kv[1])]
+        rows = [(k, v, (base or {}).get("parts", {}).get(k))
+                for k, v in sorted(cur["parts"].items(), key=lambda kv: -kv[1])]
         rows += [(k, None, v) for k, v in (base or {}).get("parts", {}).items() if k not in cur["parts"]]
         lines += ["", "Where a re-run's seconds go (median task seconds per role; tasks outside a role per play):", "",
                   "| role or play | now | " + (f"{base['label']} |" if base else ""),
                   "| --- | ---: | " + ("---: |" if base else "")]
         for key, now, before in rows:
-            cells = [key, "" if now is None else f"{now:g} s"] + (["" if before is None else f"{before:g} s"] if base else [])
+            cells = [key, "" if now is None else f"{now:g} s"]
+            cells += ["" if before is None else f"{before:g} s"] if base else []
             lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -184,7 +194,8 @@ def main() -> int:
     lines += rules_section(results["rules"]) if "rules" in results else ["### Rules: not run", ""]
     lines += apply_section(results["apply"]) if "apply" in results else ["### Apply: not run", ""]
     lines += converge_section(results["converge"]) if "converge" in results else ["### Converge: not run", ""]
-    lines += rerun_section(results["rerun"]) if "rerun" in results else ["### No-change re-run against ping: not run", ""]
+    lines += (rerun_section(results["rerun"]) if "rerun" in results
+              else ["### No-change re-run against ping: not run", ""])
     findings = ROOT / "bench" / "findings.md"
     if findings.exists():
         lines += [findings.read_text(encoding="utf-8").rstrip(), ""]

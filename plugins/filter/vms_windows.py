@@ -173,7 +173,8 @@ def vms_windows_precheck_problems(facts, plan, host, version, min_version, drive
     """Get-VmsHostFacts result | vms_windows_precheck_problems(plan, host, version, ...) -> every precheck's message."""
     return _call(install.precheck_problems, _plan(plan), host, dict(facts or {}), version=str(version or ""),
                  min_version=str(min_version), drive=str(drive), min_free_gb=min_free_gb,
-                 manage_features=bool(manage_features), packages=packages or {}, skip_ports=(ports.WINRM_HTTP_PORT, _winrm(winrm_port)))
+                 manage_features=bool(manage_features), packages=packages or {},
+                 skip_ports=(ports.WINRM_HTTP_PORT, _winrm(winrm_port)))
 
 
 def vms_windows_closed_ports(result):

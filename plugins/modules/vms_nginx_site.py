@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Module vms_nginx_site: the reverse-proxy gateway's files and nginx in one round trip."""
 from __future__ import annotations
 
@@ -38,7 +37,9 @@ options:
     type: path
     required: true
   cert:
-    description: PEM certificate chain, written to I(tls_dir)/fullchain.pem (mode 0600; a PFX unpacked into one PEM holds the key too).
+    description: >-
+      PEM certificate chain, written to I(tls_dir)/fullchain.pem (mode 0600; a PFX unpacked into one PEM
+      holds the key too).
     type: str
     required: true
   key:
@@ -90,7 +91,6 @@ nginx:
 
 import os
 import stat
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -173,7 +173,7 @@ def main():
             if module._diff:
                 if path.endswith(KEY) or b"PRIVATE KEY" in data or b"PRIVATE KEY" in (old or b""):
                     # A provided PFX unpacks into one PEM holding the key: never in a diff.
-                    diffs.append({"prepared": "%s: changes (holds a private key: not shown)" % path})
+                    diffs.append({"prepared": f"{path}: changes (holds a private key: not shown)"})
                 else:
                     diffs.append({"before": (old or b"").decode("utf-8", "replace"), "after": text,
                                   "before_header": path, "after_header": path})
@@ -224,8 +224,9 @@ def main():
                 handle.write(check_conf)
             rc, out = _run(module, [nginx_bin, "-t", "-q", "-c", check_path])
             if rc != 0:
-                module.fail_json(msg="nginx -t refused the new gateway configuration (nothing was replaced): %s"
-                                 % out.replace(check_path, conf_path).strip(), **result)
+                refused = out.replace(check_path, conf_path).strip()
+                module.fail_json(msg="nginx -t refused the new gateway configuration (nothing was replaced): "
+                                     f"{refused}", **result)
             for tmp, path in staged:
                 if path is not None:
                     os.replace(tmp, path)
@@ -241,7 +242,7 @@ def main():
         if not enabled:
             rc, out = _run(module, ["systemctl", "enable", "nginx"])
             if rc != 0:
-                module.fail_json(msg="systemctl enable nginx failed: %s" % out.strip(), **result)
+                module.fail_json(msg=f"systemctl enable nginx failed: {out.strip()}", **result)
         if action:
             rc, out = _run(module, ["systemctl", "start" if action == "start" else "reload", "nginx"])
     elif action == "start":
@@ -249,7 +250,7 @@ def main():
     elif action == "reload":
         rc, out = _run(module, [nginx_bin, "-s", "reload"])
     if action and rc != 0:
-        module.fail_json(msg="nginx %s failed: %s" % (action, out.strip()), **result)
+        module.fail_json(msg=f"nginx {action} failed: {out.strip()}", **result)
     module.exit_json(nginx={"start": "started", "reload": "reloaded"}.get(action, "running"), **result)
 
 

@@ -111,8 +111,8 @@ def test_plan_traits_prefers_the_plan_and_falls_back_to_the_catalog():
 
 
 def test_the_compiled_plan_records_the_catalog_traits():
-    from vms_deploy.pipeline import compile_plan
     from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
     plan = compile_plan(load_inventory(str(ROOT / "inventories" / "examples" / "xprotect_all_in_one")))
     assert plan["traits"] == load_catalog("xprotect").traits
 
