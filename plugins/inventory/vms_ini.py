@@ -9,8 +9,9 @@ description:
   - Ansible's C(ini) inventory plugin (same format, same result), except that the file and the
     C(group_vars)/C(host_vars) files next to it are measured first with the guard of C(vms-deploy plan)
     (C(vms_deploy.inventory.file_problem)).
-    A file over 16 MiB or with more than 500000 values (hosts, groups, keys and values) is refused in seconds, naming
-    the file, the limit and the fix; Ansible's parser never reads it.
+    A file over 16 MiB or with more than 500000 values (hosts, groups, keys and values), or an inventory defining
+    more than 5000 hosts (a range such as C(rec[0001:0900]) counted as expanded; also over the sources of one run
+    together), is refused in seconds, naming the file, the limit and the fix; Ansible's parser never reads it.
   - A source another vms_* inventory plugin has refused already is declined, so the refusal is reported once.
   - Enabled in the project's C(ansible.cfg) instead of C(ini). See docs/security.md, class 8.
   - Needs the vms_deploy Python package on the controller (bin/setup installs it).

@@ -9,8 +9,9 @@ description:
   - Ansible's C(yaml) inventory plugin (same format, same options, same result), except that the file and the
     C(group_vars)/C(host_vars) files next to it are measured first with the guard of C(vms-deploy plan)
     (C(vms_deploy.inventory.file_problem)). A file over 16 MiB, expanding to more than 500000 values through YAML
-    anchors and aliases or nesting values more than 100 levels deep is refused in seconds, with bounded memory,
-    naming the file, the limit and the fix; Ansible's parser never reads it.
+    anchors and aliases or nesting values more than 100 levels deep, or an inventory defining more than 5000 hosts
+    (also over the sources of one run together), is refused in seconds, with bounded memory, naming the file, the
+    limit and the fix; Ansible's parser never reads it.
   - Enabled in the project's C(ansible.cfg) instead of C(yaml); with C(any_unparsed_is_failed) a refused inventory
     stops the run before any play. See docs/security.md, class 8.
   - Needs the vms_deploy Python package on the controller (bin/setup installs it).

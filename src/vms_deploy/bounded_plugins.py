@@ -11,15 +11,20 @@ Imported only by the plugins (it imports Ansible); docs/security.md, class 8.
 """
 from __future__ import annotations
 
+import weakref
+
 from ansible import constants
 from ansible.errors import AnsibleParserError
 
-from .inventory import file_problem, oversized_files, refusal
+from .inventory import defined_hosts, file_problem, oversized_files, refusal
 
 # The last refusal: (path, position in enable_plugins of the plugin that refused it). Ansible offers a
 # refused source to every later enabled plugin; the later project plugins decline it, so the refusal
 # is reported once (see BoundedInventory.verify_file).
 _REFUSED: dict[str, int] = {}
+# Hosts of the sources each inventory (one InventoryData per InventoryManager) has accepted: Ansible hands a
+# directory inventory to the plugins one file at a time, so MAX_HOSTS holds for the files together.
+_HOSTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _position(name: str) -> int:
@@ -44,11 +49,15 @@ class BoundedInventory:
     def parse(self, inventory, loader, path, cache=True):
         from pathlib import Path
 
-        message = refusal(oversized_files(Path(path)))
+        # ansible-core 2.19 hands each source a new proxy (_InventoryDataWrapper) of the one InventoryData
+        accepted = _HOSTS.setdefault(getattr(inventory, "__wrapped__", inventory), {})
+        before = sum(hosts for source, hosts in accepted.items() if source != path)
+        message = refusal(oversized_files(Path(path), hosts_before=before))
         if message:
             _REFUSED[path] = _position(self._load_name)  # type: ignore[attr-defined]
             raise AnsibleParserError(message)
         _REFUSED.pop(path, None)
+        accepted[path] = defined_hosts(Path(path))
         return super().parse(inventory, loader, path, cache=cache)  # type: ignore[misc]
 
 

@@ -13,6 +13,8 @@ template is refused with an InputError naming the host and the variable. docs/se
 from __future__ import annotations
 
 import contextlib
+import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,9 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 500_000
 MAX_FILES = 5000
 MAX_DEPTH = 100
+# Hosts, not values: Ansible takes minutes and about a gigabyte for 100000 hosts that are few values each. The
+# largest site the project benchmarks (bench/gen_site.py, 1000 recorders) has 1003 hosts.
+MAX_HOSTS = 5000
 _VARS_DIRS = ("group_vars", "host_vars")
 _SKIPPED_SUFFIXES = (".md", ".txt", ".j2", ".pem", ".key", ".crt", ".pfx", ".p12", ".lic", ".orig", ".retry", ".pyc")
 ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *name) that multiply them: a file may "
@@ -114,6 +119,8 @@ ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *na
 NESTING_FIX = f"nest values at most {MAX_DEPTH} levels deep (lists of mappings of lists are plenty)"
 SIZE_FIX = (f"keep each inventory, group_vars and host_vars file under {MAX_FILE_BYTES // 1024 // 1024} MiB and "
             f"{MAX_EXPANDED_NODES} values: split it, or remove what the site does not use")
+HOSTS_FIX = (f"an inventory may define at most {MAX_HOSTS} hosts (host ranges such as rec[0001:0900] count every "
+             "host they expand to): split the site into several inventories")
 TOTAL_FIX = (f"an inventory with its group_vars and host_vars may hold at most {MAX_EXPANDED_NODES} values in at "
              f"most {MAX_FILES} files: remove what the site does not use, or make it several sites")
 
@@ -134,68 +141,155 @@ def _inventory_files(path: Path) -> list[Path]:
 
 def yaml_problem(text: str) -> tuple[str, str] | None:
     """(problem, fix) when the YAML in text is too big to hand to Ansible's parser, or None (_yaml_values)."""
-    return _yaml_values(text)[1]
+    return _yaml_values(text)[2]
 
 
-def _yaml_values(text: str) -> tuple[int, tuple[str, str] | None]:
-    """(values counted, (problem, fix) or None) for the YAML in text.
+_RANGE = re.compile(r"\[([^\[\]]*)\]")
+
+
+def range_hosts(name: str) -> int:
+    """How many hosts Ansible makes of a host name: a range such as rec[01:50] or db[a:f:2] is expanded (each range
+    multiplies), anything else is one host. Never more than MAX_HOSTS + 1 (counted, not expanded)."""
+    hosts = 1
+    for bounds in _RANGE.findall(name) if "[" in name else ():
+        parts = bounds.split(":")
+        if len(parts) not in (2, 3) or not parts[1]:
+            continue  # not a range (an IPv6 address, or an error Ansible reports itself)
+        begin, end, step = parts[0] or "0", parts[1], parts[2] if len(parts) == 3 else "1"
+        try:
+            step_size = int(step)
+            if begin in string.ascii_letters and end in string.ascii_letters:
+                size = len(range(string.ascii_letters.index(begin), string.ascii_letters.index(end) + 1, step_size))
+            else:
+                size = len(range(int(begin), int(end) + 1, step_size))
+        except (ValueError, OverflowError):
+            continue
+        hosts = min(hosts * max(size, 1), MAX_HOSTS + 1)
+    return hosts
+
+
+class _HostCount:
+    """Hosts of one file, each name counted once (as Ansible merges a host listed in several groups): memory
+    for at most MAX_HOSTS + 1 names, whatever the file holds."""
+
+    def __init__(self):
+        self.names: set[str] = set()
+        self.total = 0
+
+    def add(self, name: str | None, hosts: int = 1) -> None:
+        if self.total > MAX_HOSTS or (name is not None and name in self.names):
+            return
+        if name is not None:
+            self.names.add(name)
+        self.total += hosts
+
+
+def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
+    """(values counted, hosts counted, (problem, fix) or None) for the YAML in text; hosts are None when the
+    text is not one YAML mapping (the yaml inventory plugin refuses it, the ini plugin reads it).
 
     Counts the values (scalars, lists, mappings, keys) the text expands to, an alias as many values as
     its anchor holds, from the parser's event stream: nothing is composed or constructed, so neither
-    an alias bomb nor deep nesting costs more than one pass. Raises yaml.YAMLError for text that is
-    not YAML (for an INI file that error comes at once)."""
+    an alias bomb nor deep nesting costs more than one pass. Hosts are the keys of every mapping that
+    is the value of a `hosts:` key (an alias there, or merged into one with <<, counts the keys of its
+    anchor). Raises yaml.YAMLError for text that is not YAML (for an INI file that error comes at once)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     count = 0
     aliased = False
     anchors: dict[str, int] = {}
-    open_collections: list[tuple[str | None, int]] = []
+    anchor_keys: dict[str, int] = {}  # hosts an alias of an anchored mapping adds as a `hosts:` value
+    hosts = _HostCount()
+    # Per open collection: [anchor, values before it, mapping?, next node is a key?, last key, role, keys]
+    # role: "hosts" (a `hosts:` mapping), "merge" (the list merged into one with <<), or None.
+    open_collections: list[list] = []
+    roots: list[bool] = []  # per document: is it a mapping?
     for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)) and not open_collections:
+            roots.append(isinstance(event, yaml.MappingStartEvent))
+        node = isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent))
+        key, role = None, None
+        if node and open_collections:
+            parent = open_collections[-1]
+            if parent[2] and parent[3]:  # a key
+                parent[3], parent[4] = False, event.value if isinstance(event, yaml.ScalarEvent) else None
+                weight = range_hosts(parent[4]) if parent[4] is not None else 1
+                if parent[0] is not None:
+                    parent[6] += weight
+                if parent[5] == "hosts" and parent[4] != "<<":
+                    hosts.add(parent[4], weight)
+            elif parent[2]:  # a value
+                parent[3], key = True, parent[4]
+                if key == "hosts" and isinstance(event, yaml.MappingStartEvent):
+                    role = "hosts"
+                elif parent[5] == "hosts" and key == "<<" and isinstance(event, yaml.SequenceStartEvent):
+                    role = "merge"
+                if isinstance(event, yaml.AliasEvent) and (key == "hosts" or (parent[5] == "hosts" and key == "<<")):
+                    hosts.add(None, anchor_keys.get(event.anchor, 0))
+            elif parent[5] == "merge" and isinstance(event, yaml.AliasEvent):
+                hosts.add(None, anchor_keys.get(event.anchor, 0))
         if isinstance(event, yaml.ScalarEvent):
             count += 1
             if event.anchor is not None:
                 anchors[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
-            if any(anchor == event.anchor for anchor, _ in open_collections):
+            if any(frame[0] == event.anchor for frame in open_collections):
                 loop = f"refers to itself through the YAML alias *{event.anchor}, so it expands without end"
-                return count, (loop, ALIAS_FIX)
+                return count, hosts.total, (loop, ALIAS_FIX)
             aliased = True
             count += anchors.get(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):
-            open_collections.append((event.anchor, count))
+            open_collections.append([event.anchor, count, isinstance(event, yaml.MappingStartEvent), True, None,
+                                     role, 0])
             count += 1
             if len(open_collections) > MAX_DEPTH:
-                return count, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
+                return count, hosts.total, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, started = open_collections.pop()
+            anchor, started, _, _, _, frame_role, keys = open_collections.pop()
             if anchor is not None:
                 anchors[anchor] = count - started
+                # the hosts of an anchored `hosts:` mapping are counted already: its aliases repeat them
+                anchor_keys[anchor] = 0 if frame_role == "hosts" else keys
         if count > MAX_EXPANDED_NODES:
             if aliased:
-                return count, (f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases", ALIAS_FIX)
-            return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
-    return count, None
+                return count, hosts.total, (f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases",
+                                            ALIAS_FIX)
+            return count, hosts.total, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+    return count, hosts.total if roots == [True] else None, None
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
     """(problem, fix) when a file that is not YAML (an INI inventory) is too big: a value per host, group,
     key and value."""
-    return _text_values(text)[1]
+    return _text_values(text)[2]
 
 
-def _text_values(text: str) -> tuple[int, tuple[str, str] | None]:
+_INI_SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
+
+
+def _text_values(text: str) -> tuple[int, int, tuple[str, str] | None]:
+    """(values, hosts, (problem, fix) or None) of INI text. Hosts: the first word of each line outside
+    [GROUP:vars] and [GROUP:children] sections that is not a section header, each name once."""
     count = 0
+    hosts = _HostCount()
+    section_kind = None
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and stripped[0] not in "#;":
             count += 1 + stripped.count("=") * 2
             if count > MAX_EXPANDED_NODES:
-                return count, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
-    return count, None
+                return count, hosts.total, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
+            section = _INI_SECTION.match(stripped)
+            if section:
+                section_kind = section.group(2)
+            elif section_kind not in ("vars", "children"):
+                name = stripped.split(None, 1)[0]
+                hosts.add(name, range_hosts(name))
+    return count, hosts.total, None
 
 
-_MEASURED: dict[tuple, tuple[InputError | None, int]] = {}
+_MEASURED: dict[tuple, tuple[InputError | None, int, int]] = {}
 
 
 def file_problem(file: str | Path) -> InputError | None:
@@ -203,60 +297,87 @@ def file_problem(file: str | Path) -> InputError | None:
 
     Bytes first (MAX_FILE_BYTES), then values as expanded through YAML aliases (MAX_EXPANDED_NODES) and
     nesting (MAX_DEPTH), and as INI lines (text_problem). Remembered per file version (path, size,
-    mtime), so a file several hosts share is read once."""
+    mtime), so a file several hosts share is read once. Hosts (MAX_HOSTS) are counted in the same pass;
+    oversized_files refuses an inventory source that defines too many (a vars file defines none)."""
     return _measure(Path(file))[0]
 
 
-def _measure(file: Path) -> tuple[InputError | None, int]:
-    """(file_problem, values counted) of one file."""
+def _measure(file: Path) -> tuple[InputError | None, int, int]:
+    """(file_problem, values counted, hosts counted) of one file."""
     import yaml
 
     try:
         stat = file.stat()
     except OSError:
-        return None, 0  # Ansible reports a missing or unreadable file itself
+        return None, 0, 0  # Ansible reports a missing or unreadable file itself
     key = (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     if key in _MEASURED:
         return _MEASURED[key]
-    count, problem = 0, None
+    count, hosts, problem = 0, None, None
     if stat.st_size > MAX_FILE_BYTES:
         problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}", SIZE_FIX
     else:
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
-            return None, 0
+            return None, 0, 0
         # Both measures, whatever the name: Ansible offers a file every enabled plugin in turn, so INI text
         # in a .yml file still reaches the ini plugin, and INI host lines can be one valid YAML scalar.
         try:
-            count, problem = _yaml_values(text)
+            count, hosts, problem = _yaml_values(text)
         except yaml.YAMLError:
             pass  # not YAML (INI), or broken YAML that Ansible reports itself
         if problem is None:
-            lines, problem = _text_values(text)
+            lines, ini_hosts, problem = _text_values(text)
             count = max(count, lines)
+            hosts = ini_hosts if hosts is None else hosts  # INI unless one YAML mapping (the yaml plugin reads it)
     # The whole path, quoted (control characters escaped), never cut: the message must name the file.
     error = InputError("", "inventory file", Preview(repr(str(file))), *problem) if problem else None
     if len(_MEASURED) > MAX_FILES:
         _MEASURED.clear()
-    _MEASURED[key] = error, count
-    return error, count
+    _MEASURED[key] = error, count, hosts or 0
+    return _MEASURED[key]
 
 
-def oversized_files(path: Path) -> list[InputError]:
+def _defines_hosts(file: Path, path: Path) -> bool:
+    """True for a file Ansible reads as an inventory source: never one in group_vars or host_vars (Ansible
+    skips those directories in an inventory directory and reads them with the vars plugin only)."""
+    if not path.is_dir():
+        return file == path
+    return not any(part in _VARS_DIRS for part in file.relative_to(path).parts[:-1])
+
+
+def defined_hosts(path: Path) -> int:
+    """The hosts the inventory source files of path define (as oversized_files counts them, from its measure)."""
+    return sum(_measure(file)[2] for file in _inventory_files(path) if _defines_hosts(file, path))
+
+
+def oversized_files(path: Path, hosts_before: int = 0) -> list[InputError]:
     """InputErrors for the files of an inventory (and its group_vars/host_vars) that are too big
-    (file_problem), or for the files together: at most MAX_FILES files and MAX_EXPANDED_NODES values."""
+    (file_problem), or for the files together: at most MAX_FILES files, MAX_EXPANDED_NODES values and
+    MAX_HOSTS hosts (hosts_before: those of the sources the same run has read already)."""
     files = _inventory_files(path)
     where = Preview(repr(str(path)))
     if len(files) > MAX_FILES:
         return [InputError("", "inventory", where, f"has more than {MAX_FILES} files (with its group_vars and "
                            "host_vars)", TOTAL_FIX)]
     measured = [_measure(file) for file in files]
-    errors = [error for error, _ in measured if error is not None]
-    total = sum(count for _, count in measured)
+    errors = [error for error, _, _ in measured if error is not None]
+    total = sum(count for _, count, _ in measured)
     if not errors and total > MAX_EXPANDED_NODES:
         errors.append(InputError("", "inventory", where, f"holds more than {MAX_EXPANDED_NODES} values in its "
                                  f"{len(files)} files (with its group_vars and host_vars)", TOTAL_FIX))
+    if errors:
+        return errors
+    sources = [(file, hosts) for file, (_, _, hosts) in zip(files, measured, strict=True)
+               if _defines_hosts(file, path)]
+    errors = [InputError("", "inventory file", Preview(repr(str(file))), f"defines more than {MAX_HOSTS} hosts",
+                         HOSTS_FIX) for file, hosts in sources if hosts > MAX_HOSTS]
+    if not errors and hosts_before + sum(hosts for _, hosts in sources) > MAX_HOSTS:
+        files_note = f" in its {len(sources)} inventory files" if len(sources) > 1 else ""
+        before = f" with the {hosts_before} hosts of the sources read before it" if hosts_before else ""
+        errors.append(InputError("", "inventory", where, f"defines more than {MAX_HOSTS} hosts{files_note}{before}",
+                                 HOSTS_FIX))
     return errors
 
 

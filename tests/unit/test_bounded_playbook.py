@@ -23,7 +23,11 @@ from vms_deploy.inventory import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
     MAX_FILE_BYTES,
+    MAX_HOSTS,
+    _text_values,
+    _yaml_values,
     oversized_files,
+    range_hosts,
     text_problem,
     yaml_problem,
 )
@@ -208,3 +212,84 @@ def test_plugin_configuration_files_still_reach_their_plugin(tmp_path):
     config.write_text('plugin: ansible.builtin.generator\nhosts:\n  name: "{{ a }}-host"\nlayers:\n  a: [x, y]\n')
     rc, out, _ = run_bounded(["ansible-inventory", "-i", str(config), "--graph"])
     assert rc == 0 and "x-host" in out and "y-host" in out, out
+
+
+# Hosts, not values (MAX_HOSTS): 100000 hosts are few values each, and Ansible's own plugins take 215 s and 1.1 GB
+# (YAML) or 34 s and 250 MB (INI) to load them.
+HOSTS = 100_000
+
+
+def _write_hosts(file: Path, count: int, ini: bool) -> Path:
+    with file.open("w") as fh:
+        fh.write("[vms_recorders]\n" if ini else "all:\n  children:\n    vms_recorders:\n      hosts:\n")
+        for i in range(count):
+            address = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+            fh.write(f"rec{i:06d} vms_address={address}\n" if ini
+                     else f"        rec{i:06d}:\n          vms_address: {address}\n")
+    return file
+
+
+@pytest.mark.parametrize("name", ["hosts.yml", "hosts.ini"])
+def test_an_inventory_with_too_many_hosts_is_refused_bounded(name, tmp_path):
+    inv = _write_hosts(tmp_path / name, HOSTS, ini=name.endswith(".ini"))
+    rc, out, took = run_bounded(["ansible-playbook", "-i", str(inv), "playbooks/plan.yml",
+                                 "-e", f"vms_plan_dir={tmp_path}/out"])
+    assert_refused(rc, out, took, inv, f"defines more than {MAX_HOSTS} hosts", tmp_path / "out")
+    assert "split the site into several inventories" in out
+    rc, out, took = run_bounded(["vms-deploy", "plan", str(inv), "--out", str(tmp_path / "out")])
+    assert rc == 2 and f"'{inv}' defines more than {MAX_HOSTS} hosts" in out, out[:MAX_OUTPUT]
+    assert "Traceback" not in out and len(out) < MAX_OUTPUT and took < TIME_LIMIT / 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_host_range_counts_every_host_it_expands_to(tmp_path):
+    """One line, rec[000000:999999999]: Ansible would build the list of a billion names before any check."""
+    inv = tmp_path / "hosts"
+    inv.write_text("[vms_recorders]\nrec[000000:999999999]\n")
+    rc, out, took = run_bounded(["ansible-playbook", "-i", str(inv), "playbooks/plan.yml",
+                                 "-e", f"vms_plan_dir={tmp_path}/out"])
+    assert_refused(rc, out, took, inv, f"defines more than {MAX_HOSTS} hosts", tmp_path / "out")
+    assert range_hosts("rec[0001:0900]") == 900 and range_hosts("db[a:f:2]-[1:3]") == 9
+    assert range_hosts("[::1]") == 1 and range_hosts("plain") == 1
+
+
+def test_hosts_of_an_inventory_directory_are_counted_together(tmp_path):
+    inv = tmp_path / "inv"
+    shutil.copytree(EXAMPLE, inv)
+    for part in ("a", "b"):
+        _write_hosts(inv / f"more_{part}.ini", MAX_HOSTS // 2 + 10, ini=True)
+        (inv / f"more_{part}.ini").write_text((inv / f"more_{part}.ini").read_text().replace("rec", f"{part}rec"))
+    errors = oversized_files(inv)
+    assert [(e.variable, e.problem) for e in errors] == [("inventory", f"defines more than {MAX_HOSTS} hosts in its "
+                                                          f"{len(list(inv.glob('*.*')))} inventory files")]
+    # ansible-playbook hands the plugins one file at a time: the second file is refused
+    rc, out, took = run_bounded(["ansible-playbook", "-i", str(inv), "playbooks/plan.yml",
+                                 "-e", f"vms_plan_dir={tmp_path}/out"])
+    assert rc != 0 and f"defines more than {MAX_HOSTS} hosts" in out and "with the " in out, out[:MAX_OUTPUT]
+    assert "Traceback" not in out and "PLAY [" not in out and took < TIME_LIMIT / 2
+
+
+def test_an_inventory_just_under_the_host_limit_passes_the_guard(tmp_path):
+    """The guard only (Ansible is not run on it); vars files define no hosts, whatever keys they hold."""
+    for name in ("hosts.yml", "hosts.ini"):
+        inv = tmp_path / name.split(".")[1]
+        (inv / "host_vars").mkdir(parents=True)
+        _write_hosts(inv / name, MAX_HOSTS, ini=name.endswith(".ini"))
+        (inv / "group_vars").mkdir()
+        (inv / "group_vars" / "all.yml").write_text("".join(f"vms_note_{i}: {i}\n" for i in range(MAX_HOSTS)))
+        for i in range(50):
+            (inv / "host_vars" / f"rec{i:06d}.yml").write_text("vms_address: 10.0.0.1\nhosts: {a: 1}\n")
+        assert oversized_files(inv) == [], name
+        assert oversized_files(inv / name) == [], name
+        _write_hosts(inv / name, MAX_HOSTS + 1, ini=name.endswith(".ini"))
+        assert [e.problem for e in oversized_files(inv / name)] == [f"defines more than {MAX_HOSTS} hosts"], name
+
+
+def test_hosts_count_once_per_file_and_aliases_count_what_they_bring():
+    listed_twice = "all:\n  children:\n    a:\n      hosts: &h {x: , y: }\n    b:\n      hosts: *h\n    c:\n" \
+                   "      hosts: {x: , z: }\n"
+    assert _yaml_values(listed_twice)[1] == 3
+    aliased = "vms_names: &n {p: , q: , r: }\nall:\n  hosts: *n\ng:\n  hosts:\n    <<: *n\n    s:\n"
+    assert _yaml_values(aliased)[1] == 7
+    ini = "h0\n[g]\nh1 a=1\nh1\n[g:vars]\nx=1\n[p:children]\ng\n[q]  # note\nr[1:5]\n"
+    assert _text_values(ini)[1] == 7
