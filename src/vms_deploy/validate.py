@@ -59,7 +59,7 @@ SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_edge_backend",
              "vms_enabled_features", "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port",
              "vms_vpn_network", "vms_vpn_peers") + NETWORK_VARS
 MAX_INSTANCES = 99
-# Groups created at run time by stages/prechecks.yml (group_by); reserved, never inventory topology.
+# Groups created at run time by stages/prechecks.yml (add_host, once per run); reserved, never inventory topology.
 RUNTIME_GROUP_PREFIX = "vms_platform_"
 # Machines that probe the site in playbooks/verify.yml: not site hosts, never planned.
 VANTAGE_GROUP = "vms_vantages"
@@ -561,10 +561,10 @@ class _Validator:
                 self.err(host, "vms_edge", edge, "holds more than one host", "keep one edge host per site")
 
     def check_reserved_groups(self, product: str):
-        """vms_platform_* groups are made at run time by stages/prechecks.yml (group_by). An inventory
+        """vms_platform_* groups are made at run time by stages/prechecks.yml (add_host, once per run). An inventory
         that defines one could move a host into the other platform's stages: refused when read from
         files; inside a playbook run only the two runtime groups, each holding hosts of its platform
-        (what group_by makes, possibly for a --limit subset), are accepted."""
+        (what add_host makes, possibly for a --limit subset), are accepted."""
         from_files = bool(self.data.get("groups_from_files"))
         for group, hosts in sorted(self.site.groups.items()):
             if not group.startswith(RUNTIME_GROUP_PREFIX):
