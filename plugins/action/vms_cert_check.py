@@ -12,6 +12,9 @@ Arguments (all optional except what the mode needs):
   names                             names/addresses clients use: each must be covered by a SAN
   warning_days                      warn when the certificate expires sooner (default 30)
   fail_on_error                     default true
+  key_made_here                     true only for a key the certificates role made on this controller:
+                                    skips cryptography's slow RSA consistency check (the key-pair
+                                    match with the certificate is still checked); default false
 
 Returns: info (subject, serial, not_after, days_left, dns_names, ip_addresses, chain),
 problems (list of strings), warnings (shown by Ansible). Fails with one line per problem.
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 # The plugins' one import guard (plugins/filter/_vms_glue.py): certs is None without the package.
@@ -32,7 +36,7 @@ _GLUE = runpy.run_path(str(Path(__file__).resolve().parents[1] / "filter" / "_vm
 MISSING = _GLUE["MISSING"]
 
 _ARGS = frozenset(("cert_file", "key_file", "chain_file", "pfx_file", "pfx_password", "key_passphrase", "trust_files",
-                   "use_system_trust", "names", "warning_days", "fail_on_error"))
+                   "use_system_trust", "names", "warning_days", "fail_on_error", "key_made_here"))
 
 
 class ActionModule(ActionBase):
@@ -100,6 +104,7 @@ class ActionModule(ActionBase):
             names=[to_text(n) for n in names],
             warning_days=warning_days,
             host=host,
+            validate_key=not boolean(args.get("key_made_here", False), strict=False),
         )
         inp.contents = self._read_all([inp.cert_file, inp.key_file, inp.chain_file, inp.pfx_file])
         checked = certs.check(inp)

@@ -87,8 +87,17 @@ nginx:
   returned: when missing_packages is empty
   type: str
   sample: running
+cert_sha256:
+  description:
+    - SHA-256 of the certificate file nginx serves (I(tls_dir)/fullchain.pem) as it is when the module ends (in check
+      mode: as found), or null when there is none. The audit role compares it with the site certificate instead of
+      reading the file again when this run changed nothing.
+  returned: when missing_packages is empty (always in check mode)
+  type: str
+  sample: 0f343b0931126a20f133d67c2b018a3b8a5a2bd3e5b2e1d0e6a8dbf55c1c6e02
 """
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -104,6 +113,10 @@ def _read(path):
             return handle.read()
     except OSError:
         return None
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 def _attrs_wrong(path, mode):
@@ -180,6 +193,8 @@ def main():
         elif _attrs_wrong(path, mode):
             attrs_only.append((path, mode))
     files_changed = ([tls_dir] if dir_wrong else []) + [w[0] for w in new_content] + [a[0] for a in attrs_only]
+    cert_path = wanted[0][0]
+    found_cert = _read(cert_path)
 
     systemd = os.path.isdir("/run/systemd/system")
     nginx_bin = module.get_bin_path("nginx")
@@ -191,7 +206,8 @@ def main():
     else:
         action = None
     changed = bool(files_changed) or action is not None or not enabled
-    result = {"changed": changed, "missing_packages": missing, "files_changed": files_changed}
+    result = {"changed": changed, "missing_packages": missing, "files_changed": files_changed,
+              "cert_sha256": _sha256(found_cert)}
     if diffs:
         result["diff"] = diffs
     if module.check_mode:
@@ -230,6 +246,8 @@ def main():
             for tmp, path in staged:
                 if path is not None:
                     os.replace(tmp, path)
+                    if path == cert_path:
+                        result["cert_sha256"] = _sha256(_read(cert_path))
     finally:
         for tmp, _ in staged:
             if os.path.exists(tmp):

@@ -66,11 +66,17 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
-def load_private_key(data: bytes, passphrase: str | None = None):
+def load_private_key(data: bytes, passphrase: str | None = None, validate: bool = True):
+    """validate=False skips cryptography's RSA consistency check (a third of a second for RSA 4096): only for
+    keys the certificates role made itself; the key-pair match with the certificate is checked either way."""
     pw = passphrase.encode() if passphrase else None
-    if b"-----BEGIN" in data:
-        return serialization.load_pem_private_key(data, password=pw)
-    return serialization.load_der_private_key(data, password=pw)
+    load = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
+    if not validate:
+        try:
+            return load(data, password=pw, unsafe_skip_rsa_key_validation=True)
+        except TypeError:  # cryptography before 39 has no such switch: validate
+            pass
+    return load(data, password=pw)
 
 
 def _public_der(obj) -> bytes:
@@ -228,6 +234,8 @@ class CheckInput:
     names: Sequence[str] = ()
     warning_days: int = 30
     host: str | None = None
+    # False only for a key the certificates role made on this controller (see load_private_key).
+    validate_key: bool = True
     # The bytes of each file, when the caller already read them (e.g. through Ansible Vault).
     contents: dict = field(default_factory=dict)
 
@@ -301,7 +309,7 @@ def _load(inp: CheckInput, result: CheckResult) -> Material:
                                  "give the server certificate in PEM (-----BEGIN CERTIFICATE-----)", inp.host))
     if key_data is not None:
         try:
-            mat.key = load_private_key(key_data, inp.key_passphrase)
+            mat.key = load_private_key(key_data, inp.key_passphrase, inp.validate_key)
         except TypeError:
             err.append(CertIssue("error", "vms_tls_key_file", inp.key_file,
                                  "the key is encrypted and no passphrase was given, or one was given for a plain key",

@@ -200,3 +200,22 @@ def test_now_defaults_to_utc(tmp_path):
                                           trust_files=[pki["root"]], use_system_trust=False))
     assert isinstance(result.info["days_left"], int)
     assert dt.datetime.fromisoformat(result.info["not_after"]).tzinfo is not None
+
+
+def test_key_made_here_skips_only_rsa_consistency(tmp_path):
+    """validate_key=False (the certificates role's own keys) still checks the pair against the certificate;
+    a provided key (the default) also gets cryptography's RSA consistency check, which catches a key whose
+    private numbers are corrupt though its public part is whole."""
+    pki = f.site_pki(tmp_path)
+    assert run(pki, validate_key=False).ok
+    other = f.write(tmp_path, "other.pem", f.key_pem(f.key()))
+    only_error(run(pki, key_file=other, validate_key=False), "vms_tls_key_file", "does not match the certificate")
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    good = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    corrupt = rsa.RSAPrivateNumbers(p=good.p, q=good.q, d=good.d, dmp1=good.dmp1 + 2, dmq1=good.dmq1, iqmp=good.iqmp,
+                                    public_numbers=good.public_numbers)
+    data = f.key_pem(corrupt.private_key(unsafe_skip_rsa_key_validation=True))
+    assert certs.load_private_key(data, validate=False).public_key().public_numbers() == good.public_numbers
+    with pytest.raises(ValueError):
+        certs.load_private_key(data)

@@ -68,6 +68,27 @@ def nft_finding(result, host, check, state=None):
     return finding
 
 
+def in_sync_with(result, planned_digest):
+    """True when result is a vms_nft_table comparison, made earlier in this run, that found the live table
+    in sync with the plan part whose digest is planned_digest: site.yml's audit takes it as its finding
+    instead of comparing the same table again. Anything else (no result, a skipped or changed one, a
+    result without a digest or of another plan) is False: the audit reads the table itself."""
+    if not isinstance(result, dict) or not planned_digest:
+        return False
+    return (result.get("in_sync") is True and not result.get("changed") and not result.get("drift")
+            and result.get("planned_digest") == planned_digest)
+
+
+def served_cert(result, path):
+    """The stat-like {exists, checksum, path} of the certificate nginx serves, from a vms_nginx_site result of
+    this run that changed nothing (it read the file then); {} otherwise, and the audit reads the file."""
+    if not isinstance(result, dict) or result.get("changed") is not False or result.get("failed"):
+        return {}
+    if result.get("missing_packages") or not result.get("cert_sha256"):
+        return {}
+    return {"exists": True, "checksum": result["cert_sha256"], "path": path}
+
+
 def cert_finding(live, planned, info, warning_days):
     """{status, detail} from stat results (live on the gateway, planned on the controller) and
     community.crypto.x509_certificate_info of the planned file (with valid_at.soon)."""
@@ -126,4 +147,5 @@ def audit_report(plan, findings_by_host):
 class FilterModule:
     def filters(self):
         return {"vms_audit_nft_finding": nft_finding, "vms_audit_cert_finding": cert_finding,
-                "vms_audit_report": audit_report}
+                "vms_audit_report": audit_report, "vms_audit_in_sync_with": in_sync_with,
+                "vms_audit_served_cert": served_cert}
