@@ -12,6 +12,14 @@ stand-in that raises `f"{MISSING} ({IMPORT_ERROR})"` on any use (an attribute, a
 filter names the fix, even one that reads `module.function` before checking IMPORT_ERROR, instead of
 Ansible skipping the plugin with a traceback and then failing on an unknown filter.
 
+The inventory and vars plugins (plugins/inventory, plugins/vars) subclass the package's size guard
+instead; they load this file the same way and ask vms_base for the class:
+
+    BoundedInventory = _glue["vms_base"]("vms_deploy.bounded_plugins:BoundedInventory", "parse")
+
+Without the package that is a class whose listed methods raise AnsibleParserError with the same message,
+so every source is refused with the fix rather than parsed unguarded.
+
 Ansible loads every .py file of a filter directory, a leading underscore included, and warns about
 one without a FilterModule: this one has an empty FilterModule, so it adds no filter and no warning.
 """
@@ -19,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleParserError
 
 MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
 
@@ -38,6 +46,20 @@ def vms_import(*targets: str):
     except (ImportError, AttributeError) as exc:  # no package (or an old one): say how to fix it, not a traceback
         return [Missing(target, exc) for target in targets], exc
     return found, None
+
+
+def vms_base(target: str, *methods: str) -> type:
+    """The class "vms_deploy.module:Class", or, when it cannot be imported, a stand-in base class whose
+    `methods` (e.g. "parse", "load_found_files") raise AnsibleParserError naming the fix."""
+    (found,), error = vms_import(target)
+    if error is None:
+        return found
+
+    def refuse(self, *args, **kwargs):
+        raise AnsibleParserError(f"{MISSING} ({error})")
+
+    doc = "Refuses every source: without the package no file can be measured."
+    return type("Missing" + target.rpartition(":")[2], (), {"__doc__": doc, **{name: refuse for name in methods}})
 
 
 class Missing:

@@ -21,19 +21,14 @@ EXAMPLES = r"""
 # enable_plugins = host_list, script, vms_yaml, vms_ini, vms_auto, vms_toml
 """
 
-from ansible.errors import AnsibleParserError
+import runpy
+from pathlib import Path
+
 from ansible.plugins.inventory.auto import InventoryModule as AutoInventory
 
-try:
-    from vms_deploy.bounded_plugins import BoundedInventory
-except ImportError:  # the guard is the package's: say how to install it rather than show a traceback
-
-    class BoundedInventory:  # type: ignore[no-redef]
-        """Refuses every source: without the package no file can be measured."""
-
-        def parse(self, inventory, loader, path, cache=True):
-            raise AnsibleParserError("the vms_deploy Python package is not installed: run bin/setup "
-                                     "(or pip install -e .)")
+# The size guard is the package's (plugins/filter/_vms_glue.py): without it, every source is refused with the fix.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[1] / "filter" / "_vms_glue.py"))
+BoundedInventory = _GLUE["vms_base"]("vms_deploy.bounded_plugins:BoundedInventory", "parse")
 
 
 class InventoryModule(BoundedInventory, AutoInventory):

@@ -46,19 +46,14 @@ EXAMPLES = r"""
 # vars_plugins_enabled = vms_host_group_vars
 """
 
-from ansible.errors import AnsibleParserError
+import runpy
+from pathlib import Path
+
 from ansible.plugins.vars.host_group_vars import VarsModule as HostGroupVars
 
-try:
-    from vms_deploy.bounded_plugins import BoundedVarsFiles
-except ImportError:  # the guard is the package's: say how to install it rather than show a traceback
-
-    class BoundedVarsFiles:  # type: ignore[no-redef]
-        """Refuses every file: without the package no file can be measured."""
-
-        def load_found_files(self, loader, data, found_files):
-            raise AnsibleParserError("the vms_deploy Python package is not installed: run bin/setup "
-                                     "(or pip install -e .)")
+# The size guard is the package's (plugins/filter/_vms_glue.py): without it, every file is refused with the fix.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[1] / "filter" / "_vms_glue.py"))
+BoundedVarsFiles = _GLUE["vms_base"]("vms_deploy.bounded_plugins:BoundedVarsFiles", "load_found_files")
 
 
 class VarsModule(BoundedVarsFiles, HostGroupVars):

@@ -24,10 +24,11 @@ HOSTS = json.loads(PLAN.read_text())["hosts"]
 HOST = min(HOSTS)
 GATEWAY = next(h for h in sorted(HOSTS) if "gateway" in HOSTS[h]["components"])
 MESSAGE = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
-# Plugins that import names from vms_deploy (filters, actions). The inventory and vars plugins
-# (plugins/inventory, plugins/vars) subclass a class of the package instead and keep their own guard:
-# without the package they refuse every source with the same install hint (vms_deploy.bounded_plugins).
+# Plugins that import from vms_deploy: filters and actions import names (vms_import); the inventory and
+# vars plugins (plugins/inventory, plugins/vars) subclass the package's size guard (vms_base), and
+# without the package refuse every source with the same install hint.
 PLUGIN_FILES = sorted([*ROOT.glob("plugins/filter/*.py"), *ROOT.glob("plugins/action/*.py"),
+                       *ROOT.glob("plugins/inventory/*.py"), *ROOT.glob("plugins/vars/*.py"),
                        *ROOT.glob("roles/*/*_plugins/*.py")])
 # One filter from each file that guards its vms_deploy import, and what the filter returns.
 FILTERS = {
@@ -118,3 +119,30 @@ def test_without_the_package_every_guarded_filter_names_the_fix(tmp_path):
         assert MESSAGE in results[name]["msg"] and "simulated: package not installed" in results[name]["msg"], \
             (name, results[name]["msg"])
     assert "Skipping plugin" not in proc.stderr, proc.stderr
+
+
+def test_without_the_package_the_inventory_and_vars_plugins_refuse_with_the_fix(tmp_path):
+    """The project's inventory plugins (vms_yaml, vms_ini, ...) and vars plugin measure every file with the
+    package's guard; without the package they refuse each source and each group_vars file, naming the fix,
+    rather than parse it unguarded or fail with a traceback."""
+    fake = tmp_path / "fake" / "vms_deploy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('simulated: package not installed')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake"), "ANSIBLE_NOCOLOR": "1"}
+    site = tmp_path / "site"
+    (site / "group_vars").mkdir(parents=True)
+    (site / "hosts.yml").write_text("all:\n  hosts:\n    app1:\n      ansible_host: 192.0.2.10\n")
+    (site / "hosts.ini").write_text("app1 ansible_host=192.0.2.10\n")
+    for source in ("hosts.yml", "hosts.ini"):
+        proc = subprocess.run(["ansible-inventory", "-i", str(site / source), "--list"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert MESSAGE in proc.stderr and "simulated: package not installed" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+    # The vars plugin, on its own (Ansible's yaml inventory plugin parses the source).
+    (site / "group_vars" / "all.yml").write_text("vms_site: demo\n")
+    proc = subprocess.run(["ansible-inventory", "-i", str(site / "hosts.yml"), "--list"], cwd=ROOT,
+                          env={**env, "ANSIBLE_INVENTORY_ENABLED": "ansible.builtin.yaml"},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert MESSAGE in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
