@@ -89,8 +89,8 @@ nginx:
   sample: running
 cert_sha256:
   description:
-    - SHA-256 of the certificate file nginx serves (I(tls_dir)/fullchain.pem) as it is when the module ends (in check
-      mode: as found), or null when there is none. The audit role compares it with the site certificate instead of
+    - SHA-256 of the certificate file nginx serves (I(tls_dir)/fullchain.pem) as it is when the module ends (as found,
+      in check mode), or null when there is none. The audit role compares it with the site certificate instead of
       reading the file again when this run changed nothing.
   returned: when missing_packages is empty (always in check mode)
   type: str
