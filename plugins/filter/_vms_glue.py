@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 
-from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleFilterError, AnsibleParserError
 
 MISSING = "the vms_deploy Python package is not installed: run bin/setup (or pip install -e .)"
 
@@ -46,6 +46,29 @@ def vms_import(*targets: str):
     except (ImportError, AttributeError) as exc:  # no package (or an old one): say how to fix it, not a traceback
         return [Missing(target, exc) for target in targets], exc
     return found, None
+
+
+def vms_plan_arg(value, name: str) -> dict:
+    """The plan a filter was given: the plan dict itself, or the registered result of the vms_plan action
+    (which holds it under "plan"). Anything else is refused naming the filter."""
+    if isinstance(value, dict) and "plan" in value and "hosts" not in value:
+        value = value["plan"]
+    if not isinstance(value, dict) or "hosts" not in value:
+        raise AnsibleFilterError(f"{name}: expected the plan dict from the vms_plan action (validate_inventory_plan), "
+                                 f"got {type(value).__name__}")
+    return value
+
+
+def vms_call(func, errors: tuple, *args, **kwargs):
+    """func(*args, **kwargs) for a filter. The package's input errors listed in `errors` become an
+    AnsibleFilterError naming func; a func that could not be imported raises the install message."""
+    if isinstance(func, Missing):
+        func()
+    caught = tuple(error for error in errors if isinstance(error, type))
+    try:
+        return func(*args, **kwargs)
+    except caught as exc:
+        raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
 
 
 def vms_base(target: str, *methods: str) -> type:

@@ -15,19 +15,9 @@ _GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
 MISSING = _GLUE["MISSING"]
 
 
-def _call(func, *args):
-    if IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
-    plan = args[0]
-    if isinstance(plan, dict) and "plan" in plan and "hosts" not in plan:
-        plan = plan["plan"]  # accept the registered vms_plan result as well as the plan itself
-    if not isinstance(plan, dict) or "hosts" not in plan:
-        raise AnsibleFilterError(f"{func.__name__}: expected the plan dict from the vms_plan action, got "
-                                 f"{type(plan).__name__}")
-    try:
-        return func(plan, *args[1:])
-    except (RenderError, KeyError, ValueError) as exc:
-        raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
+def _call(func, plan, *args):
+    plan = _GLUE["vms_plan_arg"](plan, getattr(func, "__name__", "filter"))
+    return _GLUE["vms_call"](func, (RenderError, KeyError, ValueError), plan, *args)
 
 
 def vms_nft_host_ruleset(plan, host):

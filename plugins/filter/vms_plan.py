@@ -19,9 +19,7 @@ _BAD = re.compile(r"[^a-z0-9_]+")
 def _plan(plan, name):
     if IMPORT_ERROR is not None:
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
-    if not isinstance(plan, dict) or "hosts" not in plan:
-        raise AnsibleFilterError(f"{name}: expected the plan dict (validate_inventory_plan), got {type(plan).__name__}")
-    return plan
+    return _GLUE["vms_plan_arg"](plan, name)
 
 
 def _group(prefix, value):

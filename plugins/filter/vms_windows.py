@@ -29,20 +29,12 @@ def _winrm(port):
 
 
 def _plan(value):
-    if isinstance(value, dict) and "plan" in value and "hosts" not in value:
-        value = value["plan"]  # the registered vms_plan result works as well as the plan itself
-    if not isinstance(value, dict) or "hosts" not in value:
-        raise AnsibleFilterError(f"expected the plan dict from the vms_plan action, got {type(value).__name__}")
-    return value
+    return _GLUE["vms_plan_arg"](value, "vms_windows filter")
 
 
 def _call(func, *args, **kwargs):
-    if IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
-    try:
-        return func(*args, **kwargs)
-    except (firewall.WindowsInputError, ValueError, KeyError) as exc:
-        raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
+    errors = (firewall.WindowsInputError, ValueError, KeyError) if IMPORT_ERROR is None else ()
+    return _GLUE["vms_call"](func, errors, *args, **kwargs)
 
 
 def vms_windows_firewall_rules(plan, host, winrm_port=None, controller_cidrs=None):

@@ -7,6 +7,7 @@ the lab works wherever its plugin path is configured (ansible.cfg, Molecule, the
 
 from __future__ import annotations
 
+import runpy
 import sys
 from pathlib import Path
 
@@ -26,6 +27,10 @@ try:
 except ImportError as exc:  # the controller lacks the package: say how to fix it, not a traceback
     IMPORT_ERROR = exc
 
+# The product's filter glue (plugins/filter/_vms_glue.py) for the plan argument and error conversion; the
+# imports stay here, so a missing lab package (lab/src) is named too.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[3] / "plugins" / "filter" / "_vms_glue.py"))
+
 MISSING = ("the vms_deploy Python package is not installed (run bin/setup, or pip install -e .), "
            f"or the lab's vms_lab package is missing from {_LAB_SRC}")
 
@@ -35,18 +40,10 @@ def _ready():
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
 
 
-def _call(func, *args):
+def _call(func, plan, *args):
     _ready()
-    plan = args[0]
-    if isinstance(plan, dict) and "plan" in plan and "hosts" not in plan:
-        plan = plan["plan"]  # accept the registered vms_plan result as well as the plan itself
-    if not isinstance(plan, dict) or "hosts" not in plan:
-        raise AnsibleFilterError(f"{func.__name__}: expected the plan dict from the vms_plan action, got "
-                                 f"{type(plan).__name__}")
-    try:
-        return func(plan, *args[1:])
-    except (RenderError, KeyError, ValueError) as exc:
-        raise AnsibleFilterError(f"{func.__name__}: {exc}") from None
+    plan = _GLUE["vms_plan_arg"](plan, getattr(func, "__name__", "filter"))
+    return _GLUE["vms_call"](func, (RenderError, KeyError, ValueError), plan, *args)
 
 
 def vms_flow_checks(plan, vantages):

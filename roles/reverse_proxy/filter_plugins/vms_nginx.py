@@ -14,14 +14,6 @@ _SETTINGS = ("cert_file", "key_file", "public_host", "upstream_tls", "upstream_c
              "client_max_body_size", "extra_server_names")
 
 
-def _plan(plan):
-    if isinstance(plan, dict) and "plan" in plan and "hosts" not in plan:
-        plan = plan["plan"]  # the registered vms_plan result as well as the plan itself
-    if not isinstance(plan, dict) or "hosts" not in plan:
-        raise AnsibleFilterError(f"expected the plan dict from the vms_plan action, got {type(plan).__name__}")
-    return plan
-
-
 def _settings(settings):
     settings = dict(settings or {})
     unknown = sorted(set(settings) - set(_SETTINGS))
@@ -37,8 +29,9 @@ def _settings(settings):
 def _call(func, plan, host, settings):
     if IMPORT_ERROR is not None:
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
+    plan = _GLUE["vms_plan_arg"](plan, getattr(func, "__name__", "filter"))
     try:
-        return func(_plan(plan), host, _settings(settings))
+        return func(plan, host, _settings(settings))
     except nginx.ProxyError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
