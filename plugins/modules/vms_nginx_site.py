@@ -177,10 +177,13 @@ def main():
     wanted.append((conf_path, p["conf"], 0o644))
 
     dir_wrong = not os.path.isdir(tls_dir) or _attrs_wrong(tls_dir, 0o750)
+    cert_path, found_cert = wanted[0][0], None  # the certificate nginx serves, as found (cert_sha256)
     new_content, attrs_only, diffs = [], [], []
     for path, text, mode in wanted:
         data = text.encode("utf-8")
         old = _read(path)
+        if path == cert_path:
+            found_cert = old
         if old != data:
             new_content.append((path, data, mode))
             if module._diff:
@@ -193,8 +196,6 @@ def main():
         elif _attrs_wrong(path, mode):
             attrs_only.append((path, mode))
     files_changed = ([tls_dir] if dir_wrong else []) + [w[0] for w in new_content] + [a[0] for a in attrs_only]
-    cert_path = wanted[0][0]
-    found_cert = _read(cert_path)
 
     systemd = os.path.isdir("/run/systemd/system")
     nginx_bin = module.get_bin_path("nginx")
@@ -246,8 +247,9 @@ def main():
             for tmp, path in staged:
                 if path is not None:
                     os.replace(tmp, path)
-                    if path == cert_path:
-                        result["cert_sha256"] = _sha256(_read(cert_path))
+            written = {path: data for path, data, _ in new_content}
+            if cert_path in written:
+                result["cert_sha256"] = _sha256(written[cert_path])
     finally:
         for tmp, _ in staged:
             if os.path.exists(tmp):

@@ -66,17 +66,27 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
+def _rsa_check_switch() -> dict:
+    """The keyword that skips cryptography's RSA consistency check, where this cryptography has it (39 and
+    later; an empty key is refused with ValueError then, TypeError before), else none: keys are validated."""
+    try:
+        serialization.load_pem_private_key(b"", password=None, unsafe_skip_rsa_key_validation=True)
+    except TypeError:
+        return {}
+    except ValueError:
+        return {"unsafe_skip_rsa_key_validation": True}
+    return {}  # pragma: no cover
+
+
+_SKIP_RSA_CHECK = _rsa_check_switch()
+
+
 def load_private_key(data: bytes, passphrase: str | None = None, validate: bool = True):
     """validate=False skips cryptography's RSA consistency check (a third of a second for RSA 4096): only for
     keys the certificates role made itself; the key-pair match with the certificate is checked either way."""
     pw = passphrase.encode() if passphrase else None
     load = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
-    if not validate:
-        try:
-            return load(data, password=pw, unsafe_skip_rsa_key_validation=True)
-        except TypeError:  # cryptography before 39 has no such switch: validate
-            pass
-    return load(data, password=pw)
+    return load(data, password=pw, **({} if validate else _SKIP_RSA_CHECK))
 
 
 def _public_der(obj) -> bytes:

@@ -40,9 +40,13 @@ def test_filters_load_once_in_the_controller_process(tmp_path, enabled):
     (tmp_path / "filters" / "probe.py").write_text(FILTER)
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     log = tmp_path / "loads.log"
+    # No ansible.cfg in tmp_path: the callback runs only when the environment enables it.
     env = dict(os.environ, ANSIBLE_FILTER_PLUGINS=str(tmp_path / "filters"), ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
-               ANSIBLE_CALLBACKS_ENABLED="vms_preload" if enabled else "ansible.builtin.minimal", PRELOAD_LOG=str(log),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1")
+               PRELOAD_LOG=str(log), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1")
+    for name in ("ANSIBLE_CALLBACKS_ENABLED", "ANSIBLE_CONFIG"):
+        env.pop(name, None)
+    if enabled:
+        env["ANSIBLE_CALLBACKS_ENABLED"] = "vms_preload"
     proc = subprocess.Popen(["ansible-playbook", "-i", "localhost,", "site.yml"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, _ = proc.communicate(timeout=120)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import runpy
 import stat
+from pathlib import Path
 
 from ansible.plugins.action import ActionBase
 
@@ -27,26 +29,17 @@ try:
 except ImportError:  # pragma: no cover - community.crypto needs it too
     x509 = None
 
+# The plugins' one import guard (plugins/filter/_vms_glue.py): certs.load_private_key, the one place that
+# knows how to skip the RSA consistency check on this cryptography.
+_GLUE = runpy.run_path(str(Path(__file__).resolve().parents[3] / "plugins" / "filter" / "_vms_glue.py"))
+(certs,), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.certs")
+
 # What auto.yml asks community.crypto for (openssl_privatekey defaults: RSA 4096, ECC secp256r1).
 RSA_BITS = 4096
 CA_KEY_USAGE = {"key_cert_sign", "crl_sign"}
 SERVER_KEY_USAGE = {"digital_signature", "key_encipherment"}
 _USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
            "key_cert_sign", "crl_sign")
-
-
-def _skip_rsa_check():
-    """unsafe_skip_rsa_key_validation where this cryptography has it (40 and later)."""
-    try:
-        serialization.load_pem_private_key(b"", password=None, unsafe_skip_rsa_key_validation=True)
-    except TypeError:
-        return {}
-    except ValueError:
-        return {"unsafe_skip_rsa_key_validation": True}
-    return {}  # pragma: no cover
-
-
-_SKIP_RSA_CHECK = _skip_rsa_check() if x509 is not None else {}
 
 
 def _mode(path):
@@ -64,9 +57,8 @@ def _key(path, passphrase, key_type, problems, label):
         # No RSA consistency check of the private numbers (OpenSSL's check of a 4096-bit key costs about
         # 0.3 s, twice per host: the largest part of this action). These are the files auto.yml made on
         # the controller; the key pair is still proven below by comparing public keys with the
-        # certificates, and vms_cert_check loads the server key again with the full check.
-        key = serialization.load_pem_private_key(data, password=passphrase.encode() if passphrase else None,
-                                                 **_SKIP_RSA_CHECK)
+        # certificates (vms_cert_check, key_made_here, skips the same check for the same reason).
+        key = certs.load_private_key(data, passphrase, validate=False)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         problems.append(f"{label} {path} cannot be read with the configured passphrase")
         return None
@@ -217,6 +209,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         if x509 is None:
             return dict(result, failed=True, msg="python cryptography is not installed on the controller")
+        if IMPORT_ERROR is not None:
+            return dict(result, failed=True, msg=f"{_GLUE['MISSING']} ({IMPORT_ERROR})")
         args = dict(self._task.args)
         missing = sorted({"ca_dir", "host_dir", "key_type", "ca_common_name", "common_name", "subject_alt_names",
                           "renew_days"} - set(args))
