@@ -1,0 +1,47 @@
+"""Runs the registered rules phase by phase (the phases' meaning: vms_deploy.validate.registry)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import load_catalog
+from ..errors import InputError, merge_errors
+from ..model import Site
+from .context import Context
+from .registry import Phase, rules
+from .site_wide import valid_product
+
+
+def _run(ctx: Context, phase: Phase) -> None:
+    for rule in rules(phase):
+        rule.check(ctx)
+
+
+def run(data: Any, extra_errors=None) -> list[InputError]:
+    """Every problem of the inventory data, merged per group variable and sorted."""
+    ctx = Context(data)
+    ctx.errors.extend(extra_errors or [])
+    given = len(ctx.errors)
+    for rule in rules(Phase.SHAPE):
+        rule.check(ctx)
+        if len(ctx.errors) > given:
+            return ctx.errors  # nothing to judge without hosts in the site's groups
+    _run(ctx, Phase.FORM)
+    ctx.product = valid_product(ctx)
+    # Deeper rules see only values of the documented type: a reported value is dropped (as if unset), so one
+    # mistake gives one message, never a crash in a later rule.
+    for host, name in ctx.bad:
+        ctx.site.hosts.get(host, {}).pop(name, None)
+    _run(ctx, Phase.ALWAYS)
+    if ctx.product:
+        ctx.catalog = load_catalog(ctx.product)
+        _run(ctx, Phase.PRODUCT)
+        if not ctx.errors:
+            _run(ctx, Phase.CLEAN)
+    return merge_errors(ctx.errors, set(ctx.site.hosts))
+
+
+def run_compiled(site: Site, plan: dict) -> list[InputError]:
+    """The rules that need the compiled plan of a site that validated."""
+    ctx = Context({}, site=site, plan=plan)
+    _run(ctx, Phase.COMPILED)
+    return merge_errors(ctx.errors, set(site.hosts))

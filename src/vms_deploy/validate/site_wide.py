@@ -1,0 +1,70 @@
+"""Site-wide settings: one value for the whole site, a product, a site name (phase FORM)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import checks
+from ..catalog import PRODUCTS
+from ..errors import MISSING
+from .context import Context
+from .spec import SITE_VARS, list_key
+
+
+def check_site_consistency(ctx: Context) -> None:
+    """A site-wide variable (SITE_VARS) has the same value on every host that carries it: a value set on one
+    host would silently be taken, or ignored, for the whole site.
+
+    From: docs/inventory.md (site-wide variables belong in group_vars/all); issue 23, class 3."""
+    for name in SITE_VARS:
+        by_object: dict[Any, tuple[Any, list[str]]] = {}  # repr() each distinct value once
+        for host, hvars in ctx.site.hosts.items():
+            if name in hvars and not ctx.reported(host, name):
+                value = hvars[name]
+                key = list_key(value) or ("object", id(value))
+                by_object.setdefault(key, (value, []))[1].append(host)
+        values: dict[str, list[str]] = {}
+        for value, hosts in by_object.values():
+            values.setdefault(repr(value), []).extend(hosts)
+        if len(values) > 1:
+            detail = "; ".join(f"{', '.join(sorted(h))}: {v}" for v, h in sorted(values.items()))
+            for host in sorted(h for hs in values.values() for h in hs):
+                ctx.err(host, name, ctx.site.hosts[host][name],
+                        f"differs between hosts ({detail}); it is site-wide",
+                        f"set {name} once, in group_vars/all.yml, and remove it from host and group variables")
+
+
+def check_product_set(ctx: Context) -> None:
+    """Every host has vms_product (the product's catalog decides ports, groups and traits).
+
+    From: seeds README (the three products: Valerus, XProtect, a generic NVR)."""
+    for host in ctx.site.hosts:
+        if ctx.site.hosts[host].get("vms_product") is None:
+            ctx.err(host, "vms_product", MISSING, "is not set",
+                    f"set vms_product to one of {', '.join(PRODUCTS)} in group_vars/all.yml")
+
+
+def valid_product(ctx: Context) -> str | None:
+    """The site's product when every host names the same known one and nothing reported it, else None
+    (then the rules of phase PRODUCT, which read its catalog, do not run)."""
+    site = ctx.site
+    if any(site.hosts[h].get("vms_product") is None for h in site.hosts) or ctx.reported_on_any_host("vms_product"):
+        return None
+    product = site.product()
+    return product if product in PRODUCTS else None
+
+
+def check_site_name(ctx: Context) -> None:
+    """vms_site is set and a safe name: it names directories (build/plan/SITE) and the site lock.
+
+    From: docs/security.md, Hostile input class 4 (names are data)."""
+    for host, hvars in ctx.site.hosts.items():
+        if ctx.reported(host, "vms_site"):
+            continue
+        value = hvars.get("vms_site", MISSING)
+        if value is MISSING or value is None:
+            ctx.err(host, "vms_site", MISSING, "is not set",
+                    "set vms_site (the site's short name, e.g. vms_site: hq) in group_vars/all.yml")
+        elif checks.safe_name_problem(value):
+            ctx.err(host, "vms_site", value, "is not a valid site name (it names a directory)",
+                    f"use {checks.SAFE_NAME_RULE} (e.g. hq-01); a YAML block scalar (|) adds a newline: "
+                    "write vms_site: hq-01 on one line")

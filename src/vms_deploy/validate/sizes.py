@@ -1,0 +1,29 @@
+"""Sizes: a huge or alias-expanded value is refused before any other rule walks it (phase FORM, first)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import checks
+from ..errors import preview
+from .context import Context
+
+
+def check_sizes(ctx: Context) -> None:
+    """No variable's value holds more than checks.MAX_NODES items (YAML aliases expanded) or a string over
+    checks.MAX_STRING characters; a refused value is removed so that no later rule walks it. Each distinct
+    object is measured once: group_vars are shared by every host of the group.
+
+    From: docs/security.md, Hostile input class 8 (bounded)."""
+    measured: dict[int, tuple[Any, str | None]] = {}
+    for host, hvars in ctx.site.hosts.items():
+        for name in sorted(hvars, key=str):
+            value = hvars[name]
+            if not isinstance(value, (list, dict, str)):
+                continue
+            hit = measured.get(id(value))
+            if hit is None or hit[0] is not value:
+                hit = measured[id(value)] = (value, checks.size_problem(value))
+            if hit[1]:
+                ctx.err(host, str(name), preview(value), hit[1],
+                        f"give {name} a value of normal size; check the file for YAML anchors and aliases (&, *)")
+                del hvars[name]  # no later check may walk it
