@@ -22,6 +22,7 @@ Phases (vms_deploy.validate.runner runs them in this order):
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -71,7 +72,8 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return self.check.__doc__ or ""
+        """The rule's docstring, dedented: the rule, then its "From:" line."""
+        return inspect.cleandoc(self.check.__doc__ or "")
 
 
 def _phase(phase: Phase, *checks: Callable[[Context], None]) -> tuple[Rule, ...]:

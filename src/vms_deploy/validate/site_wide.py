@@ -36,7 +36,7 @@ def check_site_consistency(ctx: Context) -> None:
 def check_product_set(ctx: Context) -> None:
     """Every host has vms_product (the product's catalog decides ports, groups and traits).
 
-    From: seeds README (the three products: Valerus, XProtect, a generic NVR)."""
+    From: docs/inventory.md (vms_product: valerus, xprotect or generic_nvr, the products of seeds 000-002)."""
     for host in ctx.site.hosts:
         if ctx.site.hosts[host].get("vms_product") is None:
             ctx.err(host, "vms_product", MISSING, "is not set",

@@ -16,8 +16,7 @@ def _mode_known(ctx: Context, host: str) -> bool:
 def check_tls_mode(ctx: Context) -> None:
     """vms_tls_mode is auto (a site CA made by vms-deploy) or provided (the site's own certificate files).
 
-    From: DEVELOPERS.md mission (TLS certificates, self-signed by default, the site's own when given);
-    docs/security.md, Hostile input class 1."""
+    From: docs/security.md, "Defaults" (TLS on by default, vms_tls_mode: auto) and Hostile input class 1."""
     for host in ctx.site.hosts:
         mode = ctx.site.var(host, "vms_tls_mode", None)
         if mode is not None and not ctx.reported(host, "vms_tls_mode") and mode not in TLS_MODES:
