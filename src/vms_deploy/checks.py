@@ -1,4 +1,4 @@
-"""Pure checks on single inventory values, for the validator (validate.py) and the renderers.
+"""Pure checks on single inventory values, for the validator (vms_deploy.validate) and the renderers.
 
 Each function returns the problem as text (worded to follow "VARIABLE = VALUE ...") or None when
 the value is fine; the validator adds host, variable and fix. Hostile input (issue 13) is the

@@ -103,7 +103,7 @@ def check_management_port(ctx: Context) -> None:
 def check_recorder_instances(ctx: Context) -> None:
     """vms_recorder_instances is 1-MAX_INSTANCES (each instance gets its own ports).
 
-    From: seed 002 (media port ranges per recorder); the product catalogs' instance ports."""
+    From: seed 001 ("if multiple Recording Server instances are in use, every instance needs its own port")."""
     for host in ctx.site.hosts:
         inst = ctx.site.var(host, "vms_recorder_instances", None)
         if inst is not None and not ctx.reported(host, "vms_recorder_instances") and not 1 <= inst <= MAX_INSTANCES:
@@ -114,7 +114,7 @@ def check_recorder_instances(ctx: Context) -> None:
 def check_device_count(ctx: Context) -> None:
     """vms_device_count (IP devices on the site) is not negative.
 
-    From: seed 000 (the all-in-one topology's device limit)."""
+    From: seed 000 (more than 150 IP devices: a separate Application Server)."""
     for host in ctx.site.hosts:
         count = ctx.site.var(host, "vms_device_count", None)
         if count is not None and not ctx.reported(host, "vms_device_count") and count < 0:
