@@ -144,8 +144,24 @@ class _Compiler(Resolver):
             "forwards": forwards, "zone_flows": self.zone_flows(hosts, zones),
             "vpn": self.vpn(), "features": sorted(s.features),
         }
+        plan["edge"].update(self.edge_device(edge_host))
         plan["warnings"] = self.compute_warnings(plan, services_by_host)
         return plan
+
+    def edge_device(self, edge_host: str | None) -> dict:
+        """What a vendor edge (fortios, routeros) binds its rules to, as the edge host gives it: the device's
+        interface per site zone, the FortiGate's first policy id. Recorded only when set, so the plans of
+        the other backends do not change."""
+        out: dict = {}
+        if edge_host is None:
+            return out
+        interfaces = self.site.var(edge_host, "vms_edge_interfaces", None)
+        if interfaces:
+            out["interfaces"] = {str(zone): str(name) for zone, name in sorted(interfaces.items())}
+        base = self.site.var(edge_host, "vms_edge_policy_id_base", None)
+        if base is not None:
+            out["policy_id_base"] = int(base)
+        return out
 
     def forwards(self, forwarded, services_by_host) -> list[dict]:
         multi = len({h for h, _ in forwarded}) > 1

@@ -107,6 +107,13 @@ def _site_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if a != b:
             changes.append(Change("site", CHANGED, f"~ {label}: {a or 'none'} -> {b or 'none'}",
                                   {"field": f"edge.{field_name}"}, a, b))
+    # A vendor edge's wiring (vms_edge_interfaces, vms_edge_policy_id_base): rebinding a zone moves its rules.
+    for field_name, label in (("interfaces", "edge interfaces"), ("policy_id_base", "edge first policy id")):
+        a, b = old_edge.get(field_name), new_edge.get(field_name)
+        if a != b:
+            shown = [", ".join(f"{k}={v}" for k, v in sorted(x.items())) if isinstance(x, dict) else x for x in (a, b)]
+            changes.append(Change("site", CHANGED, f"~ {label}: {shown[0] or 'none'} -> {shown[1] or 'none'}",
+                                  {"field": f"edge.{field_name}"}, a, b))
     # A plan written before edge.backend existed has the default backend (vms_deploy.edge.backend_of).
     a, b = backend_of(old), backend_of(new)
     if a != b:

@@ -6,6 +6,8 @@ from __future__ import annotations
 BACKENDS = {
     "nftables": "vms_deploy.render.nftables_edge",
     "router_sheet": "vms_deploy.render.router_sheet",
+    "fortios": "vms_deploy.render.fortios",
+    "routeros": "vms_deploy.render.routeros",
 }
 DEFAULT_WITH_EDGE_HOST = "nftables"
 DEFAULT_WITHOUT_EDGE_HOST = "router_sheet"

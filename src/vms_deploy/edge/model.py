@@ -75,6 +75,7 @@ class Forward:
     component: str
     service: str
     purpose: str
+    to_zone: str = ""  # the destination host's zone (a vendor edge picks the egress interface by it)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ class EdgeModel:
     routed_public: tuple[str, ...]
     vpn: Vpn | None
     warnings: tuple[str, ...]
+    # site zone -> the edge device's interface (or FortiGate zone) for it, from vms_edge_interfaces on the
+    # edge host (plan edge.interfaces); what a vendor backend binds its rules to. Empty for the others.
+    interfaces: tuple[tuple[str, str], ...] = ()
+    policy_id_base: int | None = None  # a FortiGate's first policy id (vms_edge_policy_id_base), when set
 
     def address_set(self, name: str) -> AddressSet:
         for entry in self.sets:
@@ -307,7 +312,7 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
         Forward(f["name"], f["protocol"], _pair(f["external_ports"]), f["to_host"], f["to_address"],
                 _pair(f["to_ports"]),
                 names[f["name"]], tuple(f["sources"]), f.get("component", ""), f.get("service", ""),
-                f.get("purpose", ""))
+                f.get("purpose", ""), str((hosts.get(f["to_host"]) or {}).get("zone") or ""))
         for f in forwards)
 
     crossing = dedup_flows(plan.get("zone_flows") or [], host)
@@ -329,4 +334,6 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
         sets=tuple(AddressSet(name, tuple(cidrs), comment) for name, cidrs, comment in src.sets),
         internal=INTERNAL_SET, management=mgmt, input_services=tuple(services), forwards=model_forwards,
         flows=tuple(flows), routed_public=tuple(sorted(n for n, h in hosts.items() if h.get("routed_public"))),
-        vpn=vpn, warnings=tuple(plan.get("warnings") or ()))
+        vpn=vpn, warnings=tuple(plan.get("warnings") or ()),
+        interfaces=tuple(sorted((str(z), str(i)) for z, i in (edge.get("interfaces") or {}).items())),
+        policy_id_base=edge.get("policy_id_base"))
