@@ -204,3 +204,68 @@ def render(model: EdgeModel) -> dict[str, str]:
 def plan_data(plan: dict) -> dict:
     """The module data of a plan's edge (the vms_edge_data filter)."""
     return data(build(plan, (plan.get("edge") or {}).get("host"), backend=NAME))
+
+
+# --- What the role does with the device's current objects (roles/edge_firewall/tasks/fortios.yml) --------
+
+OBJECT_KEYS = ("firewall_vip", "firewall_addrgrp", "firewall_address", "firewall_service_custom")  # delete order
+
+
+def _comment(entry: dict) -> str:
+    return str(entry.get("comments") if "comments" in entry else entry.get("comment") or "")
+
+
+def reconcile(payload: dict, current: dict) -> dict:
+    """Compare the module data with the device's objects (current: {firewall_policy: [{policyid, name,
+    comments}] in list order, firewall_vip / _addrgrp / _address / _service_custom: [{name, comment}]}).
+
+    An object is the site's when its comment carries the site's mark (`owner`); anything else is
+    never changed or deleted. Returns {"collisions": [text], "stale": {key: [name or policyid]}}:
+    collisions are objects the data would overwrite but the site does not own (a policy id of the
+    site's block, a name); stale are owned objects the data no longer has."""
+    mark = payload["owner"]
+    first, last = payload["policy_ids"]
+    collisions: list[str] = []
+    stale: dict[str, list] = {}
+    wanted_ids = {p["policyid"] for p in payload["firewall_policy"]}
+    for entry in current.get("firewall_policy") or []:
+        pid = int(entry.get("policyid"))
+        mine = _comment(entry).startswith(mark)
+        if first <= pid <= last and not mine:
+            collisions.append(f"firewall policy {pid} ({entry.get('name') or 'no name'}) is in the site's id block "
+                              f"{first}-{last} but not the site's; set vms_edge_policy_id_base to a free block")
+        elif mine and pid not in wanted_ids:
+            stale.setdefault("firewall_policy", []).append(pid)
+    for key in OBJECT_KEYS:
+        wanted = {e["name"] for e in payload[key]}
+        for entry in current.get(key) or []:
+            name, mine = entry.get("name"), _comment(entry).startswith(mark)
+            if name in wanted and not mine:
+                collisions.append(f"{key.replace('_', ' ')} {name!r} exists and is not the site's (its comment "
+                                  f"does not start with {mark!r}); rename or remove it")
+            elif mine and name not in wanted:
+                stale.setdefault(key, []).append(name)
+    return {"collisions": collisions, "stale": stale}
+
+
+def moves(payload: dict, order: list) -> list[dict]:
+    """The `move` calls that put the site's policies, in the data's order, first in the policy list.
+
+    order: the device's policy ids in list order. A policy of the data the device does not have yet
+    (check mode) counts as appended at the end, where FortiOS puts a new policy. Each move is
+    {"self": id, "before": id} or {"self": id, "after": id}; none when the block is in place."""
+    ours = [p["policyid"] for p in payload["firewall_policy"]]
+    seq = [int(pid) for pid in order]
+    seq += [pid for pid in ours if pid not in seq]
+    out: list[dict] = []
+    for i, pid in enumerate(ours):
+        at = seq.index(pid)
+        if at == i:
+            continue
+        seq.pop(at)
+        if i == 0:
+            out.append({"self": str(pid), "before": str(seq[0])})
+        else:
+            out.append({"self": str(pid), "after": str(ours[i - 1])})
+        seq.insert(i, pid)
+    return out

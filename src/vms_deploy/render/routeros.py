@@ -13,13 +13,15 @@ the RouterOS API, in this order):
    sets such as hosts_recorder), one entry per network (twice, as the members);
 4. `ip firewall nat`: one dst-nat per forward (and per port of a shifted range), only for packets
    entering on the Internet interface, to the public address, from the allow-list;
-5. `ip firewall filter`, the site's own chain `vms-SITE`, in order: accept established/related, drop
-   invalid, drop a site source entering from the Internet (forged), accept the forwards only as
-   dst-nat'ed connections from the Internet (connection-nat-state=dstnat, the host's port), accept the
-   merged zone flows (source zone's interface list, source and destination lists), drop the rest
-   (logged): the site's default drop;
-6. `ip firewall filter`, chain forward: one jump to `vms-SITE` for every packet leaving on a site
-   zone's interface (the role keeps it ahead of every forward rule that accepts new connections).
+5. `ip firewall filter`, the site's own chain `vms-SITE-fwd`, in order: return established/related
+   to the forward chain (the device's fasttrack and accept rules for them still apply), drop invalid,
+   drop a site source entering from the Internet (forged), accept the forwards only as dst-nat'ed
+   connections from the Internet (connection-nat-state=dstnat, the host's port), accept the merged
+   zone flows (source zone's interface list, source and destination lists), drop the rest (logged):
+   the site's default drop;
+6. `ip firewall filter`, chain forward: one jump to `vms-SITE-fwd` for every packet leaving on a site
+   zone's interface; the role keeps it the chain's first rule (`jump_move`), so no rule of the
+   device (an IPsec accept, say) admits a new connection into a site zone before the site's chain.
 
 Ownership: every entry's comment starts with `vms-deploy SITE: `; each call is restricted to the
 site's entries (`restrict` on the comment, or on the site's chain) and removes the ones the plan no
@@ -86,8 +88,10 @@ def calls(model: EdgeModel) -> list[dict]:
     internal = address_list(model.internal)
     nat: list[dict] = []
     rules = [
-        {"chain": chain(site), "action": "accept", "connection-state": "established,related",
-         "comment": mark("established")},
+        # Established and related packets go back to the forward chain: the device's own rules for them
+        # (fasttrack, accept) apply; they were admitted as new connections by this chain or are replies.
+        {"chain": chain(site), "action": "return", "connection-state": "established,related",
+         "comment": mark("established: the forward chain's own rules")},
         {"chain": chain(site), "action": "drop", "connection-state": "invalid", "comment": mark("invalid")},
     ]
     if internal is not None:
@@ -179,3 +183,20 @@ def render(model: EdgeModel) -> dict[str, str]:
 def plan_data(plan: dict) -> dict:
     """The api_modify calls of a plan's edge (the vms_edge_data filter)."""
     return data(build(plan, (plan.get("edge") or {}).get("host"), backend=NAME))
+
+
+def jump_move(payload: dict, entries: list[dict]) -> dict | None:
+    """The move that makes the site's jump the first rule of the forward chain, or None when it is.
+
+    entries: `ip firewall filter` as community.routeros.api_info returns it (table order, dynamic
+    entries left out). {"numbers": jump id, "destination": id of the rule it goes before};
+    {"numbers": None, ...} in check mode, when the jump is not on the device yet (new rules go last)."""
+    forward = [e for e in entries if e.get("chain") == "forward" and not e.get("dynamic")]
+    if not forward:
+        return None
+    mark = payload["owner"]
+    jump = next((e for e in forward if e.get("action") == "jump" and e.get("jump-target") == payload["chain"]
+                 and str(e.get("comment") or "").startswith(mark)), None)
+    if jump is forward[0]:
+        return None
+    return {"numbers": jump.get(".id") if jump else None, "destination": forward[0].get(".id")}
