@@ -91,7 +91,7 @@ def calls(model: EdgeModel) -> list[dict]:
         # Established and related packets go back to the forward chain: the device's own rules for them
         # (fasttrack, accept) apply; they were admitted as new connections by this chain or are replies.
         {"chain": chain(site), "action": "return", "connection-state": "established,related",
-         "comment": mark("established: the forward chain's own rules")},
+         "comment": mark("established: back to the forward chain")},
         {"chain": chain(site), "action": "drop", "connection-state": "invalid", "comment": mark("invalid")},
     ]
     if internal is not None:
@@ -157,8 +157,9 @@ def calls(model: EdgeModel) -> list[dict]:
          "ensure_order": True, **remove},
         {"path": "ip firewall filter", "data": rules, "restrict": [{"field": "chain", "values": [chain(site)]}],
          "ensure_order": True, **remove},
-        {"path": "ip firewall filter", "data": [{"chain": "forward", "action": "jump", "jump-target": chain(site),
-                                                 "out-interface-list": site_list, "comment": mark("the site's rules")}],
+        {"path": "ip firewall filter",
+         "data": [{"chain": "forward", "action": "jump", "jump-target": chain(site), "out-interface-list": site_list,
+                   "comment": mark("to the rules of the site")}],
          "restrict": marked + [{"field": "chain", "values": ["forward"]}], **remove},
         {"path": "interface list", "data": interface_lists, "restrict": marked, **remove},
     ]
@@ -186,17 +187,28 @@ def plan_data(plan: dict) -> dict:
 
 
 def jump_move(payload: dict, entries: list[dict]) -> dict | None:
-    """The move that makes the site's jump the first rule of the forward chain, or None when it is.
+    """The move that puts the site's jump ahead of every forward rule of the device, or None when it is.
 
     entries: `ip firewall filter` as community.routeros.api_info returns it (table order, dynamic
-    entries left out). {"numbers": jump id, "destination": id of the rule it goes before};
-    {"numbers": None, ...} in check mode, when the jump is not on the device yet (new rules go last)."""
+    entries left out). Only other vms-deploy sites' jumps may precede it (each matches its own site's
+    interfaces only, so their order does not matter and two sites never move each other's jump on
+    every run). {"numbers": jump id, "destination": id of the rule it goes before}; "numbers" is None
+    in check mode, when the jump is not on the device yet (a new rule goes last)."""
     forward = [e for e in entries if e.get("chain") == "forward" and not e.get("dynamic")]
-    if not forward:
-        return None
     mark = payload["owner"]
-    jump = next((e for e in forward if e.get("action") == "jump" and e.get("jump-target") == payload["chain"]
-                 and str(e.get("comment") or "").startswith(mark)), None)
-    if jump is forward[0]:
-        return None
-    return {"numbers": jump.get(".id") if jump else None, "destination": forward[0].get(".id")}
+
+    def is_ours(e: dict) -> bool:
+        return (e.get("action") == "jump" and e.get("jump-target") == payload["chain"]
+                and str(e.get("comment") or "").startswith(mark))
+
+    def another_sites(e: dict) -> bool:
+        return (e.get("action") == "jump" and str(e.get("jump-target") or "").startswith("vms-")
+                and str(e.get("comment") or "").startswith("vms-deploy "))
+
+    jump = next((e for e in forward if is_ours(e)), None)
+    for entry in forward:
+        if entry is jump:
+            return None
+        if not another_sites(entry):
+            return {"numbers": jump.get(".id") if jump else None, "destination": entry.get(".id")}
+    return None
