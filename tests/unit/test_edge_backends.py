@@ -13,11 +13,13 @@ import ipaddress
 import pytest
 import yaml
 from conftest import EXAMPLES, GOLDEN_PLANS, ROOT, compare_golden, load_json, nvr_home, plan_of, valerus_split
+from edge_vendor_cases import cases as vendor_cases
+from edge_vendor_cases import example_plan
 
 from vms_deploy import edge
 from vms_deploy.diff import diff_plans
 from vms_deploy.edge.model import build
-from vms_deploy.render import router_sheet
+from vms_deploy.render import fortios, router_sheet
 from vms_deploy.render.nft_common import RenderError
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.validate import validate
@@ -49,11 +51,11 @@ def _edge_members(inventory: dict) -> list[str]:
 def test_the_registry_offers_exactly_the_documented_choices():
     inventory = _spec("roles/validate_inventory/meta/argument_specs.yml", "inventory", "vms_edge_backend")
     role = _spec("roles/edge_firewall/meta/argument_specs.yml", "main", "edge_firewall_backend")
-    assert inventory["choices"] == role["choices"] == ["nftables", "router_sheet"]
+    assert inventory["choices"] == role["choices"] == ["nftables", "router_sheet", "fortios", "routeros"]
     assert list(edge.BACKENDS) == inventory["choices"]
 
 
-@pytest.mark.parametrize("name", ["nftables", "router_sheet"])
+@pytest.mark.parametrize("name", ["nftables", "router_sheet", "fortios", "routeros"])
 def test_every_backend_exposes_the_same_interface(name):
     module = edge.backend(name)
     assert module.NAME == name
@@ -61,14 +63,14 @@ def test_every_backend_exposes_the_same_interface(name):
     assert callable(module.render)
 
 
-def test_only_the_nftables_backend_manages_an_edge_host():
-    assert edge.backend("nftables").MANAGED_EDGE is True
-    assert edge.backend("router_sheet").MANAGED_EDGE is False
+def test_only_the_router_sheet_leaves_the_edge_unmanaged():
+    """The FortiGate and the MikroTik are the site's vms_edge host: they filter between zones."""
+    assert [n for n in edge.BACKENDS if not edge.backend(n).MANAGED_EDGE] == ["router_sheet"]
 
 
 def test_an_unknown_backend_names_the_choices():
-    with pytest.raises(ValueError, match="'routeros' is not one of nftables, router_sheet"):
-        edge.backend("routeros")
+    with pytest.raises(ValueError, match="'opnsense' is not one of nftables, router_sheet, fortios, routeros"):
+        edge.backend("opnsense")
 
 
 # --- selection: the default follows group vms_edge ----------------------------------------------
@@ -117,9 +119,9 @@ def test_the_router_sheet_with_a_managed_edge_host_is_refused_with_the_fix():
 
 
 def test_an_unknown_backend_is_refused_with_the_choices():
-    errors = _errors(valerus_split(vms_edge_backend="routeros"))
-    assert [e.value for e in errors] == ["routeros"]
-    assert "nftables, router_sheet" in errors[0].fix
+    errors = _errors(valerus_split(vms_edge_backend="opnsense"))
+    assert [e.value for e in errors] == ["opnsense"]
+    assert "nftables, router_sheet, fortios, routeros" in errors[0].fix
 
 
 def test_the_backend_is_site_wide():
@@ -150,6 +152,54 @@ def test_golden_per_backend(name):
     assert files
     for filename, text in files.items():
         compare_golden(GOLDEN / backend / f"{name}.{filename}", text)
+
+
+@pytest.mark.parametrize("name,backend", vendor_cases())
+def test_golden_per_vendor_backend(name, backend):
+    """Every example, wired to a FortiGate and to a MikroTik (tests/unit/edge_vendor_cases.py)."""
+    files = edge.render(example_plan(name, backend))
+    assert list(files) == [f"{backend}.yml"]
+    for filename, text in files.items():
+        compare_golden(GOLDEN / backend / f"{name}.{filename}", text)
+
+
+@pytest.mark.parametrize("backend", ["fortios", "routeros"])
+def test_a_vendor_edge_names_the_missing_interfaces(backend):
+    plan = example_plan("xprotect_distributed_dmz", backend)
+    del plan["edge"]["interfaces"]["cameras"], plan["edge"]["interfaces"]["dmz"]
+    with pytest.raises(RenderError, match="interface of zone.s. cameras, dmz; set vms_edge_interfaces"):
+        edge.render(plan)
+    plan["edge"]["interfaces"] = {}
+    with pytest.raises(RenderError, match="internet, servers, clients, cameras, dmz, management"):
+        edge.render(plan)
+
+
+@pytest.mark.parametrize("backend", ["fortios", "routeros"])
+def test_a_vendor_edge_refuses_a_zone_on_the_internets_interface(backend):
+    plan = example_plan("valerus_separate_recorders", backend)
+    plan["edge"]["interfaces"]["clients"] = plan["edge"]["interfaces"]["internet"]
+    with pytest.raises(RenderError, match="clients the Internet's interface"):
+        edge.render(plan)
+
+
+@pytest.mark.parametrize("backend", ["fortios", "routeros"])
+def test_a_vendor_edge_refuses_the_wireguard_vpn(backend):
+    plan = load_json(ROOT / "tests" / "fixtures" / "plans" / "valerus_vpn.json")
+    plan["edge"]["interfaces"] = {"internet": "p1", "servers": "p2", "clients": "p3", "cameras": "p4", "dmz": "p5",
+                                  "management": "p6", "vpn": "p7"}
+    with pytest.raises(RenderError, match="vpn runs WireGuard on the Linux edge"):
+        edge.render(plan, backend)
+
+
+def test_the_plan_records_the_devices_wiring_only_when_set():
+    interfaces = {"internet": "port1", "servers": "port2", "clients": "port3", "cameras": "port4", "dmz": "port5"}
+    data = valerus_split(vms_edge_backend="fortios")
+    data["hosts"]["edge"].update(vms_edge_interfaces=interfaces, vms_edge_policy_id_base=5000)
+    plan = plan_of(data)
+    assert plan["edge"] == {"host": "edge", "public_address": "100.64.0.9", "backend": "fortios",
+                            "interfaces": interfaces, "policy_id_base": 5000}
+    assert fortios.plan_data(plan)["policy_ids"] == [5000, 5999]
+    assert "interfaces" not in plan_of(valerus_split())["edge"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -63,6 +63,10 @@ def zones_with_networks(model: EdgeModel) -> list[str]:
     return out
 
 
+def _zone_order(zone: str) -> tuple:
+    return (BOUND_ZONES.index(zone) if zone in BOUND_ZONES else len(BOUND_ZONES), zone)
+
+
 def interfaces(model: EdgeModel, backend: str) -> dict[str, str]:
     """site zone -> device interface for every zone the site uses; a RenderError naming the variable when
     one is missing (the validator says the same before anything is compiled)."""
@@ -73,6 +77,10 @@ def interfaces(model: EdgeModel, backend: str) -> dict[str, str]:
             "backend does not manage; set vms_remote_access: port_forward or none and use the device's own VPN, "
             "or use vms_edge_backend: nftables")
     needed = zones_with_networks(model)
+    for zone in sorted({z for f in model.flows for z in (f.from_zone, f.to_zone)}
+                       | {f.to_zone or "servers" for f in model.forwards}, key=_zone_order):
+        if zone not in needed:
+            needed.append(zone)  # a zone a rule names: bound too (the model's flows never name an empty zone)
     missing = [z for z in needed if not given.get(z)]
     if missing:
         example = ", ".join(f"{z}: {given.get(z) or 'PORT'}" for z in needed)
