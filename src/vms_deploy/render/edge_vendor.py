@@ -114,7 +114,11 @@ class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data) -> bool:  # the same list in two calls is written out twice, never as *id001
         return True
 
+    def increase_indent(self, flow=False, indentless=False):  # lists indented under their key (yamllint)
+        return super().increase_indent(flow, False)
+
 
 def yaml_text(head: str, payload: dict) -> str:
     """The module data as YAML (key order kept, byte-stable), after a comment header."""
-    return head + yaml.dump(payload, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=200)
+    return head + yaml.dump(payload, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=200,
+                            explicit_start=True)
