@@ -46,7 +46,7 @@ FAKE = textwrap.dedent('''\
     elif NAME == "api_info":
         print(json.dumps({"changed": False, "result": device.get(args["path"], [])}))
     else:
-        print(json.dumps({"changed": True}))
+        print(json.dumps({"changed": os.environ.get("VMS_FAKE_CHANGED", "1") == "1"}))
 ''')
 MODULES = {("fortinet", "fortios"): ["fortios_configuration_fact", "fortios_firewall_address", "fortios_firewall_addrgrp",
                                      "fortios_firewall_service_custom", "fortios_firewall_vip", "fortios_firewall_policy"],
@@ -84,7 +84,7 @@ def _inventory(tmp_path, backend):
     return inventory, name
 
 
-def _run(tmp_path, backend, device, *extra):
+def _run(tmp_path, backend, device, *extra, playbooks=("stages/prechecks.yml", "stages/edge.yml"), changed=True):
     inventory, edge = _inventory(tmp_path, backend)
     record = tmp_path / f"record-{len(list(tmp_path.glob('record-*')))}.jsonl"
     (tmp_path / "device.json").write_text(json.dumps(device))
@@ -93,9 +93,10 @@ def _run(tmp_path, backend, device, *extra):
         _collections(tmp_path)
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections),
            "VMS_FAKE_RECORD": str(record), "VMS_FAKE_DEVICE": str(tmp_path / "device.json"),
+           "VMS_FAKE_CHANGED": "1" if changed else "0",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks/stages/prechecks.yml"),
-           str(ROOT / "playbooks/stages/edge.yml"), "-e", "ansible_connection=local", *extra]
+    cmd = ["ansible-playbook", "-i", str(inventory), *(str(ROOT / "playbooks" / p) for p in playbooks),
+           "-e", "ansible_connection=local", *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
     calls = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     plan = compile_plan(load_inventory(inventory))
@@ -173,3 +174,16 @@ def test_the_mikrotik_gets_exactly_the_rendered_calls_and_the_jump_first(tmp_pat
     assert rc == 0, out
     assert all(c["check"] for c in calls) and not _args(calls, "api")
     assert "would move the site's jump ahead of forward rule *1" in out
+
+
+def test_the_audit_reports_the_vendor_edge_from_check_mode(tmp_path):
+    """audit.yml on a FortiGate site: the edge's finding comes from the modules' check-mode comparison
+    (the Windows hosts are left out with --limit; they are not audited here)."""
+    limit = ("--limit", "vedge:localhost")
+    rc, out, calls, _, _ = _run(tmp_path, "fortios", {}, *limit, playbooks=("audit.yml",), changed=True)
+    assert rc == 2, out
+    assert "DRIFT   vedge: edge firewall and forwards (fortios): differs from the plan:" in out
+    changing = [c for c in calls if c["module"] != "fortios_configuration_fact"]  # the reads run for real
+    assert changing and all(c["check"] for c in changing)
+    rc, out, calls, _, _ = _run(tmp_path, "fortios", {}, *limit, playbooks=("audit.yml",), changed=False)
+    assert "vedge: edge firewall and forwards (fortios): the site's objects match the plan" in out, out
