@@ -186,4 +186,4 @@ def test_the_audit_reports_the_vendor_edge_from_check_mode(tmp_path):
     changing = [c for c in calls if c["module"] != "fortios_configuration_fact"]  # the reads run for real
     assert changing and all(c["check"] for c in changing)
     rc, out, calls, _, _ = _run(tmp_path, "fortios", {}, *limit, playbooks=("audit.yml",), changed=False)
-    assert "vedge: edge firewall and forwards (fortios): the site's objects match the plan" in out, out
+    assert "OK      vedge: edge firewall and forwards (fortios): every object of the site matches" in out, out
