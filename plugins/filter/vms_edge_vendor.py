@@ -59,7 +59,8 @@ def vms_fortios_moves(data, fact_result):
 
 def vms_routeros_jump_move(data, info_result):
     if not isinstance(info_result, dict) or not isinstance(info_result.get("result"), list):
-        raise AnsibleFilterError("vms_routeros_jump_move: expected the registered result of community.routeros.api_info")
+        raise AnsibleFilterError("vms_routeros_jump_move: expected the registered result of "
+                                 "community.routeros.api_info")
     return _GLUE["vms_call"](routeros.jump_move, (KeyError, ValueError, TypeError), data, info_result["result"])
 
 

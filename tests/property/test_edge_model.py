@@ -5,20 +5,32 @@ pairs each merged flow admits, sources x union(destinations), are exactly those 
 from. The expectation is computed here by expanding every CIDR into its addresses with ipaddress, not
 with the model's own collapse. Addresses come from a /27, so every product stays small.
 
-Also: every backend renders every generated model (the backends accept what the model builds).
+Also: every backend renders every generated model (the backends accept what the model builds), and
+on generated sites with an edge host, the FortiGate's and the MikroTik's rules (judged by the
+interpreters of tests/unit/edge_vendor_devices.py, the MikroTik's made by api_modify's own code) keep
+the security invariants.
 """
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from strategies import sites
 
-from vms_deploy import edge
+from vms_deploy import edge, invariants
 from vms_deploy.edge.model import build, crosses_edge, merge_flows
+from vms_deploy.pipeline import compile_plan
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))  # the vendor edges' stand-ins and judges
+from edge_vendor_cases import VENDOR_BACKENDS, wired  # noqa: E402
+from edge_vendor_devices import judge_of  # noqa: E402
 
 EXAMPLES = int(os.environ.get("VMS_PROPERTY_EXAMPLES", "150"))
+VENDOR_EXAMPLES = max(1, EXAMPLES // 8)  # each compiles a site and judges ~1000 tuples per backend
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -78,7 +90,9 @@ def _plan(flows) -> dict:
     hosts["edge1"] = {"address": "10.0.0.30", "zone": "edge", "components": ["edge"], "inbound": []}
     return {"schema": 1, "site": "generated", "product": "valerus", "remote_access": "none",
             "zones": {"internet": ["0.0.0.0/0"], "servers": ["10.0.0.0/27"]}, "hosts": hosts,
-            "edge": {"host": "edge1", "public_address": None, "backend": "nftables"},
+            # The vendor backends bind every zone a rule names to a device interface (vms_edge_interfaces).
+            "edge": {"host": "edge1", "public_address": None, "backend": "nftables",
+                     "interfaces": {z: f"port{i}" for i, z in enumerate(["internet"] + ZONES, start=1)}},
             "forwards": [], "zone_flows": flows, "vpn": None, "warnings": []}
 
 
@@ -98,3 +112,15 @@ def test_the_model_routes_exactly_the_flows_that_cross_the_edge(flows):
     for name in edge.BACKENDS:  # every backend renders every model
         host = "edge1" if edge.backend(name).MANAGED_EDGE else None
         assert edge.backend(name).render(build(plan, host, backend=name))
+
+
+@settings(max_examples=VENDOR_EXAMPLES, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(data=sites())
+def test_generated_sites_keep_the_invariants_on_the_vendor_edges(data):
+    plan = compile_plan(data)
+    assume(plan["edge"]["host"] and plan["remote_access"] != "vpn")  # a vendor edge is the vms_edge host; no WireGuard
+    for backend in VENDOR_BACKENDS:
+        wired_plan = wired(plan, backend)
+        broken = invariants.violations(wired_plan, judge=judge_of(wired_plan, backend))
+        assert broken == [], f"{plan['site']} on {backend}:\n" + "\n".join(broken[:20])

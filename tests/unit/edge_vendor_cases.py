@@ -11,8 +11,6 @@ import copy
 import importlib
 from unittest import mock
 
-from conftest import EXAMPLES, GOLDEN_PLANS, load_json
-
 VENDOR_BACKENDS = ("fortios", "routeros")
 WIRING = {
     "fortios": {"internet": "port1", "servers": "port2", "clients": "port3", "cameras": "port4", "dmz": "port5",
@@ -31,11 +29,15 @@ def wired(plan: dict, backend: str) -> dict:
 
 
 def example_plan(name: str, backend: str) -> dict:
+    from conftest import GOLDEN_PLANS, load_json  # tests/unit's (imported here: tests/property uses this module too)
+
     return wired(load_json(GOLDEN_PLANS / f"{name}.json"), backend)
 
 
 def cases():
     """(example, backend) for every example inventory and both vendor backends."""
+    from conftest import EXAMPLES
+
     return [(name, backend) for name in EXAMPLES for backend in VENDOR_BACKENDS]
 
 

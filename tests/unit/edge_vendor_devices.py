@@ -394,3 +394,55 @@ def end_to_end(plan: dict, edge: Callable, ingress: dict | None = None) -> Calla
         return got is not None and host_allows(got[0], proto, got[1], src)
 
     return judge
+
+
+# --- the devices as a site meets them ----------------------------------------------------------------
+
+# The customer's own configuration on the MikroTik (RouterOS defconf, plus a few of their own).
+CUSTOMER = {
+    "interface list": [{"name": "WAN", "comment": "defconf"}, {"name": "LAN", "comment": "defconf"}],
+    "interface list member": [{"list": "WAN", "interface": "ether1", "comment": "defconf"},
+                              {"list": "LAN", "interface": "bridge", "comment": "defconf"}],
+    "ip firewall address-list": [{"list": "blocked", "address": "100.66.0.0/16", "comment": "customer"}],
+    "ip firewall nat": [{"chain": "srcnat", "action": "masquerade", "out-interface-list": "WAN", "comment": "defconf"},
+                        {"chain": "dstnat", "action": "dst-nat", "protocol": "tcp", "dst-port": "2222",
+                         "in-interface-list": "WAN", "to-addresses": "192.168.88.50", "comment": "customer ssh"}],
+    "ip firewall filter": [
+        {"chain": "input", "action": "accept", "connection-state": "established,related", "comment": "defconf"},
+        {"chain": "forward", "action": "accept", "ipsec-policy": "in,ipsec", "comment": "defconf"},
+        {"chain": "forward", "action": "fasttrack-connection", "connection-state": "established,related",
+         "hw-offload": True, "comment": "defconf"},
+        {"chain": "forward", "action": "accept", "connection-state": "established,related,untracked",
+         "comment": "defconf"},
+        {"chain": "forward", "action": "drop", "connection-state": "invalid", "comment": "defconf"},
+        {"chain": "forward", "action": "drop", "connection-state": "new", "connection-nat-state": "!dstnat",
+         "in-interface-list": "WAN", "comment": "defconf"},
+    ],
+}
+# What a careless admin adds: every new connection from the LAN side accepted. Before the site's
+# jump it would open the site; the role puts the jump first.
+WIDE_ACCEPT = {"chain": "forward", "action": "accept", "connection-state": "new", "comment": "customer: allow all"}
+# The FortiGate's own policies after the site's block (an any/any accept, the worst case).
+FORTIGATE_ANY = [{"policyid": 7, "name": "customer-any", "status": "enable", "action": "accept",
+                  "srcintf": [{"name": "any"}], "dstintf": [{"name": "any"}], "srcaddr": [{"name": "all"}],
+                  "dstaddr": [{"name": "all"}], "service": [{"name": "ALL"}], "schedule": "always"}]
+
+
+
+def routeros_device(plan: dict) -> RouterOS:
+    """A MikroTik with the customer's configuration, after the role applied the plan's calls."""
+    from vms_deploy.render import routeros
+
+    device = RouterOS(copy.deepcopy(CUSTOMER))
+    apply_routeros(device, routeros.plan_data(plan))
+    return device
+
+
+def judge_of(plan: dict, backend: str, ingress: dict | None = None) -> Callable:
+    """The end-to-end judge of a wired plan on its vendor edge, as the role leaves the device."""
+    from vms_deploy.render import fortios
+
+    public = plan["edge"]["public_address"]
+    if backend == "routeros":
+        return end_to_end(plan, routeros_edge(routeros_device(plan), public), ingress)
+    return end_to_end(plan, fortios_edge(fortios.plan_data(plan), public, FORTIGATE_ANY), ingress)

@@ -13,8 +13,7 @@ import copy
 
 import pytest
 from edge_vendor_cases import example_plan
-from edge_vendor_devices import RouterOS, apply_routeros
-from test_edge_vendor_judge import CUSTOMER
+from edge_vendor_devices import CUSTOMER, RouterOS, apply_routeros
 
 from vms_deploy.render import fortios, routeros
 

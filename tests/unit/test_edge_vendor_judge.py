@@ -18,55 +18,22 @@ import ipaddress
 
 import pytest
 from edge_vendor_cases import cases, example_plan
-from edge_vendor_devices import RouterOS, apply_routeros, end_to_end, fortios_edge, routeros_edge
+from edge_vendor_devices import (
+    CUSTOMER,
+    FORTIGATE_ANY,
+    WIDE_ACCEPT,
+    RouterOS,
+    end_to_end,
+    fortios_edge,
+    judge_of,
+    routeros_edge,
+)
 
 from vms_deploy import invariants
 from vms_deploy.evaluate import evaluate
 from vms_deploy.render import fortios, routeros
 
-# The customer's own configuration on the MikroTik (RouterOS defconf, plus a few of their own).
-CUSTOMER = {
-    "interface list": [{"name": "WAN", "comment": "defconf"}, {"name": "LAN", "comment": "defconf"}],
-    "interface list member": [{"list": "WAN", "interface": "ether1", "comment": "defconf"},
-                              {"list": "LAN", "interface": "bridge", "comment": "defconf"}],
-    "ip firewall address-list": [{"list": "blocked", "address": "100.66.0.0/16", "comment": "customer"}],
-    "ip firewall nat": [{"chain": "srcnat", "action": "masquerade", "out-interface-list": "WAN", "comment": "defconf"},
-                        {"chain": "dstnat", "action": "dst-nat", "protocol": "tcp", "dst-port": "2222",
-                         "in-interface-list": "WAN", "to-addresses": "192.168.88.50", "comment": "customer ssh"}],
-    "ip firewall filter": [
-        {"chain": "input", "action": "accept", "connection-state": "established,related", "comment": "defconf"},
-        {"chain": "forward", "action": "accept", "ipsec-policy": "in,ipsec", "comment": "defconf"},
-        {"chain": "forward", "action": "fasttrack-connection", "connection-state": "established,related",
-         "hw-offload": True, "comment": "defconf"},
-        {"chain": "forward", "action": "accept", "connection-state": "established,related,untracked",
-         "comment": "defconf"},
-        {"chain": "forward", "action": "drop", "connection-state": "invalid", "comment": "defconf"},
-        {"chain": "forward", "action": "drop", "connection-state": "new", "connection-nat-state": "!dstnat",
-         "in-interface-list": "WAN", "comment": "defconf"},
-    ],
-}
-# What a careless admin adds: every new connection from the LAN side accepted. Before the site's
-# jump it would open the site; the role puts the jump first.
-WIDE_ACCEPT = {"chain": "forward", "action": "accept", "connection-state": "new", "comment": "customer: allow all"}
-# The FortiGate's own policies after the site's block (an any/any accept, the worst case).
-FORTIGATE_ANY = [{"policyid": 7, "name": "customer-any", "status": "enable", "action": "accept",
-                  "srcintf": [{"name": "any"}], "dstintf": [{"name": "any"}], "srcaddr": [{"name": "all"}],
-                  "dstaddr": [{"name": "all"}], "service": [{"name": "ALL"}], "schedule": "always"}]
-
 CASES = cases()
-
-
-def _routeros_device(plan):
-    device = RouterOS(copy.deepcopy(CUSTOMER))
-    apply_routeros(device, routeros.plan_data(plan))
-    return device
-
-
-def judge_of(plan, backend, ingress=None):
-    public = plan["edge"]["public_address"]
-    if backend == "routeros":
-        return end_to_end(plan, routeros_edge(_routeros_device(plan), public), ingress)
-    return end_to_end(plan, fortios_edge(fortios.plan_data(plan), public, FORTIGATE_ANY), ingress)
 
 
 @pytest.mark.parametrize("name,backend", CASES)

@@ -48,8 +48,9 @@ FAKE = textwrap.dedent('''\
     else:
         print(json.dumps({"changed": os.environ.get("VMS_FAKE_CHANGED", "1") == "1"}))
 ''')
-MODULES = {("fortinet", "fortios"): ["fortios_configuration_fact", "fortios_firewall_address", "fortios_firewall_addrgrp",
-                                     "fortios_firewall_service_custom", "fortios_firewall_vip", "fortios_firewall_policy"],
+MODULES = {("fortinet", "fortios"): ["fortios_configuration_fact", "fortios_firewall_address",
+                                     "fortios_firewall_addrgrp", "fortios_firewall_service_custom",
+                                     "fortios_firewall_vip", "fortios_firewall_policy"],
            ("community", "routeros"): ["api_modify", "api_info", "api"]}
 WIRING = {"fortios": {"internet": "port1", "servers": "port2", "clients": "port3", "cameras": "port4"},
           "routeros": {"internet": "ether1", "servers": "ether2", "clients": "ether3", "cameras": "ether4"}}
@@ -167,7 +168,8 @@ def test_the_mikrotik_gets_exactly_the_rendered_calls_and_the_jump_first(tmp_pat
                   "validate_certs": True}
     assert _args(calls, "api_modify") == [{**connection, "ensure_order": False, **call} for call in data["calls"]]
     assert _args(calls, "api_info") == [{**connection, "path": "ip firewall filter"}]
-    assert _args(calls, "api") == [{**connection, "path": "ip firewall filter", "cmd": "move numbers=*2A destination=*1"}]
+    move = {**connection, "path": "ip firewall filter", "cmd": "move numbers=*2A destination=*1"}
+    assert _args(calls, "api") == [move]
     assert SECRET not in out
 
     rc, out, calls, _, _ = _run(tmp_path, "routeros", device, "--check")
