@@ -30,7 +30,7 @@ from edge_vendor_cases import VENDOR_BACKENDS, wired  # noqa: E402
 from edge_vendor_devices import judge_of  # noqa: E402
 
 EXAMPLES = int(os.environ.get("VMS_PROPERTY_EXAMPLES", "150"))
-VENDOR_EXAMPLES = max(1, EXAMPLES // 8)  # each compiles a site and judges ~1000 tuples per backend
+VENDOR_EXAMPLES = max(1, EXAMPLES // 15)  # each compiles a site and judges ~1000 tuples per backend
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
