@@ -1,11 +1,13 @@
 """Edge backends behind one interface.
 
 The edge is what stands between the site and the Internet (and between its zones): a Linux router
-vms-deploy manages (`nftables`), or a consumer router an admin configures by hand from a sheet
-(`router_sheet`); RouterOS (community.routeros api_modify) and OPNsense (oxlorg.opnsense) fit the
-same slot. The inventory picks one with `vms_edge_backend` (site-wide); the default is `nftables`
-when the site has a host in group vms_edge and `router_sheet` otherwise. The plan records the choice
-as `edge.backend`.
+vms-deploy manages (`nftables`), the customer's FortiGate (`fortios`, fortinet.fortios) or MikroTik
+(`routeros`, community.routeros api_modify), on which vms-deploy owns only the site's marked objects
+(docs/edge.md), or a consumer router an admin configures by hand from a sheet (`router_sheet`);
+OPNsense (oxlorg.opnsense) would fit the same slot. The inventory picks one with `vms_edge_backend`
+(site-wide); the default is `nftables` when the site has a host in group vms_edge and `router_sheet`
+otherwise. The plan records the choice as `edge.backend` (and a vendor device's wiring,
+vms_edge_interfaces, as `edge.interfaces`).
 
 Every backend renders the same neutral model (`vms_deploy.edge.model.build(plan)`: named address
 sets, the edge's own input services, port forwards with their allow-lists, the zone flows that cross
