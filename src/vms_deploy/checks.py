@@ -179,3 +179,17 @@ def windows_package_problem(key: str, value: Any) -> str | None:
     if key == "product_id" and not _PRODUCT_ID.fullmatch(value):
         return "is not an MSI product code ({GUID})"
     return None
+
+
+# A device's interface or zone name (FortiGate port2 / LAN-zone, RouterOS ether1 / vlan20 / sfp-sfpplus1):
+# it goes into module data and rule comments, so no spaces, quotes or control characters.
+DEVICE_INTERFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+@-]{0,34}")
+
+
+def device_interface_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "is not an interface name (expected a string)"
+    if not DEVICE_INTERFACE.fullmatch(value):
+        return ("is not an interface name (letters, digits, '.', '_', ':', '/', '+', '@' and '-', starting with a "
+                "letter or digit, at most 35 characters)")
+    return None

@@ -20,6 +20,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `groups`, `features` | the product's groups and optional features |
 | `ports`, `segmentation` | management port, overrides, custom services, camera ports; who may reach them |
 | `forwards`, `remote_access`, `vpn`, `edge_backend` | router forwards, remote access, the VPN, the edge backend |
+| `edge_device` | a FortiGate's or MikroTik's wiring (vms_edge_interfaces, vms_edge_policy_id_base) |
 | `windows` | Windows installer inputs (and, after compile, each Windows host's install) |
 | `conflicts` | two services on one port, one router port forwarded twice |
 

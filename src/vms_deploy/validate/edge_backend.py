@@ -23,7 +23,8 @@ def check_edge_backend(ctx: Context) -> None:
     if managed and not edge:
         ctx.err(holder, "vms_edge_backend", name,
                 "needs the site's edge host, but group vms_edge is empty",
-                "add the Linux edge host to group vms_edge, or set vms_edge_backend: router_sheet "
+                "add the edge host (the Linux router, FortiGate or MikroTik) to group vms_edge, or set "
+                "vms_edge_backend: router_sheet "
                 "(or remove it: router_sheet is the default without a vms_edge host)")
     elif not managed and edge:
         ctx.err(holder, "vms_edge_backend", name,
