@@ -336,3 +336,14 @@ def test_the_edge_stage_writes_the_router_sheet_on_the_controller(tmp_path):
     rc, out = _edge_stage(inventory, "-e", f"vms_plan_dir={tmp_path}")
     assert rc == 0, out
     assert "localhost                  : ok=" in out and "changed=0" in out.split("localhost ")[-1].splitlines()[0]
+
+
+def test_a_changed_device_wiring_is_a_reviewed_difference():
+    old = example_plan("valerus_separate_recorders", "fortios")
+    new = copy.deepcopy(old)
+    new["edge"]["interfaces"]["clients"] = "port7"
+    new["edge"]["policy_id_base"] = 5000
+    texts = [c.text for c in diff_plans(old, new) if c.text.startswith("~ edge")]
+    assert texts == ["~ edge interfaces: cameras=port4, clients=port3, dmz=port5, internet=port1, management=port6, "
+                     "servers=port2 -> cameras=port4, clients=port7, dmz=port5, internet=port1, management=port6, "
+                     "servers=port2", "~ edge first policy id: none -> 5000"]
