@@ -9,9 +9,10 @@ description:
   - Reads every inventory host's vms_* variables and group membership from hostvars, validates them
     (all errors at once, each naming host, variable, value and fix) and compiles the site plan
     (plan.json schema 1, see docs/architecture.md).
-  - Never connects to a managed host. With O(output_dir) it writes plan.json, ports.md, router.csv and
-    router.md on the controller and reports changed only when a file's content changed. Supports check
-    mode (nothing is written) and diff mode (the changed files' old and new text).
+  - Never connects to a managed host. With O(output_dir) it writes plan.json, ports.md, router.csv,
+    router.md, firewall-rules.csv and firewall-rules.md on the controller and reports changed only when
+    a file's content changed. Supports check mode (nothing is written) and diff mode (the changed files'
+    old and new text).
   - Needs the vms_deploy Python package on the controller (bin/setup installs it).
 options:
   output_dir:
@@ -83,7 +84,9 @@ summary:
   type: dict
   sample: {"site": "demo", "product": "valerus", "topology": "all_in_one", "hosts": 1, "forwards": 2, "zone_flows": 4}
 warnings_list:
-  description: Plan warnings (also shown as Ansible warnings).
+  description:
+    - Plan warnings, one line each (C(GROUP: TEXT. Fix: FIX.)), also shown as Ansible warnings. The plan's
+      own C(warnings) hold them as objects with their group and fix (docs/architecture.md).
   returned: success
   type: list
   elements: str
@@ -179,12 +182,14 @@ class ActionModule(ActionBase):
             else:
                 plan = compiled
 
-        for warning in plan["warnings"]:
+        from vms_deploy.plan_warnings import line
+        warnings_list = [line(w) for w in plan["warnings"]]
+        for warning in warnings_list:
             display.warning(f"site {plan['site']}: {warning}")
         summary = {"site": plan["site"], "product": plan["product"], "topology": plan["topology"],
                    "hosts": len(plan["hosts"]), "forwards": len(plan["forwards"]),
                    "zone_flows": len(plan["zone_flows"])}
-        result.update({"changed": False, "summary": summary, "warnings_list": plan["warnings"], "source": source})
+        result.update({"changed": False, "summary": summary, "warnings_list": warnings_list, "source": source})
         if _flag(self._task.args.get("return_plan", True)):
             result["plan"] = plan
             result["digests"] = host_digests(plan)

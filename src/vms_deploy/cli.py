@@ -183,8 +183,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     written = write_plan_dir(plan, args.out)
     for path in written:
         print(f"wrote {path}")
+    from vms_deploy.plan_warnings import line
+
     for warning in plan.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {line(warning)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -326,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", parents=[vault], help="compile an inventory into its plan (plan.json and sheets)")
     p.add_argument("inventory", help="site inventory directory or hosts file")
-    p.add_argument("--out", help="directory for plan.json, ports.md, router.csv, router.md (default: print plan JSON)")
+    p.add_argument("--out", help="directory for plan.json, ports.md, router.csv/.md, firewall-rules.csv/.md "
+                   "(default: print plan JSON)")
     _untrusted_option(p)
     p.set_defaults(func=cmd_plan)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 import ipaddress
 
 from . import PLAN_SCHEMA
+from .boundaries import unenforced
 from .catalog import HOST_ROLES, port_pair
+from .describe import sources as describe_sources
 from .edge.backends import default_backend
 from .model import Site, cidr, sorted_cidrs
+from .plan_warnings import FIREWALL, ROUTER, SITE, merged, warning
 from .ports import WIREGUARD_PORT
 from .ports import port_range as _ports
 from .resolve import (  # noqa: F401 - the compiler's names before resolve.py
@@ -22,7 +25,7 @@ from .resolve import (  # noqa: F401 - the compiler's names before resolve.py
     vms_hosts,
     zone_of,
 )
-from .zones import ANYWHERE
+from .zones import ANYWHERE, without  # noqa: F401 - without: the compiler's name before zones.py
 from .zones import zone_index as _zone_index
 
 DEFAULT_CAMERA_PORTS = (
@@ -103,9 +106,10 @@ class _Compiler(Resolver):
                 sources = [c for c in sources if c != own]  # a host reaches itself over loopback
                 if not sources:
                     if (host, svc.name) in forwarded:
-                        self.warnings.append(
-                            f"{host}: service {svc.name} would be forwarded from the Internet, but nobody may connect "
-                            "(vms_remote_allowlist is empty): no forward is made and the port stays closed")
+                        self.warnings.append(warning(
+                            ROUTER, f"{host}: service {svc.name} would be forwarded from the Internet, but nobody may "
+                            "connect (vms_remote_allowlist is empty): no forward is made and the port stays closed",
+                            "list the remote users' addresses in vms_remote_allowlist to forward it"))
                     continue  # nobody may connect: the port stays closed (and is never forwarded)
                 services_by_host[host][svc.name] = svc
                 if "connects_from" in svc.overridden:
@@ -279,49 +283,77 @@ class _Compiler(Resolver):
                 "network": s.vpn_network,
                 "edge_address": str(next(tunnel.hosts())), "endpoint": s.public_address, "peers": peers}
 
-    def compute_warnings(self, plan: dict, services_by_host: dict) -> list[str]:
+    def compute_warnings(self, plan: dict, services_by_host: dict) -> list[dict]:
+        """The plan's warnings, each in its group with its fix (vms_deploy.plan_warnings)."""
         s = self.s
         warnings = list(self.warnings)
         for fwd in plan["forwards"]:
             svc = services_by_host[fwd["to_host"]][fwd["service"]]
             if svc.plain_http:
-                warnings.append(
-                    f"forward {fwd['name']} carries plain HTTP from the Internet (external {fwd['protocol']} "
-                    f"{_ports(fwd['external_ports'])} -> {fwd['to_host']} {_ports(fwd['to_ports'])}); credentials "
-                    "can be read on the way: prefer the HTTPS port, or vms_remote_access: vpn")
+                warnings.append(warning(
+                    ROUTER, f"forward {fwd['name']} carries plain HTTP from the Internet (external {fwd['protocol']} "
+                    f"{_ports(fwd['external_ports'])} to {fwd['to_host']} {_ports(fwd['to_ports'])}): credentials "
+                    "can be read on the way", "forward the HTTPS port instead, or use vms_remote_access: vpn"))
         if plan["forwards"] and ANYWHERE in s.allowlist:
-            warnings.append(
-                "vms_remote_allowlist is 0.0.0.0/0: the forwarded ports are open to the whole Internet; restrict "
-                "vms_remote_allowlist to the remote users' addresses (IP allow-listing) or use vms_remote_access: vpn")
+            warnings.append(warning(
+                ROUTER, "vms_remote_allowlist is 0.0.0.0/0: the forwarded ports are open to the whole Internet",
+                "restrict vms_remote_allowlist to the remote users' addresses (IP allow-listing), or use "
+                "vms_remote_access: vpn"))
         limit = self.catalog.traits["all_in_one_device_limit"]
         if limit and plan["topology"] == "all_in_one" and s.device_count > limit:
-            warnings.append(
-                f"vms_device_count is {s.device_count} on an all-in-one {self.catalog.title} site: above {limit} IP "
-                "devices the vendor recommends a separate Application Server")
+            warnings.append(warning(
+                SITE, f"vms_device_count is {s.device_count} on an all-in-one {self.catalog.title} site: above {limit} "
+                "IP devices the vendor recommends a separate Application Server",
+                "move the Application Server to its own host (vms_app_servers) and keep recording on the others"))
         if s.remote_access == "vpn" and not s.public_address and not self.site.site_var("vms_public_name"):
-            warnings.append(
-                "vms_remote_access is vpn but neither vms_public_address nor vms_public_name is set: VPN peers need "
-                "the edge's public address as their endpoint")
+            warnings.append(warning(
+                SITE, "vms_remote_access is vpn but neither vms_public_address nor vms_public_name is set: VPN peers "
+                "need the edge's public address as their endpoint",
+                "set vms_public_address (or vms_public_name, a DNS name) to the edge's Internet-facing address"))
         if self.catalog.traits["upnp_warning"] and plan["forwards"]:
-            warnings.append(
-                "router port forwards exist for the NVR: disable UPnP on the router so no device can open ports by "
-                "itself, and configure these forwards by hand")
-        return sorted(set(warnings))
+            warnings.append(warning(
+                ROUTER, "router port forwards exist for the NVR: with UPnP on, any device on the network can open "
+                "more ports on the router by itself", "disable UPnP on the router and type these forwards by hand"))
+        warnings += self.plain_text_warnings(plan, services_by_host)
+        warnings += boundary_warnings(plan)
+        return merged(warnings)
+
+    def plain_text_warnings(self, plan: dict, services_by_host: dict) -> list[dict]:
+        """A deprecated, unencrypted service the inventory switched on (XProtect SMTP 25, seed 001)."""
+        found: dict[str, list[str]] = {}
+        for host, services in services_by_host.items():
+            for svc in services.values():
+                if svc.plain_text:
+                    found.setdefault(svc.name, []).append(host)
+        out = []
+        for name, hosts in sorted(found.items()):
+            svc = services_by_host[hosts[0]][name]
+            rule = next(r for r in plan["hosts"][hosts[0]]["inbound"] if r["service"] == name)
+            feature = self._feature_of(svc) or svc.feature
+            switch = (f"remove {feature} from vms_enabled_features (and any vms_port_overrides entry that enables "
+                      f"{name})" if feature else f"remove the vms_port_overrides entry that enables {name}")
+            out.append(warning(
+                SITE, f"{', '.join(sorted(hosts))}: {svc.application or rule['protocol'].upper()} on "
+                f"{rule['protocol']} {_ports(rule['ports'])} ({name}) is open and unencrypted; the vendor deprecates "
+                f"it and does not recommend enabling it ({self.catalog.traits['seed_document']})",
+                f"{switch} unless the devices can send their events no other way"))
+        return out
 
 
-def without(cidrs: list[str], excluded: list[str]) -> list[str]:
-    """`cidrs` minus every network in `excluded`, as sorted CIDRs (exact: address_exclude splits)."""
-    nets = [ipaddress.ip_network(c) for c in cidrs]
-    for text in excluded:
-        cut = ipaddress.ip_network(text)
-        kept = []
-        for net in nets:
-            if net.overlaps(cut):
-                kept.extend(net.address_exclude(cut) if cut.subnet_of(net) else [])
-            else:
-                kept.append(net)
-        nets = kept
-    return sorted_cidrs(str(n) for n in ipaddress.collapse_addresses(nets))
+def boundary_warnings(plan: dict) -> list[dict]:
+    """One warning per zone boundary whose security depends on the customer's firewall (no managed edge)."""
+    out = []
+    for b in unenforced(plan):
+        allow = (f"allow only the {len(b.planned)} {b.name} rows of firewall-rules.csv and deny all other traffic "
+                 f"from {b.from_zone} to {b.to_zone}" if b.planned
+                 else f"deny all traffic from {b.from_zone} to {b.to_zone} (the plan needs none)")
+        out.append(warning(
+            FIREWALL, f"{b.label} is not enforced by vms-deploy (edge backend {plan['edge']['backend']}, "
+            f"no managed edge): unless the customer's firewall stops it, the {b.from_zone} zone reaches "
+            f"{describe_sources(b.unmanaged, plan['zones'])} on every port",
+            f"in the customer's firewall, {allow}; or filter between the zones "
+            "with a managed edge (a Linux host in vms_edge, vms_edge_backend: nftables)"))
+    return out
 
 
 def compile_site(site: Site) -> dict:

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .describe import sources as describe_sources
 from .edge import backend_of
 from .ports import port_range as fmt_ports  # noqa: F401 - the one formatter, under the name callers use
 
@@ -43,11 +44,10 @@ class Change:
 
 
 # ----------------------------------------------------------------------------- formatting helpers
-def fmt_cidrs(cidrs: list[str]) -> str:
-    """Sources as an admin reads them: '/32' hosts without the suffix, 'anywhere' for 0.0.0.0/0."""
-    if not cidrs:
-        return "nobody"
-    return ", ".join("anywhere" if c == "0.0.0.0/0" else c.removesuffix("/32") for c in cidrs)
+def fmt_cidrs(cidrs: list[str], zones: dict | None = None) -> str:
+    """Sources as an admin reads them, exact (vms_deploy.describe): '/32' hosts without the suffix,
+    'anywhere' for 0.0.0.0/0, 'anywhere except the camera network ...' (zones: the plan's, to name holes)."""
+    return describe_sources(cidrs, zones)
 
 
 def fmt_service(item: dict[str, Any]) -> str:
@@ -175,13 +175,16 @@ def _rule_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         ident = {"host": host, "protocol": proto, "ports": list(ports), "component": component, "service": service}
         port = f"{proto}/{fmt_ports(ports)}"
         if a is None:
-            text = f"+ {host_label(new, host)}: open {port} {fmt_service(b)} to {fmt_cidrs(b['sources'])}"
+            now = fmt_cidrs(b["sources"], new.get("zones"))
+            text = f"+ {host_label(new, host)}: open {port} {fmt_service(b)} to {now}"
             changes.append(Change("rule", ADDED, text, ident, None, b["sources"]))
         elif b is None:
-            text = f"- {host_label(old, host)}: close {port} {fmt_service(a)} (was open to {fmt_cidrs(a['sources'])})"
+            was = fmt_cidrs(a["sources"], old.get("zones"))
+            text = f"- {host_label(old, host)}: close {port} {fmt_service(a)} (was open to {was})"
             changes.append(Change("rule", REMOVED, text, ident, a["sources"], None))
         elif sorted(a["sources"]) != sorted(b["sources"]):
-            text = (f"~ {host_label(new, host)}: {port} {fmt_service(b)} now open to {fmt_cidrs(b['sources'])} "
+            now = fmt_cidrs(b["sources"], new.get("zones"))
+            text = (f"~ {host_label(new, host)}: {port} {fmt_service(b)} now open to {now} "
                     f"({_list_delta(a['sources'], b['sources'])})")
             changes.append(Change("rule", CHANGED, text, ident, a["sources"], b["sources"]))
     return changes
@@ -291,9 +294,9 @@ def _move(gone: Change, came: Change, old: dict[str, Any], new: dict[str, Any]) 
         text = (f"~ {host_label(new, host)}: port moves {proto}/{fmt_ports(gone.key['ports'])} -> "
                 f"{proto}/{fmt_ports(came.key['ports'])} {fmt_service(rule)}")
         if sorted(gone.old) != sorted(came.new):
-            text += f", now open to {fmt_cidrs(came.new)} ({_list_delta(gone.old, came.new)})"
+            text += f", now open to {fmt_cidrs(came.new, new.get('zones'))} ({_list_delta(gone.old, came.new)})"
         else:
-            text += f" (open to {fmt_cidrs(came.new)})"
+            text += f" (open to {fmt_cidrs(came.new, new.get('zones'))})"
     else:
         proto = gone.key["protocol"]
         text = (f"~ router: forward to {_forward_target(new, came.new)} {fmt_service(came.new)} moves from external "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .compiler import compile_site
 from .errors import ValidationFailed
 from .model import Site
+from .plan_warnings import HOST, merged, split_fix
 from .validate import validate, windows_install_errors
 
 
@@ -26,6 +27,8 @@ def compile_plan(data: dict, extra_errors=None) -> dict:
     errors = windows_install_errors(site, plan)
     if errors:
         raise ValidationFailed(errors)
-    # Warnings found while reading the inventory (weak passwords: see inventory.collect).
-    plan["warnings"] = sorted(set(plan["warnings"]) | set(data.get("warnings", ())))
+    # Warnings found while reading the inventory (weak passwords, connection settings: inventory.collect);
+    # vms_deploy.secrets writes its fix after "; fix: ".
+    found = [w if isinstance(w, dict) else split_fix(w, HOST) for w in data.get("warnings", ())]
+    plan["warnings"] = merged(plan["warnings"], found)
     return plan

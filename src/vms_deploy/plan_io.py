@@ -7,7 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .render import port_matrix, router_sheet
+from . import plan_warnings
+from .render import firewall_request, port_matrix, router_sheet
 
 
 def plan_json(plan: dict) -> str:
@@ -48,7 +49,8 @@ def _encode(value, depth: int) -> str:
 def outputs(plan: dict) -> dict[str, str]:
     """file name -> text of every output of plan.yml."""
     return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan),
-            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan)}
+            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan),
+            **firewall_request.render(plan)}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -64,7 +66,8 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def write_plan_outputs(plan: dict, directory: str | Path, texts: dict[str, str] | None = None) -> dict[str, bool]:
-    """Write plan.json, ports.md, router.csv, router.md into `directory`; return {file: changed}.
+    """Write plan.json, ports.md, router.csv, router.md, firewall-rules.csv and firewall-rules.md into
+    `directory`; return {file: changed}.
     texts: outputs(plan) when the caller has it already."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -156,12 +159,22 @@ def plan_differences(reviewed: dict, compiled: dict) -> list[str]:
     from .diff import diff_plans  # only needed on a mismatch
 
     lines = [c.text for c in diff_plans(reviewed, compiled)]
-    # diff_plans reviews what administrators change; anything else (zone flows, warnings, ...) is named by key.
-    described = {"hosts", "forwards", "vpn", "zones", "site", "product", "topology", "remote_access", "edge"}
+    # Warnings by their text, either plan's form (an older plan's strings, or {group, text, fix}).
+    lines += warning_differences(reviewed, compiled)
+    # diff_plans reviews what administrators change; anything else (zone flows, ...) is named by key.
+    described = {"hosts", "forwards", "vpn", "zones", "site", "product", "topology", "remote_access", "edge",
+                 "warnings"}
     for key in sorted(set(reviewed) | set(compiled)):
         if reviewed.get(key) != compiled.get(key) and (key not in described or not lines):
             lines.append(f"~ {key} differs")
     return lines
+
+
+def warning_differences(reviewed: dict, compiled: dict) -> list[str]:
+    """One line per warning only the reviewed plan has (- warning ...) and per new one (+ warning ...)."""
+    old = {plan_warnings.line(w) for w in plan_warnings.of(reviewed)}
+    new = {plan_warnings.line(w) for w in plan_warnings.of(compiled)}
+    return [f"- warning {w}" for w in sorted(old - new)] + [f"+ warning {w}" for w in sorted(new - old)]
 
 
 def mismatch_message(path: str, reviewed: dict, lines: list[str]) -> str:

@@ -18,6 +18,7 @@ from .catalog import (
     port_pair,
 )
 from .model import Site, cidr, sorted_cidrs
+from .plan_warnings import ROUTER, warning
 from .ports import MANAGEMENT_PURPOSES, management_port
 from .zones import ANYWHERE
 
@@ -151,7 +152,7 @@ class Resolver:
         self.comps = placements(site, self.catalog)
         self.addr = {h: site.address(h) for h in site.hosts}
         self.servers = vms_hosts(site, self.catalog)
-        self.warnings: list[str] = []
+        self.warnings: list[dict] = []  # plan warnings (vms_deploy.plan_warnings)
 
     def platform(self, host: str) -> str:
         return platform_of(self.site, host, self.s.product)
@@ -241,8 +242,9 @@ class Resolver:
                 if svc.custom and svc.forward_external:
                     wanted[(host, svc.name)] = svc.forward_external
         if wanted and not self.site.members("vms_edge") and not s.public_address:
-            self.warnings.append(
-                "remote access is port_forward but there is no vms_edge host and no vms_public_address: no router "
-                "forwards were computed. Set vms_public_address in group_vars/all.yml to get the router sheet.")
+            self.warnings.append(warning(
+                ROUTER, "remote access is port_forward but there is no vms_edge host and no vms_public_address: no "
+                "router forwards were computed",
+                "set vms_public_address in group_vars/all.yml to get the router sheet"))
             return {}
         return wanted

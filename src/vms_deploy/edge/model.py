@@ -96,6 +96,7 @@ class Flow:
     component: str
     service: str
     outside_only: bool
+    purpose: str = ""  # the plan's words for it (a firewall request shows them)
 
     @property
     def comment(self) -> str:
@@ -325,7 +326,8 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
                                "dst")
         flows.append(Flow(flow["from"], flow["to"], flow["protocol"], _pair(flow["ports"]), s, d,
                           tuple(collapse(flow["sources"])), tuple(flow["destinations"]), tuple(flow["to_hosts"]),
-                          flow.get("component", ""), flow.get("service", ""), flow["from"] == "internet"))
+                          flow.get("component", ""), flow.get("service", ""), flow["from"] == "internet",
+                          flow.get("purpose", "")))
 
     return EdgeModel(
         site=str(plan.get("site")), product=str(plan.get("product")),

@@ -10,9 +10,12 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Characters Markdown (GitHub/GitLab flavoured) gives a meaning inside a table cell or inline text that
-# could change what the sheet says: cell ends, code spans, links and images, raw HTML, emphasis. '_'
-# and '-' are left alone: inside names GFM gives them no meaning, and every service name has them.
-_MARKDOWN = re.compile(r"([\\`*\[\]<>|!])")
+# could change what the sheet says: cell ends, code spans, links, emphasis; '<' only where it opens raw
+# HTML (a letter, '/', '!' or '?' after it), '>' only at the start (a quote). Nothing else is escaped,
+# so ordinary text ("tcp 80 -> 9080", "a < b") reads the same as plain text: a printed sheet shows no
+# backslashes. '_' and '-' are left alone: inside names GFM gives them no meaning, and every service
+# name has them. '!' needs nothing: an image needs '[' after it, which is escaped.
+_MARKDOWN = re.compile(r"([\\`*\[\]|])|<(?=[A-Za-z/!?])|^>")
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,8 +25,8 @@ def one_line(value) -> str:
 
 
 def md(value) -> str:
-    """Text safe inside a Markdown table cell or heading: one line, every markup character escaped."""
-    return _MARKDOWN.sub(r"\\\1", one_line(value))
+    """Text safe inside a Markdown table cell or heading: one line, every markup that could change it escaped."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), one_line(value))
 
 
 def csv_cell(value) -> str:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from vms_deploy.diff import fmt_cidrs, fmt_ports
+from vms_deploy import plan_warnings
+from vms_deploy.boundaries import boundaries, managed_edge
+from vms_deploy.describe import sources
+from vms_deploy.diff import fmt_ports
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -49,11 +52,21 @@ def _summary(plan: dict[str, Any]) -> str:
 
 
 def _warnings(plan: dict[str, Any]) -> str:
-    warnings = plan.get("warnings") or []
-    if not warnings:
+    """Every plan warning, once, under the group of whoever acts on it, each with its fix."""
+    groups = plan_warnings.grouped(plan.get("warnings") or [])
+    if not groups:
         return ""
-    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
-    return f"<h2 id=\"warnings\">Warnings</h2><div class=\"warn\"><ul>{items}</ul></div>"
+    parts = ["<h2 id=\"warnings\">Warnings</h2><div class=\"warn\">"]
+    for group, entries in groups:
+        items = "".join(f"<li>{escape(w['text'])}" + (f"<br><b>Fix:</b> {escape(w['fix'])}" if w["fix"] else "")
+                        + "</li>" for w in entries)
+        parts.append(f"<h3 id=\"warnings-{group}\">{escape(plan_warnings.TITLES[group])}</h3><ul>{items}</ul>")
+    return "".join(parts) + "</div>"
+
+
+def _words(plan: dict[str, Any], cidrs) -> str:
+    """Sources in words, exact (vms_deploy.describe): "anywhere except the camera network ..."."""
+    return sources(cidrs, plan.get("zones") or {})
 
 
 def _router_sheet(plan: dict[str, Any]) -> str:
@@ -62,7 +75,7 @@ def _router_sheet(plan: dict[str, Any]) -> str:
     name = backend_of(plan)
     model = build(plan, None, backend=name)
     rows = [[f.name, f.protocol.upper(), fmt_ports(f.external_ports), f.to_address, fmt_ports(f.to_ports),
-             fmt_cidrs(list(f.allowed_sources)), f.to_host, f.purpose] for f in model.forwards]
+             _words(plan, f.allowed_sources), f.to_host, f.purpose] for f in model.forwards]
     public = escape(str(model.public_address or "unknown"))
     edge_host = (plan.get("edge") or {}).get("host")
     if backend(name).MANAGED_EDGE and edge_host:
@@ -79,7 +92,7 @@ def _router_sheet(plan: dict[str, Any]) -> str:
 def _port_matrix(plan: dict[str, Any]) -> str:
     parts = []
     for name, hv in sorted(plan.get("hosts", {}).items()):
-        rows = [[r["protocol"].upper(), fmt_ports(r["ports"]), fmt_cidrs(r["sources"]), r.get("component", ""),
+        rows = [[r["protocol"].upper(), fmt_ports(r["ports"]), _words(plan, r["sources"]), r.get("component", ""),
                  r.get("service", ""), r.get("purpose", "")] for r in hv.get("inbound", [])]
         parts.append(f"<h3 id=\"host-{escape(name)}\">{escape(name)} <small>{escape(str(hv.get('address')))}, zone "
                      f"{escape(str(hv.get('zone')))}, {escape(str(hv.get('platform')))}, "
@@ -96,12 +109,54 @@ def _zones(plan: dict[str, Any]) -> str:
 
 
 def _flows(plan: dict[str, Any]) -> str:
-    rows = [[f["from"], f["to"], f.get("to_host") or fmt_cidrs(f.get("destinations", [])), f["protocol"].upper(),
-             fmt_ports(f["ports"]), fmt_cidrs(f["sources"]), f.get("purpose", "")]
+    rows = [[f["from"], f["to"], f.get("to_host") or _words(plan, f.get("destinations", [])), f["protocol"].upper(),
+             fmt_ports(f["ports"]), _words(plan, f["sources"]), f.get("purpose", "")]
             for f in plan.get("zone_flows", []) if f["from"] != f["to"]]
-    return ("<p>Traffic between zones that the edge lets through (flows inside one zone are filtered by the host "
-            "firewalls only).</p>" + _table(["from", "to", "destination", "protocol", "ports", "sources", "purpose"],
-                                            rows, numeric=(4,)))
+    if managed_edge(plan):
+        intro = ("<p>Traffic between zones that the edge lets through (flows inside one zone are filtered by the host "
+                 "firewalls only).</p>")
+    else:
+        intro = ("<p>Traffic between zones that the plan needs. No managed edge filters between the zones: the "
+                 "customer's firewall must allow these flows and deny the rest (<a href=\"firewall-rules.md\">"
+                 "firewall-rules.md</a>); vms-deploy does not enforce them there.</p>")
+    return intro + _table(["from", "to", "destination", "protocol", "ports", "sources", "purpose"], rows, numeric=(4,))
+
+
+def _flows_title(plan: dict[str, Any]) -> str:
+    if managed_edge(plan):
+        return "Flows the edge allows between zones"
+    return "Flows between zones (for the customer's firewall: vms-deploy manages no edge)"
+
+
+def _boundaries(plan: dict[str, Any]) -> str:
+    """Which zone boundaries depend on the customer's firewall, and what is reachable if it is open
+    (vms_deploy.boundaries, through the one evaluator)."""
+    found = boundaries(plan)
+    links = ("<p>The rules the customer's firewall team types in, one row per rule with each boundary's default "
+             "deny: <a href=\"firewall-rules.md\">firewall-rules.md</a> (and <a href=\"firewall-rules.csv\">"
+             "firewall-rules.csv</a>).</p>")
+    edge = managed_edge(plan)
+    if edge:
+        return (f"<p>Every boundary between the site's zones is enforced by the managed edge host {escape(edge)} (edge "
+                f"backend {escape(str((plan.get('edge') or {}).get('backend')))}): default deny, the flows below "
+                "allowed.</p>" + links)
+    open_ = [b for b in found if b.depends_on_customer]
+    hosts_only = [b for b in found if not b.depends_on_customer]
+    parts = [("<p>vms-deploy manages no firewall between this site's zones (edge backend "
+              f"{escape(str((plan.get('edge') or {}).get('backend')))}). From the Internet, the router routes in "
+              "only its port forwards. Between the zones, the host firewalls vms-deploy sets up filter what reaches "
+              "the managed hosts; everything else depends on the customer's firewall.</p>")]
+    if open_:
+        rows = [[b.name, str(len(b.planned)), _words(plan, b.unmanaged)] for b in open_]
+        parts.append("<p>These boundaries depend on the customer's firewall. If it lets traffic through, the source "
+                     "zone reaches the listed addresses on every port (the residual risk):</p>")
+        parts.append(_table(["boundary", "rules the firewall must allow", "reachable on every port if it is open"],
+                            rows, numeric=(1,)))
+    if hosts_only:
+        names = ", ".join(b.name for b in hosts_only)
+        parts.append(f"<p>Every address of the destination zone is a managed host, whose own firewall admits only "
+                     f"the plan's flows: {escape(names)}.</p>")
+    return "".join(parts) + links
 
 
 def _vpn(plan: dict[str, Any]) -> str:
@@ -138,7 +193,9 @@ def render_html(plan: dict[str, Any], svg: str | None) -> str:
         _port_matrix(plan),
         "<h2 id=\"zones\">Zones</h2>",
         _zones(plan),
-        "<h2 id=\"flows\">Flows the edge allows between zones</h2>",
+        "<h2 id=\"boundaries\">Zone boundaries and residual risk</h2>",
+        _boundaries(plan),
+        f"<h2 id=\"flows\">{escape(_flows_title(plan))}</h2>",
         _flows(plan),
         f"<footer>Generated by vms-deploy from plan schema {escape(str(plan.get('schema')))}. "
         "Regenerate with: vms-deploy report INVENTORY --out DIR</footer>",
