@@ -1,4 +1,5 @@
-"""Filters over a loaded plan: the run-time groups a host joins, and which plan a host runs."""
+"""Filters over a loaded plan: the run-time groups a host joins, which plan a host runs, and the
+firewall team's request written beside the router sheet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from ansible.errors import AnsibleFilterError
 
 # The one import guard of the filter plugins (plugins/filter/_vms_glue.py): None without the package.
 _GLUE = runpy.run_path(str(Path(__file__).resolve().parent / "_vms_glue.py"))
-(host_digest, catalog), IMPORT_ERROR = _GLUE["vms_import"]("vms_deploy.plan_io:host_digest", "vms_deploy.catalog")
+(host_digest, catalog, firewall_request), IMPORT_ERROR = _GLUE["vms_import"](
+    "vms_deploy.plan_io:host_digest", "vms_deploy.catalog", "vms_deploy.render.firewall_request")
 MISSING = _GLUE["MISSING"]
 
 _BAD = re.compile(r"[^a-z0-9_]+")
@@ -77,7 +79,14 @@ def vms_catalog_trait(product, name):
     return catalog.load_catalog(product).traits[name]
 
 
+def vms_firewall_request_files(plan):
+    """plan | vms_firewall_request_files -> {"firewall-rules.csv": text, "firewall-rules.md": text}: the rules
+    the customer's firewall team types in (vms_deploy.render.firewall_request; plan.yml writes the same)."""
+    plan = _plan(plan, "vms_firewall_request_files")
+    return _GLUE["vms_call"](firewall_request.render, (KeyError, ValueError), plan)
+
+
 class FilterModule:
     def filters(self):
         return {"vms_plan_groups": vms_plan_groups, "vms_host_digest": vms_host_digest,
-                "vms_catalog_trait": vms_catalog_trait}
+                "vms_catalog_trait": vms_catalog_trait, "vms_firewall_request_files": vms_firewall_request_files}

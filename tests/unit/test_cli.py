@@ -30,11 +30,12 @@ def test_plan_writes_the_same_files_as_plan_yml(tmp_path, capsys):
     example = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())[0]
     code, out, _ = run(capsys, "plan", str(example), "--out", str(tmp_path))
     assert code == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"plan.json", "ports.md", "router.csv", "router.md"}
+    assert {p.name for p in tmp_path.iterdir()} == {"plan.json", "ports.md", "router.csv", "router.md",
+                                                     "firewall-rules.csv", "firewall-rules.md"}
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["schema"] == 1
     code, out, _ = run(capsys, "plan", str(example), "--out", str(tmp_path))
-    assert out.count("(unchanged)") == 4  # deterministic: a second run changes nothing
+    assert out.count("(unchanged)") == 6  # deterministic: a second run changes nothing
     code, out, _ = run(capsys, "plan", str(example))
     assert json.loads(out) == plan
 

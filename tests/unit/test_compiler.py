@@ -22,8 +22,14 @@ from conftest import (
 
 from vms_deploy.compiler import _Compiler as Compiler
 from vms_deploy.plan_io import plan_json
+from vms_deploy.plan_warnings import line
 
 ANY = "0.0.0.0/0"
+
+
+def warning_lines(plan: dict) -> list[str]:
+    """Each warning as one line: GROUP: TEXT. Fix: FIX. (vms_deploy.plan_warnings.line)."""
+    return [line(w) for w in plan["warnings"]]
 
 
 # --- golden plans of the example inventories ---------------------------------------------------------
@@ -107,14 +113,14 @@ def test_valerus_all_in_one_with_more_than_150_devices_warns():
     data = make_site({"vms_app_servers": ["a"], "vms_recorders": ["a"]}, vms_product="valerus", vms_site="t",
                      vms_device_count=151)
     plan = plan_of(data)
-    assert any("separate Application Server" in w for w in plan["warnings"])
+    assert any("separate Application Server" in w for w in warning_lines(plan))
     data["hosts"]["a"]["vms_device_count"] = 150
-    assert not any("separate Application Server" in w for w in plan_of(data)["warnings"])
+    assert not any("separate Application Server" in w for w in warning_lines(plan_of(data)))
 
 
 def test_valerus_separate_app_server_with_many_devices_does_not_warn():
     plan = plan_of(valerus_split(vms_device_count=900))
-    assert not any("separate Application Server" in w for w in plan["warnings"])
+    assert not any("separate Application Server" in w for w in warning_lines(plan))
 
 
 def test_port_override_moves_inbound_and_forward():
@@ -256,7 +262,7 @@ def test_generic_nvr_protocol_per_port_splits_tcp_and_udp():
 
 
 def test_generic_nvr_forwards_warn_about_upnp():
-    assert any("UPnP" in w for w in plan_of(nvr_home())["warnings"])
+    assert any("UPnP" in w for w in warning_lines(plan_of(nvr_home())))
 
 
 def test_generic_nvr_without_forwarded_services_forwards_nothing():
@@ -264,7 +270,7 @@ def test_generic_nvr_without_forwarded_services_forwards_nothing():
     del data["hosts"]["nvr"]["vms_forwarded_services"]
     plan = plan_of(data)
     assert plan["remote_access"] == "none" and plan["forwards"] == []
-    assert not any("UPnP" in w for w in plan["warnings"])
+    assert not any("UPnP" in w for w in warning_lines(plan))
     for rule in plan["hosts"]["nvr"]["inbound"]:
         assert ANY not in rule["sources"]
 
@@ -275,7 +281,7 @@ def test_forwards_need_an_edge_or_public_address():
     data["groups"]["vms_edge"] = []
     del data["hosts"]["edge"]
     plan = plan_of(data)
-    assert plan["forwards"] == [] and any("no vms_edge host" in w for w in plan["warnings"])
+    assert plan["forwards"] == [] and any("no vms_edge host" in w for w in warning_lines(plan))
     assert all(ANY not in r["sources"] for r in plan["hosts"]["gw"]["inbound"])
     for hvars in data["hosts"].values():
         hvars["vms_public_address"] = "100.64.9.9"
@@ -283,10 +289,10 @@ def test_forwards_need_an_edge_or_public_address():
 
 
 def test_warnings_for_plain_http_and_open_allowlist():
-    warnings = plan_of(valerus_split())["warnings"]
+    warnings = warning_lines(plan_of(valerus_split()))
     assert any("plain HTTP" in w and "valerus-gateway-http" in w for w in warnings)
     assert any("0.0.0.0/0" in w and "VPN" in w.upper() for w in warnings)
-    narrowed = plan_of(valerus_split(vms_remote_allowlist=["100.64.1.0/24"]))["warnings"]
+    narrowed = warning_lines(plan_of(valerus_split(vms_remote_allowlist=["100.64.1.0/24"])))
     assert not any("vms_remote_allowlist is 0.0.0.0/0" in w for w in narrowed)
 
 
@@ -369,7 +375,7 @@ def test_vpn_without_public_address_warns():
     del data["hosts"]["edge"]["vms_public_address"]
     plan = plan_of(data)
     assert plan["vpn"]["endpoint"] is None
-    assert any("VPN peers need" in w for w in plan["warnings"])
+    assert any("VPN peers need" in w for w in warning_lines(plan))
 
 
 def test_vpn_peer_cannot_take_the_edge_tunnel_address():

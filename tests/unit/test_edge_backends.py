@@ -204,12 +204,18 @@ def test_the_plan_records_the_devices_wiring_only_when_set():
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_site_gets_a_router_sheet(name):
-    """plan.yml writes the sheet for every site (a managed edge's forwards, documented): the same text
-    as the router_sheet backend renders."""
+    """plan.yml writes the sheet for every site (a managed edge's forwards, documented): the rows the
+    router_sheet backend renders; where a managed edge applies them, the sheet says nothing is typed."""
     plan = load_json(GOLDEN_PLANS / f"{name}.json")
     files = edge.render(plan, "router_sheet")
-    assert files == {"router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan)}
-    compare_golden(GOLDEN / "router_sheet" / f"{name}.router.md", files["router.md"])
+    assert files["router.csv"] == router_sheet.to_csv(plan)
+    sheet = router_sheet.to_markdown(plan)
+    if plan["edge"]["backend"] == "router_sheet":
+        assert files["router.md"] == sheet
+    else:
+        assert f"Nothing to type: the managed edge host {plan['edge']['host']} applies these forwards" in sheet
+        assert "Nothing to type" not in files["router.md"]
+    compare_golden(GOLDEN / "router_sheet" / f"{name}.router.md", sheet)
     compare_golden(GOLDEN / "router_sheet" / f"{name}.router.csv", files["router.csv"])
 
 
@@ -327,10 +333,14 @@ def test_the_edge_stage_writes_the_router_sheet_on_the_controller(tmp_path):
     inventory = ROOT / "inventories" / "examples" / "generic_nvr_home"
     rc, out = _edge_stage(inventory, "-e", f"vms_plan_dir={tmp_path}")
     assert rc == 0, out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["router.csv", "router.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["firewall-rules.csv", "firewall-rules.md", "router.csv",
+                                                          "router.md"]
     for name in ("router.csv", "router.md"):
         assert (tmp_path / name).read_text() == (GOLDEN / "router_sheet" / f"generic_nvr_home.{name}").read_text()
-    assert "type its 4 port forward(s) by hand" in out.replace("\n", " ").replace("        ", "")
+    for name in ("firewall-rules.csv", "firewall-rules.md"):
+        assert (tmp_path / name).read_text() == (GOLDEN / "firewall_request" / f"generic_nvr_home.{name}").read_text()
+    said = out.replace("\n", " ").replace("        ", "")
+    assert "type its 4 port forward(s) by hand" in said and "to the customer's firewall team" in said
     # Only the site's backend is included: the nftables backend's tasks do not run, nothing is applied anywhere.
     assert "Tasks of the site's edge backend" in out and "Apply the edge firewall table" not in out, out
     rc, out = _edge_stage(inventory, "-e", f"vms_plan_dir={tmp_path}")

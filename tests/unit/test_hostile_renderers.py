@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vms_deploy.render import nginx, port_matrix, router_sheet, wireguard
+from vms_deploy.render import firewall_request, nginx, port_matrix, router_sheet, wireguard
 from vms_deploy.render.nftables_edge import render_edge_ruleset
 from vms_deploy.render.nftables_host import render_host_ruleset
 from vms_deploy.report.graph import plan_to_dot
@@ -153,7 +153,26 @@ def test_router_markdown_tables_keep_their_columns():
     text = router_sheet.to_markdown(plan)
     _tables_keep_their_columns(text)
     assert text.splitlines()[0].startswith("# Router port forwards: site x")
-    assert len([ln for ln in text.splitlines() if ln.startswith("#")]) == 2  # title and Warnings only
+    clean = router_sheet.to_markdown(_plan("valerus_base.json"))
+    headings = [ln for ln in text.splitlines() if ln.startswith("#")]
+    assert len(headings) == len([ln for ln in clean.splitlines() if ln.startswith("#")])  # no heading planted
+
+
+def test_firewall_request_keeps_its_tables_and_one_csv_row_per_rule():
+    plan = _poison(_plan("valerus_base.json"))
+    text = firewall_request.to_markdown(plan)
+    clean = firewall_request.to_markdown(_plan("valerus_base.json"))
+    assert len([ln for ln in text.splitlines() if ln.startswith("#")]) == len(
+        [ln for ln in clean.splitlines() if ln.startswith("#")])
+    for section in re.split(r"\n#+ ", text):
+        if "\n| rule |" in section:
+            _tables_keep_their_columns(section[section.index("\n| rule |") + 1:].split("\n\n")[0])
+    assert not re.search(r"(?<!\\)<script", text)
+    rows = list(csv.reader(io.StringIO(firewall_request.to_csv(plan))))
+    assert len(rows) == len(list(csv.reader(io.StringIO(firewall_request.to_csv(_plan("valerus_base.json"))))))
+    for row in rows[1:]:
+        assert len(row) == len(firewall_request.COLUMNS)
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
 
 
 def test_port_matrix_tables_keep_their_columns():

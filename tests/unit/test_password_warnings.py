@@ -4,8 +4,14 @@ from pathlib import Path
 
 from vms_deploy.inventory import load_inventory
 from vms_deploy.pipeline import compile_plan
+from vms_deploy.plan_warnings import line
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventories" / "examples" / "valerus_all_in_one"
+
+
+def warning_lines(plan: dict) -> list[str]:
+    """Each warning as one line: GROUP: TEXT. Fix: FIX. (vms_deploy.plan_warnings.line)."""
+    return [line(w) for w in plan["warnings"]]
 
 
 def _site_with(tmp_path, extra_line):
@@ -18,12 +24,12 @@ def _site_with(tmp_path, extra_line):
 
 def test_default_password_in_plain_text_warns_without_value(tmp_path):
     plan = compile_plan(load_inventory(_site_with(tmp_path, "ansible_password: admin123")))
-    found = [w for w in plan["warnings"] if "ansible_password" in w]
+    found = [w for w in warning_lines(plan) if "ansible_password" in w]
     assert any("default password" in w for w in found), plan["warnings"]
     assert any("plain text" in w for w in found), plan["warnings"]
-    assert not any("admin123" in w for w in plan["warnings"])
+    assert not any("admin123" in w for w in warning_lines(plan))
 
 
 def test_no_password_no_warning():
     plan = compile_plan(load_inventory(EXAMPLE))
-    assert not [w for w in plan["warnings"] if "password" in w]
+    assert not [w for w in warning_lines(plan) if "password" in w]

@@ -24,10 +24,14 @@ def run_playbook(inventory, playbook="playbooks/plan.yml", *extra, env=None):
 def test_plan_playbook_writes_the_golden_plan_and_documents(name, tmp_path):
     rc, out = run_playbook(EXAMPLES_DIR / name, "playbooks/plan.yml", "-e", f"vms_plan_dir={tmp_path}")
     assert rc == 0, out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "ports.md", "router.csv", "router.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["firewall-rules.csv", "firewall-rules.md", "plan.json",
+                                                          "ports.md", "router.csv", "router.md"]
     assert (tmp_path / "plan.json").read_text() == (GOLDEN_PLANS / f"{name}.json").read_text()
     assert (tmp_path / "router.csv").read_text().startswith(
-        "name,external_port,internal_address,internal_port,protocol")
+        "name,protocol,external_port,external_range,internal_address,internal_port,internal_range")
+    golden = ROOT / "tests" / "golden" / "firewall_request"
+    for file in ("firewall-rules.csv", "firewall-rules.md"):  # beside router.csv, for every site
+        assert (tmp_path / file).read_text() == (golden / f"{name}.{file}").read_text()
     assert "Traceback" not in out
 
 
@@ -49,7 +53,8 @@ def test_plan_playbook_is_idempotent_and_check_mode_writes_nothing(tmp_path):
     assert any(line.startswith("+") and '"100.64.5.0/24"' in line for line in lines), out
     assert "100.64.0.0/10" in (tmp_path / "p" / "plan.json").read_text()  # check mode wrote nothing
     router = (tmp_path / "p" / "router.csv").read_text().splitlines()
-    assert "valerus-gateway-http,80:80,10.20.9.55,9080:9080,TCP,100.64.0.0/10" in router
+    assert any(line.startswith("valerus-gateway-http,TCP,80,80:80,10.20.9.55,9080,9080:9080,100.64.0.0/10,")
+               for line in router), router
 
 
 def test_plan_playbook_default_directory_is_build_plan_site():

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
-import shlex
 
+from ..checks import safe_name_problem
 from ..describe import sources
 from ..edge.model import EdgeModel, build
 from ..plan_warnings import for_document, line
 from ..ports import port_range
-from .escape import csv_cell, md, one_line
+from .escape import csv_cell, md
 
 NAME = "router_sheet"
 MANAGED_EDGE = False
@@ -95,7 +95,8 @@ def _test(model: EdgeModel, site: str) -> list[str]:
     if not model.public_address:
         return lines + ["The site has no public address (vms_public_address): there is nothing to test from "
                         "outside.", ""]
-    path = shlex.quote(f"{PLAN_DIR}/{one_line(site)}/plan.json")
+    # A site name the validator would refuse (a hand-edited plan) never goes into a command to copy.
+    path = f"{PLAN_DIR}/{site}/plan.json" if safe_name_problem(site) is None else "PATH/TO/plan.json"
     lines += ["From a machine outside the site's networks (a laptop on a phone's mobile data, not the site's own "
               "network or Wi-Fi), with vms-deploy installed and this site's plan.json:", "",
               f"    vms-deploy probe {path}", ""]
@@ -122,7 +123,8 @@ def sheet_markdown(model: EdgeModel, edge_host: str | None = None) -> str:
     if edge_host:
         lines += [(f"Nothing to type: the managed edge host {md(edge_host)} applies these forwards itself "
                    f"(public address {md(model.public_address or '(not set)')}). If another router stands between it "
-                   "and the Internet, that router must pass the external ports below to the edge host unchanged."),
+                   "and the Internet, that router must pass the external ports below to the edge host unchanged, "
+                   "and the checklist below is for it."),
                   ""]
     elif model.remote_access == "vpn" and model.vpn:
         vpn = model.vpn
@@ -137,7 +139,7 @@ def sheet_markdown(model: EdgeModel, edge_host: str | None = None) -> str:
         lines += ["No port is forwarded from the Internet for this site.", ""]
     else:
         lines += [("Add one forwarding (virtual server) rule per row. A router that asks for a range wants the "
-                   "first:last form of the last-but-one column (a single port 80 is 80:80)."), "",
+                   "first:last form of the \"as a range\" column (a single port 80 is 80:80)."), "",
                   "| " + " | ".join(TITLES) + " |", "| " + " | ".join("---" for _ in TITLES) + " |"]
         for f, row in zip(model.forwards, model_rows(model), strict=True):
             cells = (row["name"], row["protocol"], row["external_port"], row["internal_address"], row["internal_port"],
