@@ -332,8 +332,8 @@ class KernelSite:
         pre = []
         for row in router_sheet.rows(self.plan):
             proto = row["protocol"].lower()
-            ext = [int(p) for p in row["external_port"].split(":")]
-            inner = [int(p) for p in row["internal_port"].split(":")]
+            ext = [int(p) for p in row["external_range"].split(":")]  # the first:last form routers take
+            inner = [int(p) for p in row["internal_range"].split(":")]
             sources = ", ".join(row["allowed_sources"].split()) or "255.255.255.255/32"
             match = f'iifname "{wan}" ip daddr {self.public} ip saddr {{ {sources} }} {proto} dport'
             if ext == inner:

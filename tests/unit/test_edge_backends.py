@@ -339,7 +339,7 @@ def test_the_edge_stage_writes_the_router_sheet_on_the_controller(tmp_path):
         assert (tmp_path / name).read_text() == (GOLDEN / "router_sheet" / f"generic_nvr_home.{name}").read_text()
     for name in ("firewall-rules.csv", "firewall-rules.md"):
         assert (tmp_path / name).read_text() == (GOLDEN / "firewall_request" / f"generic_nvr_home.{name}").read_text()
-    said = out.replace("\n", " ").replace("        ", "")
+    said = out.replace("\n", " ").replace("        ", "").replace("''", "'")
     assert "type its 4 port forward(s) by hand" in said and "to the customer's firewall team" in said
     # Only the site's backend is included: the nftables backend's tasks do not run, nothing is applied anywhere.
     assert "Tasks of the site's edge backend" in out and "Apply the edge firewall table" not in out, out
