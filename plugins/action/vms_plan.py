@@ -85,8 +85,8 @@ summary:
   sample: {"site": "demo", "product": "valerus", "topology": "all_in_one", "hosts": 1, "forwards": 2, "zone_flows": 4}
 warnings_list:
   description:
-    - Plan warnings, one line each (C(GROUP: TEXT. Fix: FIX.)), also shown as Ansible warnings. The plan's
-      own C(warnings) hold them as objects with their group and fix (docs/architecture.md).
+    - "Plan warnings, one line each (C(GROUP: TEXT. Fix: FIX.)), also shown as Ansible warnings. The plan's
+      own C(warnings) hold them as objects with their group and fix (docs/architecture.md)."
   returned: success
   type: list
   elements: str

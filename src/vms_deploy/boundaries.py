@@ -13,8 +13,8 @@ for each asks the one evaluator (vms_deploy.evaluate, as `vms-deploy check` does
 addresses of A:
 - `unmanaged`: the addresses of B that no managed host holds and that the evaluator lets A reach
   with no rule of vms-deploy admitting it (so: on every port);
-- `planned`: the zone flows A -> B (the rows the customer's firewall must allow), each confirmed by
-  the evaluator from one of its sources.
+- `planned`: the zone flows A -> B, merged as the edge model merges them (vms_deploy.edge.model):
+  the rows of the firewall request the customer's firewall must allow.
 A boundary `depends_on_customer` when there is no managed edge and `unmanaged` is not empty: the
 plan warns once per such boundary (compiler) and the report says what is reachable. The Internet is
 no such zone: a NAT router routes in only the forwards it is given (the router sheet), which the
@@ -29,7 +29,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .edge import backend, backend_of
+from .edge import backend, backend_of, build
+from .edge.model import Flow
 from .evaluate import evaluate
 from .zones import without, zone_index
 
@@ -44,7 +45,7 @@ class Boundary:
     to_zone: str
     managed_edge: str | None          # the edge host that filters this boundary, None without one
     unmanaged: tuple[str, ...]        # CIDRs of to_zone reachable from from_zone with no vms-deploy filter
-    planned: tuple[dict, ...]         # the plan's zone flows across it (what the customer's firewall allows)
+    planned: tuple[Flow, ...]         # the edge model's merged flows across it (the firewall request's rows)
 
     @property
     def name(self) -> str:
@@ -143,19 +144,6 @@ def _reachable(plan: dict, zone: str, sources: list[str], pieces: list[str], cla
     return tuple(out)
 
 
-def _planned(plan: dict, from_zone: str, to_zone: str) -> tuple[dict, ...]:
-    """The zone flows across the boundary that the evaluator admits from one of their sources."""
-    out = []
-    for flow in plan.get("zone_flows") or []:
-        if flow["from"] != from_zone or flow["to"] != to_zone or not flow["sources"]:
-            continue
-        source = _first_address(ipaddress.ip_network(flow["sources"][0], strict=False))
-        target = flow.get("to_host") or _first_address(ipaddress.ip_network(flow["destinations"][0], strict=False))
-        if evaluate(plan, source, target, flow["ports"][0], flow["protocol"]).allowed:
-            out.append(flow)
-    return tuple(out)
-
-
 def _nested(inner: list, outer: list) -> bool:
     """Every network of one zone lies inside the other's: one network segment, no boundary to filter
     (a host given its own zone inside the client LAN, as a home NVR is)."""
@@ -168,6 +156,9 @@ def boundaries(plan: dict) -> list[Boundary]:
     zones = present_zones(plan)
     classify = zone_index(plan.get("zones") or {})
     edge = managed_edge(plan)
+    flows: dict[tuple[str, str], list[Flow]] = {}
+    for flow in build(plan, None).flows:
+        flows.setdefault((flow.from_zone, flow.to_zone), []).append(flow)
     samples = {z: _samples(plan, z, classify) for z in zones}
     unmanaged = {z: unmanaged_networks(plan, z) for z in zones}
     out = []
@@ -177,10 +168,13 @@ def boundaries(plan: dict) -> list[Boundary]:
             if a == b or not samples[a] or _nested(nets[a], nets[b]) or _nested(nets[b], nets[a]):
                 continue
             reachable = () if edge else _reachable(plan, b, samples[a], unmanaged[b], classify)
-            out.append(Boundary(a, b, edge, reachable, _planned(plan, a, b)))
+            out.append(Boundary(a, b, edge, reachable, tuple(flows.get((a, b), ()))))
     return out
 
 
 def unenforced(plan: dict) -> list[Boundary]:
-    """The boundaries whose security depends on the customer's firewall (the residual risk)."""
+    """The boundaries whose security depends on the customer's firewall (the residual risk); none
+    behind a managed edge (asked first: the compiler asks this of every plan)."""
+    if managed_edge(plan):
+        return []
     return [b for b in boundaries(plan) if b.depends_on_customer]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import re
 
 import pytest
 from conftest import EXAMPLES, GOLDEN_PLANS, ROOT, compare_golden, load_json, plan_of
@@ -140,3 +141,16 @@ def test_a_managed_edge_says_it_enforces_the_rules_itself():
     text = firewall_request.to_markdown(PLANS["xprotect_distributed_dmz"])
     assert "The managed edge host xedge enforces these rules itself" in text
     assert "Enforced by the managed edge host xedge." in text
+
+
+def test_a_boundary_warning_counts_the_rows_the_firewall_must_allow():
+    plan = PLANS["cityhall"]
+    counted = 0
+    for entry in plan["warnings"]:
+        found = re.search(r"allow only the (\d+) (\w+) -> (\w+) rows of firewall-rules.csv", entry["fix"])
+        if found:
+            n, a, b = int(found.group(1)), found.group(2), found.group(3)
+            rows = [r for r in _rows(plan) if r["action"] == "allow" and (r["from_zone"], r["to_zone"]) == (a, b)]
+            assert len(rows) == n, (a, b)
+            counted += 1
+    assert counted >= 3

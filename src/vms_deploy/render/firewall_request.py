@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..boundaries import ZONES, boundaries, managed_edge
 from ..catalog import load_catalog
 from ..describe import sources
+from ..edge import backend_of
 from ..edge.model import EdgeModel, build
 from ..plan_warnings import for_document, line
 from ..ports import port_range
@@ -162,7 +163,7 @@ def to_csv(plan: dict) -> str:
 
 
 def _intro(request: Request) -> list[str]:
-    backend = (request.plan.get("edge") or {}).get("backend") or "router_sheet"
+    backend = backend_of(request.plan)
     if request.edge:
         return [(f"The managed edge host {md(request.edge)} enforces these rules itself (edge backend {md(backend)}): "
                  "this is the same policy, for your records or for a firewall in front of it."), ""]

@@ -14,6 +14,7 @@ from vms_deploy import plan_warnings
 from vms_deploy.boundaries import boundaries, managed_edge
 from vms_deploy.describe import sources
 from vms_deploy.diff import fmt_ports
+from vms_deploy.edge import backend_of
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -138,12 +139,12 @@ def _boundaries(plan: dict[str, Any]) -> str:
     edge = managed_edge(plan)
     if edge:
         return (f"<p>Every boundary between the site's zones is enforced by the managed edge host {escape(edge)} (edge "
-                f"backend {escape(str((plan.get('edge') or {}).get('backend')))}): default deny, the flows below "
+                f"backend {escape(backend_of(plan))}): default deny, the flows below "
                 "allowed.</p>" + links)
     open_ = [b for b in found if b.depends_on_customer]
     hosts_only = [b for b in found if not b.depends_on_customer]
     parts = [("<p>vms-deploy manages no firewall between this site's zones (edge backend "
-              f"{escape(str((plan.get('edge') or {}).get('backend')))}). From the Internet, the router routes in "
+              f"{escape(backend_of(plan))}). From the Internet, the router routes in "
               "only its port forwards. Between the zones, the host firewalls vms-deploy sets up filter what reaches "
               "the managed hosts; everything else depends on the customer's firewall.</p>")]
     if open_:
