@@ -26,11 +26,12 @@ tried never decides a verdict.
 """
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass
 
 from .edge import backend, backend_of, build
-from .edge.model import Flow
+from .edge.model import EdgeModel, Flow
 from .evaluate import evaluate
 from .zones import without, zone_index
 
@@ -105,13 +106,18 @@ def unmanaged_networks(plan: dict, zone: str) -> list[str]:
     zones = plan.get("zones") or {}
     own = [ipaddress.ip_network(c, strict=False) for c in zones.get(zone) or []]
     taken = [f"{h['address']}/32" for h in (plan.get("hosts") or {}).values() if h.get("address")]
+    spans = sorted((int(n.network_address), int(n.broadcast_address), n.prefixlen) for n in own)
+    firsts = [first for first, _, _ in spans]
     for other, cidrs in zones.items():
         if other in (zone, "internet"):
             continue
         for text in cidrs or []:
             net = ipaddress.ip_network(text, strict=False)
-            if any(net != mine and net.subnet_of(mine) for mine in own):
-                taken.append(str(net))  # longest prefix wins: these addresses are the other zone's
+            low, high = int(net.network_address), int(net.broadcast_address)
+            # Longest prefix wins: a network of another zone strictly inside one of ours takes its addresses.
+            if any(first <= low and high <= last and length < net.prefixlen
+                   for first, last, length in spans[:bisect.bisect_right(firsts, low)]):
+                taken.append(str(net))
     return without([str(n) for n in own], taken)
 
 
@@ -150,14 +156,16 @@ def _nested(inner: list, outer: list) -> bool:
     return all(any(n.subnet_of(o) for o in outer) for n in inner)
 
 
-def boundaries(plan: dict) -> list[Boundary]:
+def boundaries(plan: dict, rows: bool = True, model: EdgeModel | None = None) -> list[Boundary]:
     """Every ordered pair of the plan's zones that are different networks (neither inside the
-    other), with what crosses it."""
+    other), with what crosses it. rows=False leaves `planned` empty (the compiler's warnings need
+    only the residual risk: building the edge model of a 1000-recorder site costs seconds); model:
+    the plan's edge model when the caller has built it (build(plan, None))."""
     zones = present_zones(plan)
     classify = zone_index(plan.get("zones") or {})
     edge = managed_edge(plan)
     flows: dict[tuple[str, str], list[Flow]] = {}
-    for flow in build(plan, None).flows:
+    for flow in (model or build(plan, None)).flows if rows else ():
         flows.setdefault((flow.from_zone, flow.to_zone), []).append(flow)
     samples = {z: _samples(plan, z, classify) for z in zones}
     unmanaged = {z: unmanaged_networks(plan, z) for z in zones}
@@ -173,8 +181,8 @@ def boundaries(plan: dict) -> list[Boundary]:
 
 
 def unenforced(plan: dict) -> list[Boundary]:
-    """The boundaries whose security depends on the customer's firewall (the residual risk); none
-    behind a managed edge (asked first: the compiler asks this of every plan)."""
+    """The boundaries whose security depends on the customer's firewall (the residual risk), without
+    their rows; none behind a managed edge (asked first: the compiler asks this of every plan)."""
     if managed_edge(plan):
         return []
-    return [b for b in boundaries(plan) if b.depends_on_customer]
+    return [b for b in boundaries(plan, rows=False) if b.depends_on_customer]

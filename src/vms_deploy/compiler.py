@@ -343,9 +343,10 @@ class _Compiler(Resolver):
 def boundary_warnings(plan: dict) -> list[dict]:
     """One warning per zone boundary whose security depends on the customer's firewall (no managed edge)."""
     out = []
+    crossing = {(f["from"], f["to"]) for f in plan["zone_flows"]}
     for b in unenforced(plan):
-        allow = (f"allow only the {len(b.planned)} {b.name} rows of firewall-rules.csv and deny all other traffic "
-                 f"from {b.from_zone} to {b.to_zone}" if b.planned
+        allow = (f"allow only the {b.name} rows of firewall-rules.csv and deny all other traffic from "
+                 f"{b.from_zone} to {b.to_zone}" if (b.from_zone, b.to_zone) in crossing
                  else f"deny all traffic from {b.from_zone} to {b.to_zone} (the plan needs none)")
         out.append(warning(
             FIREWALL, f"{b.label} is not enforced by vms-deploy (edge backend {plan['edge']['backend']}, "

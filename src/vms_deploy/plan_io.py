@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from . import plan_warnings
+from .edge.model import build
 from .render import firewall_request, port_matrix, router_sheet
 
 
@@ -48,9 +49,10 @@ def _encode(value, depth: int) -> str:
 
 def outputs(plan: dict) -> dict[str, str]:
     """file name -> text of every output of plan.yml."""
+    model = build(plan, None, backend=router_sheet.NAME)  # once: the router sheet and the firewall request
     return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan),
-            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan),
-            **firewall_request.render(plan)}
+            "router.csv": router_sheet.to_csv(plan, model), "router.md": router_sheet.to_markdown(plan, model),
+            **firewall_request.render(plan, model)}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

@@ -63,14 +63,14 @@ def _zone_order(zone: str) -> int:
 class Request:
     """The rows of one site's request, built once from its plan."""
 
-    def __init__(self, plan: dict):
+    def __init__(self, plan: dict, model: EdgeModel | None = None):
         self.plan = plan
-        self.model: EdgeModel = build(plan, None)
+        self.model: EdgeModel = model or build(plan, None)
         self.zones = plan.get("zones") or {}
         self.hosts = plan.get("hosts") or {}
         self.by_address = {f"{h['address']}/32": n for n, h in sorted(self.hosts.items()) if h.get("address")}
         self.edge = managed_edge(plan)
-        self.boundaries = {(b.from_zone, b.to_zone): b for b in boundaries(plan)}
+        self.boundaries = {(b.from_zone, b.to_zone): b for b in boundaries(plan, model=self.model)}
         try:
             self.catalog = load_catalog(str(plan.get("product")))
         except KeyError:  # a hand-edited plan: rows without a seed reference
@@ -154,11 +154,11 @@ def _csv_rows(request: Request) -> list[dict]:
     return out
 
 
-def to_csv(plan: dict) -> str:
+def to_csv(plan: dict, request: Request | None = None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in _csv_rows(Request(plan)))
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in _csv_rows(request or Request(plan)))
     return out.getvalue()
 
 
@@ -205,8 +205,8 @@ def _boundary_note(request: Request, pair: tuple[str, str]) -> str:
     return f"Every address of the {md(b.to_zone)} zone is a managed host: their own firewalls deny the rest too."
 
 
-def to_markdown(plan: dict) -> str:
-    request = Request(plan)
+def to_markdown(plan: dict, request: Request | None = None) -> str:
+    request = request or Request(plan)
     numbered = list(enumerate(request.rows(), start=1))
     lines = [f"# Firewall rules request: site {md(plan.get('site'))}", ""]
     lines += _intro(request)
@@ -252,6 +252,9 @@ def to_markdown(plan: dict) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render(plan: dict) -> dict[str, str]:
-    """{"firewall-rules.csv": ..., "firewall-rules.md": ...} (written beside router.csv by plan_io)."""
-    return {"firewall-rules.csv": to_csv(plan), "firewall-rules.md": to_markdown(plan)}
+def render(plan: dict, model: EdgeModel | None = None) -> dict[str, str]:
+    """{"firewall-rules.csv": ..., "firewall-rules.md": ...} (written beside router.csv by plan_io).
+    model: the plan's edge model (build(plan, None)) when the caller has it: a 1000-recorder site's
+    takes seconds to build, so both files (and the router sheet, in plan_io) share one."""
+    request = Request(plan, model)
+    return {"firewall-rules.csv": to_csv(plan, request), "firewall-rules.md": to_markdown(plan, request)}

@@ -165,11 +165,12 @@ def rows(plan: dict) -> list[dict]:
     return model_rows(_model(plan))
 
 
-def to_csv(plan: dict) -> str:
-    return sheet_csv(_model(plan))
+def to_csv(plan: dict, model: EdgeModel | None = None) -> str:
+    return sheet_csv(model or _model(plan))
 
 
-def to_markdown(plan: dict) -> str:
+def to_markdown(plan: dict, model: EdgeModel | None = None) -> str:
+    """The sheet plan.yml writes for every site; model: the plan's edge model when the caller has it."""
     from ..boundaries import managed_edge
 
-    return sheet_markdown(_model(plan), managed_edge(plan))
+    return sheet_markdown(model or _model(plan), managed_edge(plan))
