@@ -76,7 +76,8 @@ class Request:
         except KeyError:  # a hand-edited plan: rows without a seed reference
             self.catalog = None
         classify = zone_index(self.zones)
-        self.forwards = [Row("forward", "internet", tuple(f.allowed_sources), self._host_zone(f.to_host, classify),
+        self.forwards = [Row("forward", "internet", tuple(f.allowed_sources),
+                             f.to_zone or self._host_zone(f.to_host, classify),
                              (f"{self.model.public_address}/32",) if self.model.public_address else (),
                              f.protocol, f.external_ports, f"{f.to_address}:{port_range(f.to_ports)}", f.service,
                              f.purpose, self.seed(f.component, f.service, ""), f.to_host)
