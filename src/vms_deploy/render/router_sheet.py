@@ -126,13 +126,14 @@ def sheet_markdown(model: EdgeModel, edge_host: str | None = None) -> str:
                    "and the Internet, that router must pass the external ports below to the edge host unchanged, "
                    "and the checklist below is for it."),
                   ""]
-    elif model.remote_access == "vpn" and model.vpn:
-        vpn = model.vpn
-        lines += [(f"Remote access is by VPN: forward only UDP {md(vpn.listen_port)} to the edge host "
-                   f"({md(vpn.edge_address or 'its public address')}); no other port is forwarded."), ""]
     else:
         lines += [(f"Public address: {md(model.public_address or '(not set)')}. The router is not managed by "
                    "vms-deploy: the forwards below are typed in by hand."), ""]
+    if model.remote_access == "vpn" and model.vpn:
+        vpn = model.vpn
+        lines += [(f"Remote access is by VPN (WireGuard on the edge host): a router in front of the edge forwards only "
+                   f"UDP {md(vpn.listen_port)} to the edge host's Internet-facing address "
+                   f"({md(model.public_address or 'vms_public_address')}); no other port is forwarded."), ""]
     lines += _before(model)
     lines += ["## 2. Port forwards", ""]
     if not model.forwards:
