@@ -138,10 +138,21 @@ def _git(repo: str, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def verify_revision(repo: str, revision: str, option: str = "--rev-a", relative: str = ".") -> str:
+    """The commit `revision` names in `repo`, or a UserError saying which option, what git said and what to give."""
+    try:
+        return _git(repo, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}")
+    except UserError as exc:
+        said = str(exc).rpartition(": ")[2] or "no such commit"
+        raise UserError(f"{option} {revision!r} is not a commit of the git repository {repo} (git: {said}): give a "
+                        "branch, tag or commit that exists there, such as HEAD~1 or origin/main "
+                        f"('git log --oneline -- {relative}' in {repo} lists the site's commits)") from None
+
+
 @contextlib.contextmanager
-def checkout_revision(repo: str, revision: str) -> Iterator[str]:
+def checkout_revision(repo: str, revision: str, option: str = "--rev-a", relative: str = ".") -> Iterator[str]:
     """A temporary, detached git worktree of `revision`; removed again afterwards."""
-    _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    verify_revision(repo, revision, option, relative)
     tmp = tempfile.mkdtemp(prefix="vms-deploy-rev-")
     tree = os.path.join(tmp, "tree")
     try:
@@ -155,8 +166,10 @@ def checkout_revision(repo: str, revision: str) -> Iterator[str]:
             _git(repo, "worktree", "prune")
 
 
-def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
+def plan_at_revision(inventory: str, revision: str | None, option: str = "--rev-a") -> dict[str, Any]:
     """Compile `inventory` as it is at `revision` of its git repository (None: the working tree)."""
+    from vms_deploy.errors import ValidationFailed
+
     if revision is None:
         return compile_inventory(inventory)
     start = inventory if os.path.isdir(inventory) else os.path.dirname(os.path.abspath(inventory))
@@ -164,12 +177,15 @@ def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
         raise UserError(f"inventory {inventory!r} does not exist")
     top = _git(start, "rev-parse", "--show-toplevel")
     relative = os.path.relpath(os.path.realpath(inventory), os.path.realpath(top))
-    with checkout_revision(top, revision) as tree:
+    with checkout_revision(top, revision, option, relative) as tree:
         path = os.path.join(tree, relative)
         if not os.path.exists(path):
             raise UserError(f"{relative} does not exist at revision {revision}: pick a revision that has the site "
                             "(git log -- " + relative + ")")
-        return compile_inventory(path)
+        try:
+            return compile_inventory(path)
+        except ValidationFailed as exc:  # say which side of the diff is broken
+            raise UserError(f"the inventory at {option} {revision} does not compile; {exc.message()}") from None
 
 
 # ----------------------------------------------------------------------------- subcommands
@@ -205,8 +221,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not args.rev_a:
             raise UserError("diff --inventory needs --rev-a (for example --rev-a origin/main); --rev-b defaults "
                             "to the working tree")
-        old = plan_at_revision(args.inventory, args.rev_a)
-        new = plan_at_revision(args.inventory, args.rev_b)
+        old = plan_at_revision(args.inventory, args.rev_a, "--rev-a")
+        new = plan_at_revision(args.inventory, args.rev_b, "--rev-b")
         title = args.title or f"plan diff for {new.get('site')}: {args.rev_a} -> {args.rev_b or 'working tree'}"
     else:
         if len(args.plans) != 2:
