@@ -192,11 +192,12 @@ def plan_at_revision(inventory: str, revision: str | None, option: str = "--rev-
 def cmd_plan(args: argparse.Namespace) -> int:
     from vms_deploy.plan_io import plan_json
 
-    plan = compile_inventory(args.inventory)
+    data = load_inventory_data(args.inventory)
+    plan = compile_data(data)
     if args.out is None:
         sys.stdout.write(plan_json(plan))
         return EXIT_OK
-    written = write_plan_dir(plan, args.out)
+    written = write_plan_dir(plan, args.out, args.inventory, data)
     for path in written:
         print(f"wrote {path}")
     for warning in plan.get("warnings", []):
@@ -204,11 +205,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def write_plan_dir(plan: dict[str, Any], out: str) -> list[str]:
+def write_plan_dir(plan: dict[str, Any], out: str, inventory: str | None = None,
+                   data: dict[str, Any] | None = None) -> list[str]:
     """Write plan.json and the rendered sheets through plan_io (the same files as playbooks/plan.yml)."""
     from vms_deploy import plan_io
+    from vms_deploy.claims import settings_from_inventory
+    from vms_deploy.provenance.facts import collect
 
-    changed = plan_io.write_plan_outputs(plan, out)
+    changed = plan_io.write_plan_outputs(plan, out, provenance=collect(plan, inventory),
+                                         settings=settings_from_inventory(data))
     return [os.path.join(out, name) + ("" if was_changed else " (unchanged)") for name, was_changed in changed.items()]
 
 
@@ -239,25 +244,34 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from vms_deploy.explain import explain_port, host_by_address, render_explanation
 
+    from vms_deploy.claims import host_claims, settings_from_inventory
+
     plan, inventory, data = load_target(args.target)
+    settings = settings_from_inventory(data)
     found = explain_port(plan, args.host, args.port, args.protocol, inventory, data)
     host = args.host if args.host in plan["hosts"] else host_by_address(plan, args.host)
     if args.format == "json":
+        claims = host_claims(plan, host, settings)
         doc = {"host": host, "port": args.port, "protocol": args.protocol, "open": bool(found),
+               "closed": (not found) and claims.closed,  # false on Windows: rules outside the group may admit it
+               "owned": claims.owned, "not_owned": claims.not_owned,
                "rules": [{"rule": e.rule, "notes": e.notes,
                           "sources": [{"cidr": o.cidr, "zone": o.zone, "variable": o.variable,
                                        "locations": o.locations} for o in e.origins]} for e in found]}
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(render_explanation(plan, host, args.port, args.protocol, found))
+        sys.stdout.write(render_explanation(plan, host, args.port, args.protocol, found, settings))
     return EXIT_OK if found else EXIT_FAIL
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from vms_deploy.explain import check_flow
 
-    plan = load_target(args.target)[0]
-    verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol)
+    from vms_deploy.claims import settings_from_inventory
+
+    plan, _inventory, data = load_target(args.target)
+    verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol,
+                         settings=settings_from_inventory(data))
     if args.format == "json":
         sys.stdout.write(json.dumps(verdict.as_dict(), indent=2, sort_keys=True) + "\n")
     else:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from vms_deploy.claims import host_claims
 from vms_deploy.diff import fmt_cidrs, fmt_ports
 from vms_deploy.evaluate import LookupFailed, Verdict, evaluate  # noqa: F401 - re-exported for callers
 from vms_deploy.zones import zone_index
@@ -232,16 +233,29 @@ def forwards_to(plan: dict[str, Any], host: str, port: int, protocol: str | None
             and (not protocol or f["protocol"] == protocol)]
 
 
+def _ownership(claims, opened: bool) -> list[str]:
+    """The lines that say what the verdict covers on this host (vms_deploy.claims, as the report says it)."""
+    lines = [f"  vms-deploy owns on this host: {claims.owned}"]
+    if not opened:
+        lines.append(f"  a port no rule opens is {claims.unlisted}")
+    lines.append("  not owned by vms-deploy here:")
+    lines.extend(f"    - {text}" for text in claims.not_owned)
+    return lines
+
+
 def render_explanation(plan: dict[str, Any], host: str, port: int, protocol: str | None,
-                       found: list[RuleExplanation]) -> str:
-    hv = plan["hosts"].get(host) or plan["hosts"][host_by_address(plan, host)]
+                       found: list[RuleExplanation], settings: dict[str, Any] | None = None) -> str:
+    host = host if host in plan["hosts"] else host_by_address(plan, host)
+    hv = plan["hosts"][host]
+    claims = host_claims(plan, host, settings)
     what = f"{protocol}/{port}" if protocol else f"port {port}"
     label = f"{host} ({hv.get('address')})"
     if not found:
         keys = sorted({(r["protocol"], tuple(r["ports"])) for r in hv.get("inbound", [])}, key=lambda k: (k[1], k[0]))
         open_ports = ", ".join(f"{proto}/{fmt_ports(ports)}" for proto, ports in keys)
-        return (f"CLOSED: {what} on {label} is not opened by any rule of site {plan.get('site')}.\n"
-                f"  open on {host}: {open_ports or 'nothing'}\n")
+        return "\n".join([f"{claims.verdict_word()}: {what} on {label} is not opened by any rule of site "
+                          f"{plan.get('site')}.", f"  open on {host}: {open_ports or 'nothing'}",
+                          *_ownership(claims, False)]) + "\n"
     lines = [f"OPEN: {what} on {label}, by {len(found)} rule(s):"]
     for item in found:
         rule = item.rule
@@ -254,6 +268,7 @@ def render_explanation(plan: dict[str, Any], host: str, port: int, protocol: str
     for fwd in forwards_to(plan, host, port, protocol):
         lines.append(f"- router forward {fwd['name']}: public {fwd['protocol']}/{fmt_ports(fwd['external_ports'])} "
                      f"from {fmt_cidrs(fwd['sources'])} -> {host} {fwd['protocol']}/{fmt_ports(fwd['to_ports'])}")
+    lines.extend(_ownership(claims, True))
     return "\n".join(lines) + "\n"
 
 
