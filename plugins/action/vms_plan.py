@@ -193,7 +193,8 @@ class ActionModule(ActionBase):
             base = Path(output_dir)
             # ports.md and router.md end with their provenance (vms_deploy.provenance; no clock: by content).
             from vms_deploy.claims import settings_from_inventory
-            from vms_deploy.provenance.facts import collect as provenance, inventory_from_sources
+            from vms_deploy.provenance.facts import collect as provenance
+            from vms_deploy.provenance.facts import inventory_from_sources
             texts = outputs(plan, provenance(plan, inventory_from_sources(task_vars.get("ansible_inventory_sources"))),
                             settings_from_inventory(data))
             before = {n: (base / n).read_text(encoding="utf-8") if (base / n).is_file() else "" for n in texts}

@@ -163,8 +163,8 @@ def denial_caveat(plan: dict[str, Any], host: str, planned_port: bool,
     if planned_port and foreign is True:
         return (f"not evaluated on {host} (Windows): Group Policy rules outside the vms-deploy group may still admit "
                 f"it ({FOREIGN_VARIABLE} switched the local ones off)")
-    text = (f"not evaluated on {host} (Windows): Windows Firewall rules outside the vms-deploy group ({WINDOWS_BUILTINS}, "
-            "vendor and Group Policy rules) may admit it; playbooks/audit.yml lists them")
+    text = (f"not evaluated on {host} (Windows): Windows Firewall rules outside the vms-deploy group "
+            f"({WINDOWS_BUILTINS}, vendor and Group Policy rules) may admit it; playbooks/audit.yml lists them")
     if planned_port:
         text += f" ({FOREIGN_VARIABLE}: true switches off the local ones that widen this port)"
     return text

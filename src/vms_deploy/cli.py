@@ -242,9 +242,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from vms_deploy.explain import explain_port, host_by_address, render_explanation
-
     from vms_deploy.claims import host_claims, settings_from_inventory
+    from vms_deploy.explain import explain_port, host_by_address, render_explanation
 
     plan, inventory, data = load_target(args.target)
     settings = settings_from_inventory(data)
@@ -265,9 +264,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from vms_deploy.explain import check_flow
-
     from vms_deploy.claims import settings_from_inventory
+    from vms_deploy.explain import check_flow
 
     plan, _inventory, data = load_target(args.target)
     verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol,

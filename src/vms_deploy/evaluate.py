@@ -27,8 +27,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diff import fmt_cidrs, fmt_ports
 from .claims import denial_caveat
+from .diff import fmt_cidrs, fmt_ports
 from .edge.model import crosses_edge
 from .zones import internal_networks, zone_index
 
