@@ -277,12 +277,35 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.allowed else EXIT_FAIL
 
 
+def report_context(path: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """(inventory path, per-host settings) from --context FILE: what playbooks/report.yml knows about a plan.json
+    that the plan does not record: {"inventory": PATH or null, "host_settings": {host: {variable: value}}}."""
+    if not path:
+        return None, None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--context {path}: cannot be read as JSON ({exc}): pass the file playbooks/report.yml "
+                        "writes") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("host_settings", {}), dict):
+        raise UserError(f"--context {path}: is not a report context (an object with host_settings)")
+    return doc.get("inventory") or None, doc.get("host_settings")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    from vms_deploy.claims import settings_from_inventory
+    from vms_deploy.provenance.facts import collect
     from vms_deploy.report import write_report
 
-    plan = load_target(args.target)[0]
+    plan, inventory, data = load_target(args.target)
+    settings = settings_from_inventory(data)
+    if args.context:
+        inventory, settings = report_context(args.context)
     out = args.out or os.path.join("build", "report", str(plan.get("site")))
-    for path in write_report(plan, out, picture=not args.no_picture):
+    provenance = collect(plan, inventory, stamped=True)
+    for path in write_report(plan, out, picture=not args.no_picture, pdf=args.pdf, provenance=provenance,
+                             settings=settings):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -390,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="site inventory or plan.json")
     p.add_argument("--out", help="output directory (default build/report/SITE)")
     p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (WeasyPrint, installed by bin/setup)")
+    p.add_argument("--context", metavar="FILE",
+                   help="for a plan.json: JSON {inventory, host_settings} with what the plan does not record "
+                        "(playbooks/report.yml writes it)")
     _untrusted_option(p)
     p.set_defaults(func=cmd_report)
 
@@ -414,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vms_deploy.errors import ValidationFailed
     from vms_deploy.explain import LookupFailed
     from vms_deploy.report.graph import GraphvizMissing
+    from vms_deploy.report.pdf import PdfUnavailable
     from vms_deploy.sitegen import SiteGenError
 
     args = build_parser().parse_args(argv)
@@ -428,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except ValidationFailed as exc:
         print(f"vms-deploy {args.command}: {exc.message()}", file=sys.stderr)
-    except (UserError, LookupFailed, GraphvizMissing, SiteGenError) as exc:
+    except (UserError, LookupFailed, GraphvizMissing, PdfUnavailable, SiteGenError) as exc:
         print(f"vms-deploy {args.command}: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"vms-deploy {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
