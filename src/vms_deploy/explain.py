@@ -164,8 +164,29 @@ def origin_of(plan: dict[str, Any], cidr: str, inventory_path: str | None = None
     return SourceOrigin(cidr, zone, variable, locations)
 
 
-def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: str | None = None) -> list[str]:
-    """What the product's port catalog says about the rule's service (seed or project default)."""
+def _override(data: dict[str, Any] | None, host: str, service: str | None) -> dict[str, Any] | None:
+    """The host's vms_port_overrides entry for `service` (None without an inventory, {} when none)."""
+    if data is None:
+        return None
+    overrides = ((data.get("hosts") or {}).get(host) or {}).get("vms_port_overrides") or {}
+    entry = overrides.get(service) if isinstance(overrides, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _where(inventory_path: str | None, host: str, variable: str, data: dict[str, Any] | None) -> str:
+    if not inventory_path:
+        return ""
+    from vms_deploy.inventory import variable_origins
+
+    groups = [g for g, members in ((data or {}).get("groups") or {}).items() if host in (members or [])]
+    found = variable_origins(inventory_path, host, variable, groups)
+    return f" (set at {', '.join(found)})" if found else ""
+
+
+def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: str | None = None,
+                  data: dict[str, Any] | None = None, host: str | None = None) -> list[str]:
+    """What the product's port catalog says about the rule's service (seed or project default), and which
+    vms_port_overrides entry changed its sources or port, with file and line (issue 24 item 8)."""
     try:
         from vms_deploy.catalog import load_catalog
         catalog = load_catalog(plan.get("product"))
@@ -180,13 +201,24 @@ def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: st
     notes = [f"catalog {plan.get('product')}.yml service {service.name}: "
              + (f"documented by the vendor ({document})" if service.seed
                 else f"a project default, not in {document} (check it; change with vms_port_overrides)")]
-    if service.connects_from:
+    override = _override(data, host, service.name) if host else None
+    variable = f"vms_port_overrides.{service.name}"
+    if override and "connects_from" in override:
+        notes.append(f"sources set by {variable}.connects_from = {list(override['connects_from'])!r}"
+                     f"{_where(inventory_path, host, variable + '.connects_from', data)}, not the catalog's "
+                     f"connects_from ({', '.join(service.connects_from) or 'none'})")
+    elif service.connects_from:
         notes.append(f"catalog connects_from: {', '.join(service.connects_from)} (each role becomes the sources "
                      "below: host roles are host addresses, network roles are inventory variables)")
+        if override is None:
+            notes.append("an override (vms_port_overrides) may have changed them: explain the inventory to see "
+                         "(this is a plan.json)")
     if tuple(rule["ports"]) != tuple(service.ports):
-        where = _grep_inventory(inventory_path, service.name)
-        notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by vms_port_overrides"
-                     + (f" (set at {', '.join(where)})" if where else ""))
+        if override and "port" in override:
+            notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by {variable}.port = "
+                         f"{override['port']}{_where(inventory_path, host, variable + '.port', data)}")
+        else:
+            notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by vms_port_overrides")
     return notes
 
 
@@ -224,7 +256,7 @@ def explain_port(plan: dict[str, Any], host: str, port: int, protocol: str | Non
         if _covers(rule["ports"], port):
             origins = [origin_of(plan, c, inventory_path, data) for c in rule["sources"]]
             found.append(RuleExplanation(host, rule, origins,
-                                         _rule_notes(rule) + catalog_facts(plan, rule, inventory_path)))
+                                         _rule_notes(rule) + catalog_facts(plan, rule, inventory_path, data, host)))
     return found
 
 
