@@ -42,7 +42,7 @@ LABEL_POINTS = 10       # arrow labels; zone boxes use NODE_POINTS
 NODE_POINTS = 11
 # A4 less the report's 15 mm margins is 510 x 757 pt, Letter 527 x 707 pt; a larger picture is shrunk to
 # fit, so at LABEL_POINTS = 10 it may be at most 10/9 of that for its labels to print at 9 points or more.
-MAX_WIDTH_PT = 560
+MAX_WIDTH_PT = 566  # 510 x 10/9
 MAX_HEIGHT_PT = 780
 DOT_TIMEOUT_SECONDS = 60
 

@@ -34,7 +34,7 @@ summary{cursor:pointer;font-weight:bold}ul.owned li{margin:.2em 0}ul.digests{col
 table.approval td{height:2.2em}section.provenance{margin-top:2em;border-top:2px solid #ddd}
 @page{margin:15mm}
 @media print{body{margin:0;max-width:none;font-size:10pt}.picture{border:none;padding:0;break-inside:avoid}
-h2,h3{break-after:avoid}tr,details{break-inside:avoid}summary{list-style:none}}
+h2,h3{break-after:avoid}section.figure,section.provenance{break-inside:avoid}tr,details{break-inside:avoid}summary{list-style:none}}
 """
 
 
@@ -200,12 +200,12 @@ def render_html(plan: dict[str, Any], svg: str | None, provenance: _provenance.P
         f"<h1>VMS site {site}</h1>",
         _summary(plan),
         _warnings(plan),
-        "<h2 id=\"picture\">Zones and the flows between them</h2>",
+        "<section class=\"figure\"><h2 id=\"picture\">Zones and the flows between them</h2>",
         "<p>One box per zone (its networks and hosts); each arrow is what the firewalls let through from one zone "
         "to another, labelled with port and service (TCP unless marked /udp; a crowded picture shows ports only). "
         "Red arrows are router port forwards from the Internet. Traffic between hosts of one zone is filtered by "
         "their own firewalls: see each host's detail.</p>",
-        picture,
+        picture + "</section>",
         "<h2 id=\"hosts\">Hosts by zone</h2>",
         _zone_tables(plan, claims),
         "<h2 id=\"router\">Router sheet (port forwards)</h2>",
