@@ -172,7 +172,9 @@ def test_drawn_sites_are_readable():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "property"))
     from strategies import sites
 
-    @hypothesis.settings(max_examples=12, deadline=None, database=None,
+    # derandomize: the same 12 drawn sites on every run (CI must not turn red on a new draw; VMS_PROPERTY_EXAMPLES
+    # and a local run without it explore further, docs/report.md)
+    @hypothesis.settings(max_examples=12, deadline=None, database=None, derandomize=True,
                          suppress_health_check=list(hypothesis.HealthCheck))
     @hypothesis.given(sites())
     def check(data):

@@ -235,7 +235,7 @@ def _wrap(line: str, width: int) -> str:
     return "\n".join(out + [current])
 
 
-def plan_to_dot(plan: dict[str, Any], compact: bool = False) -> str:
+def plan_to_dot(plan: dict[str, Any], compact: bool = False, stacked: bool = False) -> str:
     """Deterministic DOT text for the plan (same plan, same bytes). compact: arrows labelled with their
     ports only, for a site whose full labels make the picture too wide to print (render_picture)."""
     pic = picture(plan)
@@ -248,7 +248,10 @@ def plan_to_dot(plan: dict[str, Any], compact: bool = False) -> str:
         shape = ", shape=ellipse" if zone == "internet" else ""
         out.append(f"  {_node_id(zone)} [label={_quote(_zone_label(plan, zone, pic))}, "
                    f"fillcolor={_quote(ZONE_COLORS.get(zone, '#ffffff'))}{shape}];")
-    if "management" in pic.zones and not any("management" in key[:2] for key in pic.arrows):
+    if stacked:  # one zone per row: a site with many source zones grows down the page, not across it
+        out += [f"  {_node_id(a)} -> {_node_id(b)} [style=invis, weight=10];"
+                for a, b in zip(pic.zones, pic.zones[1:], strict=False)]
+    elif "management" in pic.zones and not any("management" in key[:2] for key in pic.arrows):
         # A box without arrows would sit beside the Internet and widen the top row: hang it below the lowest box.
         low = next((z for z in ("cameras", "clients", "servers") if z in pic.zones), pic.zones[0])
         out.append(f"  {_node_id(low)} -> {_node_id('management')} [style=invis];")
@@ -267,14 +270,18 @@ def svg_size(svg: str) -> tuple[float, float]:
 
 
 def render_picture(plan: dict[str, Any]) -> tuple[str, str]:
-    """(DOT, SVG) of the plan's picture: arrows labelled with their services, or with their ports only
-    when that would be wider than MAX_WIDTH_PT (labels would print below 9 points once shrunk to the page)."""
+    """(DOT, SVG) of the plan's picture: arrows labelled with their services; when that is larger than
+    MAX_WIDTH_PT x MAX_HEIGHT_PT (labels would print below 9 points once shrunk to the page), with their
+    ports only, then also one zone per row."""
     dot_text = plan_to_dot(plan)
     svg = render_svg(dot_text)
     width, height = svg_size(svg)
-    if width > MAX_WIDTH_PT or height > MAX_HEIGHT_PT:
-        dot_text = plan_to_dot(plan, compact=True)
+    for compact, stacked in ((True, False), (True, True)):
+        if width <= MAX_WIDTH_PT and height <= MAX_HEIGHT_PT:
+            break
+        dot_text = plan_to_dot(plan, compact=compact, stacked=stacked)
         svg = render_svg(dot_text)
+        width, height = svg_size(svg)
     return dot_text, svg
 
 
