@@ -45,10 +45,11 @@ def _encode(value, depth: int) -> str:
     return "[" + ",".join(pad + _encode(v, depth + 1) for v in value) + "\n" + "  " * depth + "]"
 
 
-def outputs(plan: dict) -> dict[str, str]:
-    """file name -> text of every output of plan.yml."""
-    return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan),
-            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan)}
+def outputs(plan: dict, provenance=None, settings: dict | None = None) -> dict[str, str]:
+    """file name -> text of every output of plan.yml. provenance: vms_deploy.provenance.facts.collect(plan, ...)
+    for the block ports.md and router.md end with; settings: claims.settings_from_inventory(data)."""
+    return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan, provenance, settings),
+            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan, provenance)}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -63,12 +64,14 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def write_plan_outputs(plan: dict, directory: str | Path, texts: dict[str, str] | None = None) -> dict[str, bool]:
+def write_plan_outputs(plan: dict, directory: str | Path, texts: dict[str, str] | None = None,
+                       provenance=None, settings: dict | None = None) -> dict[str, bool]:
     """Write plan.json, ports.md, router.csv, router.md into `directory`; return {file: changed}.
-    texts: outputs(plan) when the caller has it already."""
+    texts: outputs(plan, provenance, settings) when the caller has it already."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return {name: _write_if_changed(directory / name, text) for name, text in (texts or outputs(plan)).items()}
+    texts = texts or outputs(plan, provenance, settings)
+    return {name: _write_if_changed(directory / name, text) for name, text in texts.items()}
 
 
 # --- Which plan a host runs -------------------------------------------------------------------

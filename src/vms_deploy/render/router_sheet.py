@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from .. import provenance as _provenance
 from ..edge.model import EdgeModel, build
 from .escape import csv_cell, md
 
@@ -43,7 +44,7 @@ def sheet_csv(model: EdgeModel) -> str:
     return out.getvalue()
 
 
-def sheet_markdown(model: EdgeModel) -> str:
+def sheet_markdown(model: EdgeModel, provenance: _provenance.Provenance | None = None) -> str:
     lines = [f"# Router port forwards: site {md(model.site)}", ""]
     if model.remote_access == "vpn" and model.vpn:
         vpn = model.vpn
@@ -61,12 +62,15 @@ def sheet_markdown(model: EdgeModel) -> str:
         lines.append("")
     if model.warnings:
         lines += ["## Warnings", ""] + [f"- {md(w)}" for w in model.warnings] + [""]
+    if provenance is not None:  # the hosts the forwards reach: the digests the router's typist can compare
+        lines.append(_provenance.markdown(provenance, hosts=sorted({f.to_host for f in model.forwards if f.to_host})))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render(model: EdgeModel) -> dict[str, str]:
-    """The backend interface (vms_deploy.edge): {"router.csv": ..., "router.md": ...}."""
-    return {"router.csv": sheet_csv(model), "router.md": sheet_markdown(model)}
+def render(model: EdgeModel, provenance: _provenance.Provenance | None = None) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"router.csv": ..., "router.md": ...}; `provenance`
+    (vms_deploy.provenance.facts.collect) adds the provenance and approval block to router.md."""
+    return {"router.csv": sheet_csv(model), "router.md": sheet_markdown(model, provenance)}
 
 
 # The plan-level functions plan.yml, the report and the kernel judge's router stand-in use.
@@ -78,5 +82,5 @@ def to_csv(plan: dict) -> str:
     return sheet_csv(_model(plan))
 
 
-def to_markdown(plan: dict) -> str:
-    return sheet_markdown(_model(plan))
+def to_markdown(plan: dict, provenance: _provenance.Provenance | None = None) -> str:
+    return sheet_markdown(_model(plan), provenance)
