@@ -10,12 +10,24 @@ from .networks import host_networks
 
 
 def _address(ctx: Context, host: str):
-    """(variable, address) of the host, or None when it does not parse (reported by the address rules)."""
-    variable, value = ctx.site.address_source(host)
-    try:
-        return variable, parse_ipv4(value)
-    except ValueError:
-        return None
+    """(variable, address) of the host, or None when it does not parse (reported by the address rules);
+    parsed once per host for the rules below."""
+    table = ctx.table("zone_addresses")
+    if host not in table:
+        variable, value = ctx.site.address_source(host)
+        try:
+            table[host] = variable, parse_ipv4(value)
+        except ValueError:
+            table[host] = None
+    return table[host]
+
+
+def _zone(ctx: Context, host: str) -> str:
+    """resolve.zone_of, once per host for the rules below."""
+    table = ctx.table("zones")
+    if host not in table:
+        table[host] = zone_of(ctx.site, host)
+    return table[host]
 
 
 def check_address_not_network_edge(ctx: Context) -> None:
@@ -23,6 +35,7 @@ def check_address_not_network_edge(ctx: Context) -> None:
     management network (/31 and /32 have neither).
 
     From: docs/security.md, Hostile input class 2 (a host on its network's network or broadcast address)."""
+    edges = ctx.identity_memo("network_edges")
     for host in ctx.site.hosts:
         found = _address(ctx, host)
         if found is None:
@@ -31,7 +44,8 @@ def check_address_not_network_edge(ctx: Context) -> None:
         nets = host_networks(ctx, host)
         for name in ("vms_server_networks", "vms_dmz_networks", "vms_client_networks", "vms_camera_networks",
                      "vms_management_networks"):
-            problem = checks.edge_of_network(addr, nets.get(name) or ())
+            # checks.edge_of_network, indexed once per distinct list instead of walked per host.
+            problem = edges.get(checks.network_edges, nets.get(name) or ()).get(int(addr))
             if problem:
                 ctx.err(host, variable, str(addr), f"{problem} ({name})",
                         "give the host a usable address inside the network (not its first or last address)")
@@ -48,7 +62,7 @@ def check_host_in_zone_networks(ctx: Context) -> None:
             continue
         variable, addr = found
         nets = host_networks(ctx, host)
-        zone = zone_of(ctx.site, host)
+        zone = _zone(ctx, host)
         declared = {"servers": nets.get("vms_server_networks"), "dmz": nets.get("vms_dmz_networks")}.get(zone)
         if declared and not any(addr in net for net in declared):
             var = "vms_server_networks" if zone == "servers" else "vms_dmz_networks"
@@ -66,7 +80,7 @@ def check_routed_public(ctx: Context) -> None:
         if found is None:
             continue
         addr = found[1]
-        zone = zone_of(ctx.site, host)
+        zone = _zone(ctx, host)
         routed = ctx.site.var(host, "vms_routed_public", None)
         if routed and zone != "dmz":
             ctx.err(host, "vms_routed_public", routed, f"is set on a host in zone {zone}; only a DMZ host may have "
@@ -82,14 +96,15 @@ def check_servers_outside_camera_networks(ctx: Context) -> None:
     """No site host has an address inside a camera network: the camera network holds only cameras.
 
     From: seed 001 (the camera subnet connected only to the recording server subnet)."""
+    index = ctx.identity_memo("network_index")
     for host in ctx.site.hosts:
         found = _address(ctx, host)
         if found is None:
             continue
         variable, addr = found
-        for net in host_networks(ctx, host).get("vms_camera_networks") or ():
-            if addr in net:
-                ctx.err(host, variable, str(addr), f"is in the camera network {net} (host in zone "
-                        f"{zone_of(ctx.site, host)})",
-                        "keep servers out of the camera network: give the host an address on the server or client "
-                        "network, or correct vms_camera_networks")
+        cameras = index.get(checks.network_index, host_networks(ctx, host).get("vms_camera_networks") or ())
+        for net in checks.networks_holding(cameras, addr):
+            zone = _zone(ctx, host)
+            ctx.err(host, variable, str(addr), f"is in the camera network {net} (host in zone {zone})",
+                    "keep servers out of the camera network: give the host an address on the server or client "
+                    "network, or correct vms_camera_networks")
