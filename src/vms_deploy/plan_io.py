@@ -46,9 +46,9 @@ def _encode(value, depth: int) -> str:
 
 
 def outputs(plan: dict) -> dict[str, str]:
-    """file name -> text of every output of plan.yml."""
+    """file name -> text of every output of plan.yml (the router sheet's two files from one edge model)."""
     return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan),
-            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan)}
+            **router_sheet.render(router_sheet.plan_model(plan))}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

@@ -37,17 +37,21 @@ def _networks(ctx: Context, host: str, name: str):
     value = ctx.site.var(host, name, None)
     if value is None or ctx.reported(host, name):
         return None
-    # The same group_vars object as another host's: found by identity, no walk of its items.
-    return ctx.identity_memo("networks").get(lambda v: _parsed(ctx, host, name, v), value)
+    # A list of strings is keyed by its items (content_key, once per object: the same group_vars object as
+    # another host's costs a lookup); anything else is parsed per object (and reported per host).
+    key = ctx.content_key(value)
+    if key is None:
+        return ctx.identity_memo("networks").get(lambda v: _parsed(ctx, host, name, v), value)
+    lists = ctx.table("parsed_lists")
+    if key in lists:
+        return lists[key]
+    return _parsed(ctx, host, name, value)
 
 
 def _parsed(ctx: Context, host: str, name: str, value):
-    # Lists are keyed by their items (hashing cached str hashes is cheap); the parsed tuple is then one
-    # object per distinct list, so the pair checks below key on identity.
+    # The parsed tuple is one object per distinct list, so the pair checks below key on identity.
     lists = ctx.table("parsed_lists")
     key = ctx.content_key(value)
-    if key is not None and key in lists:
-        return lists[key]
     nets = []
     for item in value:
         try:
