@@ -221,3 +221,11 @@ def test_each_distinct_network_list_is_judged_for_coverage_once(monkeypatch):
              ("vms_client_networks", "vms_camera_networks", "vms_management_networks", "vms_remote_allowlist")
              if hvars.get(name) and "0.0.0.0/0" not in hvars[name]}
     assert len(data["hosts"]) == 5 and len(judged) == len(lists) == 3
+
+
+def test_every_rule_module_is_listed_where_readers_look():
+    """The package docstring's table and docs/architecture.md name every rule module (a new module too)."""
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for name in rule_modules():
+        assert f"`{name}`" in validate_pkg.__doc__, f"vms_deploy.validate's docstring table lacks `{name}`"
+        assert f"`{name}`" in architecture, f"docs/architecture.md's module table lacks validate's `{name}`"

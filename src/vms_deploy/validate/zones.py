@@ -9,17 +9,20 @@ from .context import Context
 from .networks import host_networks
 
 
-def _address(ctx: Context, host: str):
-    """(variable, address) of the host, or None when it does not parse (reported by the address rules);
-    parsed once per host for the rules below."""
-    table = ctx.table("zone_addresses")
-    if host not in table:
+def _addressed_hosts(ctx: Context):
+    """(host, variable, address, parsed networks) of each host whose address parses (one that does not is
+    reported by the address rules); parsed once per host for the rules below."""
+    return ctx.memo("addressed_hosts", lambda: list(_with_address(ctx)))
+
+
+def _with_address(ctx: Context):
+    for host in ctx.site.hosts:
         variable, value = ctx.site.address_source(host)
         try:
-            table[host] = variable, parse_ipv4(value)
+            addr = parse_ipv4(value)
         except ValueError:
-            table[host] = None
-    return table[host]
+            continue
+        yield host, variable, addr, host_networks(ctx, host)
 
 
 def _zone(ctx: Context, host: str) -> str:
@@ -36,12 +39,7 @@ def check_address_not_network_edge(ctx: Context) -> None:
 
     From: docs/security.md, Hostile input class 2 (a host on its network's network or broadcast address)."""
     edges = ctx.identity_memo("network_edges")
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        nets = host_networks(ctx, host)
+    for host, variable, addr, nets in _addressed_hosts(ctx):
         for name in ("vms_server_networks", "vms_dmz_networks", "vms_client_networks", "vms_camera_networks",
                      "vms_management_networks"):
             # checks.edge_of_network, indexed once per distinct list instead of walked per host.
@@ -56,12 +54,7 @@ def check_host_in_zone_networks(ctx: Context) -> None:
     are declared (the edge filters by those networks).
 
     From: seed 001 (the Mobile Server alone in a DMZ, the other servers behind the inner firewall)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        nets = host_networks(ctx, host)
+    for host, variable, addr, nets in _addressed_hosts(ctx):
         zone = _zone(ctx, host)
         declared = {"servers": nets.get("vms_server_networks"), "dmz": nets.get("vms_dmz_networks")}.get(zone)
         if declared and not any(addr in net for net in declared):
@@ -75,11 +68,7 @@ def check_routed_public(ctx: Context) -> None:
     address: every other host is reached from the Internet only through the edge's forwards.
 
     From: seed 001 (only the Mobile Server reachable from the Internet, in a DMZ)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        addr = found[1]
+    for host, _variable, addr, _nets in _addressed_hosts(ctx):
         zone = _zone(ctx, host)
         routed = ctx.site.var(host, "vms_routed_public", None)
         if routed and zone != "dmz":
@@ -97,12 +86,8 @@ def check_servers_outside_camera_networks(ctx: Context) -> None:
 
     From: seed 001 (the camera subnet connected only to the recording server subnet)."""
     index = ctx.identity_memo("network_index")
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        cameras = index.get(checks.network_index, host_networks(ctx, host).get("vms_camera_networks") or ())
+    for host, variable, addr, nets in _addressed_hosts(ctx):
+        cameras = index.get(checks.network_index, nets.get("vms_camera_networks") or ())
         for net in checks.networks_holding(cameras, addr):
             zone = _zone(ctx, host)
             ctx.err(host, variable, str(addr), f"is in the camera network {net} (host in zone {zone})",
