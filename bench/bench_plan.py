@@ -143,7 +143,8 @@ def compile_target(rows: list[dict]) -> dict | None:
     wall, cpu = row["compile_seconds"]["median"], row["compile_cpu_seconds"]["median"]
     return {"product": row.get("product", "valerus"), "recorders": row["recorders"], "cameras": row["cameras"],
             "limit": COMPILE_LIMIT, "seconds": wall, "cpu_seconds": cpu,
-            "met": wall < COMPILE_LIMIT and cpu < COMPILE_LIMIT}
+            "met": wall < COMPILE_LIMIT and cpu < COMPILE_LIMIT, "wall_met": wall < COMPILE_LIMIT,
+            "cpu_met": cpu < COMPILE_LIMIT}
 
 
 def playbook_sweep(sites: list[tuple[str, int]], runs: int, env: dict) -> list[dict]:

@@ -60,8 +60,9 @@ def plan_section(name: str, r: dict) -> list[str]:
                          "Target *compiler no worse than n log n*: not measured.")
     for t in r.get("compile_targets", []):
         lines += ["", f"Target *compile_plan for {t['recorders']} recorders ({t['cameras']} cameras) under "
-                      f"{t['limit']:g} s* ({t['product']}): wall {t['seconds']:.3g} s, CPU {t['cpu_seconds']:.3g} s "
-                      f"(medians), {met(t['met'])}."]
+                      f"{t['limit']:g} s* ({t['product']}, medians): wall {t['seconds']:.3g} s "
+                      f"{met(t.get('wall_met'))}, CPU {t['cpu_seconds']:.3g} s {met(t.get('cpu_met'))}; "
+                      f"both: {met(t['met'])}."]
     if r.get("playbook"):
         lines += ["", "| `playbooks/plan.yml` | wall (Ansible start-up included) | CPU (all processes) |",
                   "| ---: | --- | --- |"]

@@ -177,6 +177,7 @@ def test_plan_targets_from_rows():
            "compile_cpu_seconds": stat([0.52])}
     target = bench_plan.compile_target([{"product": "valerus", "recorders": 10}, row])
     assert target["limit"] == 0.5 and target["met"] is False  # the CPU median is over the limit
+    assert target["wall_met"] is True and target["cpu_met"] is False
     assert bench_plan.compile_target([{"recorders": 1000, "skipped": "x"}]) is None
 
 
