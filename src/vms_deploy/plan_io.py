@@ -46,10 +46,11 @@ def _encode(value, depth: int) -> str:
 
 
 def outputs(plan: dict, provenance=None, settings: dict | None = None) -> dict[str, str]:
-    """file name -> text of every output of plan.yml. provenance: vms_deploy.provenance.facts.collect(plan, ...)
-    for the block ports.md and router.md end with; settings: claims.settings_from_inventory(data)."""
+    """file name -> text of every output of plan.yml (the router sheet's two files from one edge model).
+    provenance: vms_deploy.provenance.facts.collect(plan, ...) for the block ports.md and router.md end with;
+    settings: claims.settings_from_inventory(data)."""
     return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan, provenance, settings),
-            "router.csv": router_sheet.to_csv(plan), "router.md": router_sheet.to_markdown(plan, provenance)}
+            **router_sheet.render(router_sheet.plan_model(plan), provenance)}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

@@ -26,7 +26,8 @@ def _ports(pair) -> str:
     return f"{pair[0]}:{pair[1]}"
 
 
-def _model(plan: dict) -> EdgeModel:
+def plan_model(plan: dict) -> EdgeModel:
+    """The neutral edge model this backend renders for a plan (no edge host: a router vms-deploy does not manage)."""
     return build(plan, None, backend=NAME)
 
 
@@ -75,12 +76,12 @@ def render(model: EdgeModel, provenance: _provenance.Provenance | None = None) -
 
 # The plan-level functions plan.yml, the report and the kernel judge's router stand-in use.
 def rows(plan: dict) -> list[dict]:
-    return model_rows(_model(plan))
+    return model_rows(plan_model(plan))
 
 
 def to_csv(plan: dict) -> str:
-    return sheet_csv(_model(plan))
+    return sheet_csv(plan_model(plan))
 
 
 def to_markdown(plan: dict, provenance: _provenance.Provenance | None = None) -> str:
-    return sheet_markdown(_model(plan), provenance)
+    return sheet_markdown(plan_model(plan), provenance)
