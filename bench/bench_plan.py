@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Plan benchmark: compiler time and memory by site size, and playbooks/plan.yml end to end.
 
-1. For each size (recorders), generate a synthetic site (bench/gen_site.py), load it once with
-   Ansible's inventory loader and save the data dict as JSON. Then, in a fresh Python process per
-   run (so no cache survives from one run to the next), time vms_deploy.pipeline.compile_plan
-   (validation + compilation) on it; one more run measures its peak memory with tracemalloc.
-2. Time `ansible-playbook -i SITE playbooks/plan.yml` (Ansible's own start-up included) for the
-   small and the large site.
+1. For each product and size (recorders), generate a synthetic site (bench/gen_site.py), load it
+   once with Ansible's inventory loader and save the data dict as JSON. Then, in a fresh Python
+   process per run (so no cache survives from one run to the next), time
+   vms_deploy.pipeline.compile_plan (validation + compilation) on it; one more run measures its peak
+   memory with tracemalloc. Target: compile_plan of 1000 recorders (20,000 cameras) under
+   COMPILE_LIMIT seconds, wall and CPU (issue 23).
+2. Time `ansible-playbook -i SITE playbooks/plan.yml` (Ansible's own start-up included) for each
+   product's small and large site, the sizes taken in turn. Target: the large site under 2x the small.
 
 A size whose first run takes longer than --max-seconds ends the sweep (larger sizes are reported
 as skipped), so the bench stays inside its time budget on a slow compiler.
 
-    python3 bench/bench_plan.py --sizes 1,10,100,500,1000 --runs 5 --playbook-sizes 2,1000
+    python3 bench/bench_plan.py --sizes 1,10,100,500,1000 --runs 5 \
+        --playbook valerus:2,1000 --playbook xprotect:2,500
 """
 from __future__ import annotations
 
@@ -47,15 +50,23 @@ print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_bytes": peak, "p
 """
 
 
-def site_dir(recorders: int) -> Path:
-    return BUILD / "sites" / f"r{recorders}"
+COMPILE_LIMIT = 0.5  # seconds: compile_plan for 1000 recorders with 20,000 cameras (issue 23)
+COMPILE_TARGET_RECORDERS = 1000
 
 
-def prepare(recorders: int) -> Path:
+def _tag(recorders: int, product: str) -> str:
+    return f"r{recorders}" if product == "valerus" else f"{product}-r{recorders}"
+
+
+def site_dir(recorders: int, product: str = "valerus") -> Path:
+    return BUILD / "sites" / _tag(recorders, product)
+
+
+def prepare(recorders: int, product: str = "valerus") -> Path:
     """Generate the inventory and its loaded data dict (JSON); return the JSON path."""
-    out = site_dir(recorders)
-    gen_site.write_site(out, *gen_site.plan_site(recorders))
-    data_path = BUILD / "data" / f"r{recorders}.json"
+    out = site_dir(recorders, product)
+    gen_site.write_site(out, *gen_site.plan_site(recorders, product=product))
+    data_path = BUILD / "data" / f"{_tag(recorders, product)}.json"
     data_path.parent.mkdir(parents=True, exist_ok=True)
     code = ("import json,sys; from vms_deploy.inventory import load_inventory; "
             "json.dump(load_inventory(sys.argv[1]), open(sys.argv[2], 'w'))")
@@ -71,18 +82,19 @@ def worker(data_path: Path, mode: str, timeout: float) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def compiler_sweep(sizes: list[int], runs: int, max_seconds: float) -> list[dict]:
+def compiler_sweep(sizes: list[int], runs: int, max_seconds: float, product: str = "valerus") -> list[dict]:
     rows = []
     stop = None
     for n in sizes:
         if stop is not None:
-            rows.append({"recorders": n, "skipped": f"size {stop} took more than {max_seconds} s"})
+            rows.append({"product": product, "recorders": n, "skipped": f"size {stop} took more than {max_seconds} s"})
             continue
-        data_path, load_seconds = prepare(n)
+        data_path, load_seconds = prepare(n, product)
         try:
             first = worker(data_path, "time", timeout=max(max_seconds * 3, 60))
         except subprocess.TimeoutExpired:
-            rows.append({"recorders": n, "skipped": f"first run exceeded {max(max_seconds * 3, 60)} s"})
+            rows.append({"product": product, "recorders": n,
+                         "skipped": f"first run exceeded {max(max_seconds * 3, 60)} s"})
             stop = n
             continue
         samples, cpu = [first["seconds"]], [first["cpu_seconds"]]
@@ -94,9 +106,9 @@ def compiler_sweep(sizes: list[int], runs: int, max_seconds: float) -> list[dict
                 samples.append(more["seconds"])
                 cpu.append(more["cpu_seconds"])
         mem = worker(data_path, "memory", timeout=1200) if first["seconds"] <= max_seconds else {"peak_bytes": None}
-        print(f"compile r{n}: median {sorted(samples)[len(samples) // 2]:.3f} s over {len(samples)} run(s)",
-              flush=True)
-        rows.append({"recorders": n, "cameras": gen_site.default_cameras(n),
+        print(f"compile {_tag(n, product)}: median {sorted(samples)[len(samples) // 2]:.3f} s over "
+              f"{len(samples)} run(s)", flush=True)
+        rows.append({"product": product, "recorders": n, "cameras": gen_site.default_cameras(n),
                      "client_networks": gen_site.default_clients(n), "compile_seconds": stats(samples),
                      "compile_cpu_seconds": stats(cpu),
                      "inventory_load_seconds": round(load_seconds, 3), "peak_bytes": mem["peak_bytes"],
@@ -122,32 +134,71 @@ def growth(rows: list[dict]) -> dict | None:
             "slope": round(slope, 2), "nlogn_slope": round(nlogn, 2), "met": slope <= nlogn + 0.05}
 
 
-def playbook_sweep(sizes: list[int], runs: int, env: dict) -> list[dict]:
-    """plan.yml per size, the sizes taken in turn in each round, so a change in machine load hits
-    every size alike (the target is a ratio)."""
+def compile_target(rows: list[dict]) -> dict | None:
+    """compile_plan of the 1000-recorder site against COMPILE_LIMIT (median wall and CPU over fresh processes)."""
+    done = [r for r in rows if r.get("recorders") == COMPILE_TARGET_RECORDERS and "compile_seconds" in r]
+    if not done:
+        return None
+    row = done[0]
+    wall, cpu = row["compile_seconds"]["median"], row["compile_cpu_seconds"]["median"]
+    return {"product": row.get("product", "valerus"), "recorders": row["recorders"], "cameras": row["cameras"],
+            "limit": COMPILE_LIMIT, "seconds": wall, "cpu_seconds": cpu,
+            "met": wall < COMPILE_LIMIT and cpu < COMPILE_LIMIT, "wall_met": wall < COMPILE_LIMIT,
+            "cpu_met": cpu < COMPILE_LIMIT}
+
+
+def playbook_sweep(sites: list[tuple[str, int]], runs: int, env: dict) -> list[dict]:
+    """plan.yml per (product, size), all of them taken in turn in each round, so a change in machine load
+    hits every size alike (the targets are ratios)."""
     cmds = {}
-    for n in sizes:
-        out = site_dir(n)
-        gen_site.write_site(out, *gen_site.plan_site(n))
-        cmds[n] = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml",
-                   "-e", f"vms_plan_dir={BUILD / 'plan' / f'r{n}'}"]
-    measured: dict[int, list] = {n: [] for n in sizes}
+    for product, n in sites:
+        out = site_dir(n, product)
+        gen_site.write_site(out, *gen_site.plan_site(n, product=product))
+        cmds[product, n] = ["ansible-playbook", "-i", str(out), "playbooks/plan.yml",
+                            "-e", f"vms_plan_dir={BUILD / 'plan' / _tag(n, product)}"]
+    measured: dict[tuple, list] = {site: [] for site in sites}
     for _ in range(runs):
-        for n in sizes:
-            measured[n].append(run_cpu(cmds[n], env=env, timeout=1800))
+        for site in sites:
+            measured[site].append(run_cpu(cmds[site], env=env, timeout=1800))
     rows = []
-    for n in sizes:
-        samples, cpu = [m[0] for m in measured[n]], [m[1] for m in measured[n]]
-        print(f"plan.yml r{n}: median {sorted(samples)[len(samples) // 2]:.2f} s", flush=True)
-        rows.append({"recorders": n, "seconds": stats(samples), "cpu_seconds": stats(cpu)})
+    for product, n in sites:
+        samples, cpu = [m[0] for m in measured[product, n]], [m[1] for m in measured[product, n]]
+        print(f"plan.yml {_tag(n, product)}: median {sorted(samples)[len(samples) // 2]:.2f} s", flush=True)
+        rows.append({"product": product, "recorders": n, "seconds": stats(samples), "cpu_seconds": stats(cpu)})
     return rows
+
+
+def playbook_ratios(rows: list[dict]) -> list[dict]:
+    """Per product: its largest site against its smallest, wall and CPU (target: under 2x)."""
+    out = []
+    for product in dict.fromkeys(r.get("product", "valerus") for r in rows):
+        mine = sorted((r for r in rows if r.get("product", "valerus") == product), key=lambda r: r["recorders"])
+        if len(mine) < 2:
+            continue
+        small, large = mine[0], mine[-1]
+        wall = large["seconds"]["median"] / small["seconds"]["median"]
+        cpu = large["cpu_seconds"]["median"] / small["cpu_seconds"]["median"]
+        out.append({"product": product, "small": small["recorders"], "large": large["recorders"],
+                    "ratio": round(wall, 2), "cpu_ratio": round(cpu, 2), "met": wall < 2.0 and cpu < 2.0})
+    return out
+
+
+def parse_playbook_sites(specs: list[str]) -> list[tuple[str, int]]:
+    """["valerus:2,1000", "xprotect:2,500"] -> [("valerus", 2), ("valerus", 1000), ("xprotect", 2), ...]."""
+    sites = []
+    for spec in specs:
+        product, _, sizes = spec.rpartition(":")
+        sites += [(product or "valerus", int(n)) for n in sizes.split(",") if n]
+    return sites
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="plan benchmark (see module docstring)")
     parser.add_argument("--sizes", default="1,10,100,500,1000")
+    parser.add_argument("--products", default="valerus,xprotect", help="products of the compiler sweep")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--playbook-sizes", default="2,1000")
+    parser.add_argument("--playbook", action="append", metavar="PRODUCT:SIZES",
+                        help="plan.yml sites, e.g. valerus:2,1000 (repeat; default valerus:2,1000 and xprotect:2,500)")
     parser.add_argument("--playbook-runs", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=60.0,
                         help="a size whose first compile takes longer ends the sweep")
@@ -155,19 +206,16 @@ def main(argv: list[str] | None = None) -> int:
                                                         "at a patched copy of the package)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    pb_sizes = [int(s) for s in args.playbook_sizes.split(",") if s]
+    products = [p for p in args.products.split(",") if p]
+    sites = parse_playbook_sites(args.playbook if args.playbook is not None else ["valerus:2,1000", "xprotect:2,500"])
     env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.null"} if os.environ.get("VMS_BENCH_QUIET") else {}
-    rows = compiler_sweep(sizes, args.runs, args.max_seconds)
-    playbook = playbook_sweep(pb_sizes, args.playbook_runs, env) if pb_sizes else []
-    ratio = None
-    if len(playbook) >= 2:
-        small, large = playbook[0]["seconds"]["median"], playbook[-1]["seconds"]["median"]
-        cpu_small, cpu_large = playbook[0]["cpu_seconds"]["median"], playbook[-1]["cpu_seconds"]["median"]
-        ratio = {"small": playbook[0]["recorders"], "large": playbook[-1]["recorders"],
-                 "ratio": round(large / small, 2), "cpu_ratio": round(cpu_large / cpu_small, 2),
-                 "met": large / small < 2.0 and cpu_large / cpu_small < 2.0}
-    path = write_result(args.label, {"loadavg_at_end": os.getloadavg(), "compiler": rows, "growth": growth(rows),
-                                     "playbook": playbook, "playbook_ratio": ratio,
+    sweeps = {product: compiler_sweep(sizes, args.runs, args.max_seconds, product) for product in products}
+    rows = [row for product in products for row in sweeps[product]]
+    playbook = playbook_sweep(sites, args.playbook_runs, env) if sites else []
+    path = write_result(args.label, {"loadavg_at_end": os.getloadavg(), "compiler": rows,
+                                     "growth": {p: growth(sweeps[p]) for p in products},
+                                     "compile_targets": [t for t in (compile_target(sweeps[p]) for p in products) if t],
+                                     "playbook": playbook, "playbook_ratios": playbook_ratios(playbook),
                                      "pythonpath": os.environ.get("PYTHONPATH", "")})
     print(path)
     return 0

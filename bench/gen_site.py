@@ -3,9 +3,10 @@
 
 Two kinds:
 
-* ``plan`` sites: a Valerus site with one Application Server, one Internet Gateway, an edge and
-  N recorders (defaults: 20 cameras per recorder, at most 20,000, and always 200 client
-  networks: the issue's largest site at 1000 recorders). Addresses are private placeholders; nothing connects to them.
+* ``plan`` sites: a Valerus (or, with --product xprotect, an XProtect) site with one Application /
+  Management Server, one Internet Gateway / Mobile Server in the DMZ, an edge and N recorders
+  (defaults: 20 cameras per recorder, at most 20,000, and always 200 client networks: the issue's
+  largest site at 1000 recorders). Addresses are private placeholders; nothing connects to them.
 * ``lab`` sites: the same shape, small, on the bench's own Docker subnet 172.29.200.0/24, with the
   vms_lab_* variables the lab role reads, for the converge bench (real containers).
 
@@ -57,9 +58,15 @@ def client_networks(count: int) -> list[str]:
     return [f"10.64.{i}.0/24" for i in range(count)]
 
 
+PRODUCTS = ("valerus", "xprotect")  # the products with a gateway in a DMZ (the same site shape for both)
+
+
 def plan_site(recorders: int, cameras: int | None = None, clients: int | None = None,
-              platform: str = "linux", name: str | None = None) -> tuple[dict, dict]:
-    """(hosts.yml data, group_vars/all.yml data) of a synthetic site with `recorders` recorders."""
+              platform: str = "linux", name: str | None = None, product: str = "valerus") -> tuple[dict, dict]:
+    """(hosts.yml data, group_vars/all.yml data) of a synthetic site with `recorders` recorders: a Valerus
+    site (Application Server, Internet Gateway) or an XProtect one (Management Server, Mobile Server)."""
+    if product not in PRODUCTS:
+        raise ValueError(f"--product must be one of {', '.join(PRODUCTS)}, got {product}")
     if recorders < 1:
         raise ValueError(f"--recorders must be at least 1, got {recorders}")
     cameras = default_cameras(recorders) if cameras is None else cameras
@@ -73,7 +80,8 @@ def plan_site(recorders: int, cameras: int | None = None, clients: int | None = 
                                          "vms_platform": "linux"}}},
     }}}
     group_vars = {
-        "vms_site": name or f"bench-r{recorders}", "vms_product": "valerus", "vms_platform": platform,
+        "vms_site": name or f"bench-{'' if product == 'valerus' else product + '-'}r{recorders}",
+        "vms_product": product, "vms_platform": platform,
         "vms_server_networks": ["10.1.0.0/16"], "vms_dmz_networks": ["10.2.0.0/24"],
         "vms_client_networks": client_networks(clients), "vms_camera_networks": camera_networks(cameras),
         "vms_management_networks": [MANAGEMENT], "vms_remote_access": "port_forward",
@@ -141,11 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, help="plan sites: default 20 per recorder, at most 20,000")
     parser.add_argument("--clients", type=int, help="plan sites: client networks, default recorders/5, at most 200")
     parser.add_argument("--platform", choices=["linux", "windows"], default="linux", help="plan sites only")
+    parser.add_argument("--product", choices=PRODUCTS, default="valerus", help="plan sites only")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
         if args.kind == "plan":
-            hosts, group_vars = plan_site(args.recorders, args.cameras, args.clients, args.platform)
+            hosts, group_vars = plan_site(args.recorders, args.cameras, args.clients, args.platform,
+                                          product=args.product)
         else:
             hosts, group_vars = lab_site(args.recorders)
     except ValueError as exc:

@@ -35,35 +35,57 @@ def plan_section(name: str, r: dict) -> list[str]:
                                        " (the package as it is in the tree)"),
              "", f"Finished {r['finished']}; load average at the end "
                  f"{', '.join(f'{x:.1f}' for x in r['loadavg_at_end'])}.",
-             "", "| recorders | cameras | client nets | compile wall | compile CPU | peak memory | plan JSON | rules | "
-             "rule sources |", "| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+             "", "| product | recorders | cameras | client nets | compile wall | compile CPU | peak memory | plan JSON "
+             "| rules | rule sources |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     for row in r["compiler"]:
+        product = row.get("product", "valerus")
         if "skipped" in row:
-            lines.append(f"| {row['recorders']} | | | skipped: {row['skipped']} | | | | | |")
+            lines.append(f"| {product} | {row['recorders']} | | | skipped: {row['skipped']} | | | | | |")
             continue
-        lines.append(f"| {row['recorders']} | {row['cameras']} | {row['client_networks']} | "
+        lines.append(f"| {product} | {row['recorders']} | {row['cameras']} | {row['client_networks']} | "
                      f"{s(row['compile_seconds'])} | {s(row.get('compile_cpu_seconds'))} | {mib(row['peak_bytes'])} | "
                      f"{row['plan_bytes'] / 1024:.0f} KiB | {row['rules']} | {row['rule_sources']} |")
-    g = r.get("growth")
+    growths = r.get("growth")
+    if not isinstance(growths, dict) or "slope" in growths:  # a result written before products were swept
+        growths = {"valerus": growths}
     lines.append("")
-    if g:
-        lines.append(f"Growth {g['from']} -> {g['to']} recorders (x{g['size_ratio']:g}): "
-                     f"compile CPU x{g['time_ratio']:g}, "
-                     f"log-log slope {g['slope']:g} against {g['nlogn_slope']:g} for n log n. "
-                     f"Target *compiler no worse than n log n*: {met(g['met'])}.")
-    else:
-        lines.append("Growth: not enough sizes >= 100 were measured. "
-                     "Target *compiler no worse than n log n*: not measured.")
+    for product, g in growths.items():
+        if g:
+            lines.append(f"Growth ({product}) {g['from']} -> {g['to']} recorders (x{g['size_ratio']:g}): "
+                         f"compile CPU x{g['time_ratio']:g}, "
+                         f"log-log slope {g['slope']:g} against {g['nlogn_slope']:g} for n log n. "
+                         f"Target *compiler no worse than n log n*: {met(g['met'])}.")
+        else:
+            lines.append(f"Growth ({product}): not enough sizes >= 100 were measured. "
+                         "Target *compiler no worse than n log n*: not measured.")
+    for t in r.get("compile_targets", []):
+        lines += ["", f"Target *compile_plan for {t['recorders']} recorders ({t['cameras']} cameras) under "
+                      f"{t['limit']:g} s* ({t['product']}, medians): wall {t['seconds']:.3g} s "
+                      f"{met(t.get('wall_met'))}, CPU {t['cpu_seconds']:.3g} s {met(t.get('cpu_met'))}; "
+                      f"both: {met(t['met'])}."]
     if r.get("playbook"):
         lines += ["", "| `playbooks/plan.yml` | wall (Ansible start-up included) | CPU (all processes) |",
                   "| ---: | --- | --- |"]
-        lines += [f"| {p['recorders']} recorders | {s(p['seconds'])} | {s(p.get('cpu_seconds'))} |"
-                  for p in r["playbook"]]
-        ratio = r.get("playbook_ratio")
-        if ratio:
-            lines += ["", f"Target *{ratio['large']} recorders plan in under 2x the time of {ratio['small']}*: "
-                          f"wall x{ratio['ratio']:g}, CPU x{ratio.get('cpu_ratio', 0):g}, {met(ratio['met'])}."]
+        lines += [f"| {p.get('product', 'valerus')} {p['recorders']} recorders | {s(p['seconds'])} | "
+                  f"{s(p.get('cpu_seconds'))} |" for p in r["playbook"]]
+        ratios = r.get("playbook_ratios") or ([r["playbook_ratio"]] if r.get("playbook_ratio") else [])
+        for ratio in ratios:
+            lines += ["", f"Target *{ratio.get('product', 'valerus')}: {ratio['large']} recorders plan in under 2x "
+                          f"the time of {ratio['small']}*: wall x{ratio['ratio']:g}, "
+                          f"CPU x{ratio.get('cpu_ratio', 0):g}, {met(ratio['met'])}."]
     return lines + [""]
+
+
+def splice_plan_sections(text: str, sections: list[str]) -> str:
+    """`text` (docs/BENCHMARKS.md) with its "### Plan: ..." sections replaced by `sections`, the rest kept: the
+    plan bench can be re-run and reported alone, without the lab benches' result files."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("### Plan: ")]
+    if not starts:
+        raise SystemExit("report.py --only plan: no '### Plan:' section in docs/BENCHMARKS.md to replace")
+    end = next(i for i in range(starts[-1] + 1, len(lines) + 1)
+               if i == len(lines) or lines[i].startswith(("### ", "## ")))
+    return "\n".join(lines[:starts[0]] + sections + lines[end:])
 
 
 def rules_section(r: dict) -> list[str]:
@@ -176,7 +198,11 @@ def rerun_section(r: dict) -> list[str]:
     return lines + [""]
 
 
-def main() -> int:
+def main(argv: list[str] = ()) -> int:
+    if list(argv) == ["--only", "plan"]:
+        return only_plan()
+    if argv:
+        raise SystemExit("usage: report.py [--only plan]")
     results = read_results()
     m = machine()
     lines = ["# Benchmarks", "",
@@ -204,5 +230,23 @@ def main() -> int:
     return 0
 
 
+def only_plan() -> int:
+    """Rewrite only the plan sections and the findings of docs/BENCHMARKS.md (from the plan results and
+    bench/findings.md), keeping the other benches' sections as they are."""
+    results = read_results()
+    sections = [line for name in sorted(k for k in results if k.startswith("plan") and k != "plan_smoke")
+                for line in plan_section(name, results[name])]
+    if not sections:
+        raise SystemExit("report.py --only plan: no plan result in build/bench/results (run bench/bench_plan.py)")
+    text = splice_plan_sections(OUT.read_text(encoding="utf-8"), sections)
+    findings = (ROOT / "bench" / "findings.md").read_text(encoding="utf-8").rstrip()
+    head = findings.split("\n", 1)[0]
+    if head in text:
+        text = text[:text.index(head)] + findings + "\n"
+    OUT.write_text(text.rstrip() + "\n", encoding="utf-8")
+    print(OUT)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

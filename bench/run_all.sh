@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every benchmark and write docs/BENCHMARKS.md. Sizes and runs are adjustable by environment:
 #   VMS_BENCH_SIZES=1,10,100,500,1000   VMS_BENCH_RUNS=5        compiler sweep
-#   VMS_BENCH_PLAYBOOK_SIZES=2,1000     VMS_BENCH_PLAYBOOK_RUNS=7   playbooks/plan.yml
+#   VMS_BENCH_PRODUCTS=valerus,xprotect                             products of the compiler sweep
+#   VMS_BENCH_PLAYBOOK="valerus:2,1000 xprotect:2,500"  VMS_BENCH_PLAYBOOK_RUNS=7   playbooks/plan.yml
 #   VMS_BENCH_APPLY_RUNS=5              VMS_BENCH_APPLY_CLIENTS=10  apply (lab container)
 #   VMS_BENCH_CONVERGE_SIZES=1,10       VMS_BENCH_RERUNS=3          converge (lab site)
 #   VMS_BENCH_TUNING_RUNS=3                                         each tuning knob, off and on
@@ -14,8 +15,11 @@ export VMS_BENCH_QUIET=1
 start=$(date +%s)
 
 if [[ $skip != *,plan,* ]]; then
+  playbook=()
+  for site in ${VMS_BENCH_PLAYBOOK:-valerus:2,1000 xprotect:2,500}; do playbook+=(--playbook "$site"); done
   python3 bench/bench_plan.py --sizes "${VMS_BENCH_SIZES:-1,10,100,500,1000}" --runs "${VMS_BENCH_RUNS:-5}" \
-    --playbook-sizes "${VMS_BENCH_PLAYBOOK_SIZES:-2,1000}" --playbook-runs "${VMS_BENCH_PLAYBOOK_RUNS:-7}"
+    --products "${VMS_BENCH_PRODUCTS:-valerus,xprotect}" "${playbook[@]}" \
+    --playbook-runs "${VMS_BENCH_PLAYBOOK_RUNS:-7}"
 fi
 if [[ $skip != *,rules,* ]]; then
   python3 bench/bench_rules.py --recorders "${VMS_BENCH_RULES_RECORDERS:-1000}"

@@ -196,7 +196,12 @@ class ActionModule(ActionBase):
         output_dir = self._task.args.get("output_dir")
         if output_dir:
             base = Path(output_dir)
-            texts = outputs(plan)
+            # ports.md and router.md end with their provenance (vms_deploy.provenance; no clock: by content).
+            from vms_deploy.claims import settings_from_inventory
+            from vms_deploy.provenance.facts import collect as provenance
+            from vms_deploy.provenance.facts import inventory_from_sources
+            texts = outputs(plan, provenance(plan, inventory_from_sources(task_vars.get("ansible_inventory_sources"))),
+                            settings_from_inventory(data))
             before = {n: (base / n).read_text(encoding="utf-8") if (base / n).is_file() else "" for n in texts}
             if self._task.check_mode:
                 files = {n: before[n] != text or not (base / n).is_file() for n, text in texts.items()}

@@ -30,15 +30,18 @@ def vms_nft_edge_ruleset(plan, host):
     return _call(render_edge_ruleset, plan, host)
 
 
-def vms_edge_files(plan, backend=None):
-    """plan | vms_edge_files([backend]) -> {file name: text} the edge backend renders (default the plan's
-    edge.backend; vms_deploy.edge.render)."""
+def vms_edge_files(plan, backend=None, inventory_sources=None):
+    """plan | vms_edge_files([backend], [ansible_inventory_sources]) -> {file name: text} the edge backend renders
+    (default the plan's edge.backend; vms_deploy.edge.render). With the inventory sources, documents for people
+    (router.md) end with their provenance, the same bytes playbooks/plan.yml writes."""
     if IMPORT_ERROR is not None:
         raise AnsibleFilterError(f"{MISSING} ({IMPORT_ERROR})")
     from vms_deploy.edge import render as render_edge  # the edge backends' one interface
+    from vms_deploy.provenance.facts import collect, inventory_from_sources
 
     def vms_edge_files(plan, backend):  # named for _call's error messages
-        return render_edge(plan, backend)
+        prov = collect(plan, inventory_from_sources(inventory_sources)) if inventory_sources is not None else None
+        return render_edge(plan, backend, provenance=prov)
 
     return _call(vms_edge_files, plan, backend)
 

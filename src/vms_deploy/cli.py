@@ -138,10 +138,21 @@ def _git(repo: str, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def verify_revision(repo: str, revision: str, option: str = "--rev-a", relative: str = ".") -> str:
+    """The commit `revision` names in `repo`, or a UserError saying which option, what git said and what to give."""
+    try:
+        return _git(repo, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}")
+    except UserError as exc:
+        said = str(exc).rpartition(": ")[2] or "no such commit"
+        raise UserError(f"{option} {revision!r} is not a commit of the git repository {repo} (git: {said}): give a "
+                        "branch, tag or commit that exists there, such as HEAD~1 or origin/main "
+                        f"('git log --oneline -- {relative}' in {repo} lists the site's commits)") from None
+
+
 @contextlib.contextmanager
-def checkout_revision(repo: str, revision: str) -> Iterator[str]:
+def checkout_revision(repo: str, revision: str, option: str = "--rev-a", relative: str = ".") -> Iterator[str]:
     """A temporary, detached git worktree of `revision`; removed again afterwards."""
-    _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    verify_revision(repo, revision, option, relative)
     tmp = tempfile.mkdtemp(prefix="vms-deploy-rev-")
     tree = os.path.join(tmp, "tree")
     try:
@@ -155,8 +166,10 @@ def checkout_revision(repo: str, revision: str) -> Iterator[str]:
             _git(repo, "worktree", "prune")
 
 
-def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
+def plan_at_revision(inventory: str, revision: str | None, option: str = "--rev-a") -> dict[str, Any]:
     """Compile `inventory` as it is at `revision` of its git repository (None: the working tree)."""
+    from vms_deploy.errors import ValidationFailed
+
     if revision is None:
         return compile_inventory(inventory)
     start = inventory if os.path.isdir(inventory) else os.path.dirname(os.path.abspath(inventory))
@@ -164,23 +177,27 @@ def plan_at_revision(inventory: str, revision: str | None) -> dict[str, Any]:
         raise UserError(f"inventory {inventory!r} does not exist")
     top = _git(start, "rev-parse", "--show-toplevel")
     relative = os.path.relpath(os.path.realpath(inventory), os.path.realpath(top))
-    with checkout_revision(top, revision) as tree:
+    with checkout_revision(top, revision, option, relative) as tree:
         path = os.path.join(tree, relative)
         if not os.path.exists(path):
             raise UserError(f"{relative} does not exist at revision {revision}: pick a revision that has the site "
                             "(git log -- " + relative + ")")
-        return compile_inventory(path)
+        try:
+            return compile_inventory(path)
+        except ValidationFailed as exc:  # say which side of the diff is broken
+            raise UserError(f"the inventory at {option} {revision} does not compile; {exc.message()}") from None
 
 
 # ----------------------------------------------------------------------------- subcommands
 def cmd_plan(args: argparse.Namespace) -> int:
     from vms_deploy.plan_io import plan_json
 
-    plan = compile_inventory(args.inventory)
+    data = load_inventory_data(args.inventory)
+    plan = compile_data(data)
     if args.out is None:
         sys.stdout.write(plan_json(plan))
         return EXIT_OK
-    written = write_plan_dir(plan, args.out)
+    written = write_plan_dir(plan, args.out, args.inventory, data)
     for path in written:
         print(f"wrote {path}")
     from vms_deploy.plan_warnings import line
@@ -190,11 +207,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def write_plan_dir(plan: dict[str, Any], out: str) -> list[str]:
+def write_plan_dir(plan: dict[str, Any], out: str, inventory: str | None = None,
+                   data: dict[str, Any] | None = None) -> list[str]:
     """Write plan.json and the rendered sheets through plan_io (the same files as playbooks/plan.yml)."""
     from vms_deploy import plan_io
+    from vms_deploy.claims import settings_from_inventory
+    from vms_deploy.provenance.facts import collect
 
-    changed = plan_io.write_plan_outputs(plan, out)
+    changed = plan_io.write_plan_outputs(plan, out, provenance=collect(plan, inventory),
+                                         settings=settings_from_inventory(data))
     return [os.path.join(out, name) + ("" if was_changed else " (unchanged)") for name, was_changed in changed.items()]
 
 
@@ -207,8 +228,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not args.rev_a:
             raise UserError("diff --inventory needs --rev-a (for example --rev-a origin/main); --rev-b defaults "
                             "to the working tree")
-        old = plan_at_revision(args.inventory, args.rev_a)
-        new = plan_at_revision(args.inventory, args.rev_b)
+        old = plan_at_revision(args.inventory, args.rev_a, "--rev-a")
+        new = plan_at_revision(args.inventory, args.rev_b, "--rev-b")
         title = args.title or f"plan diff for {new.get('site')}: {args.rev_a} -> {args.rev_b or 'working tree'}"
     else:
         if len(args.plans) != 2:
@@ -223,27 +244,34 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from vms_deploy.claims import host_claims, settings_from_inventory
     from vms_deploy.explain import explain_port, host_by_address, render_explanation
 
     plan, inventory, data = load_target(args.target)
+    settings = settings_from_inventory(data)
     found = explain_port(plan, args.host, args.port, args.protocol, inventory, data)
     host = args.host if args.host in plan["hosts"] else host_by_address(plan, args.host)
     if args.format == "json":
+        claims = host_claims(plan, host, settings)
         doc = {"host": host, "port": args.port, "protocol": args.protocol, "open": bool(found),
+               "closed": (not found) and claims.closed,  # false on Windows: rules outside the group may admit it
+               "owned": claims.owned, "not_owned": claims.not_owned,
                "rules": [{"rule": e.rule, "notes": e.notes,
                           "sources": [{"cidr": o.cidr, "zone": o.zone, "variable": o.variable,
                                        "locations": o.locations} for o in e.origins]} for e in found]}
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(render_explanation(plan, host, args.port, args.protocol, found))
+        sys.stdout.write(render_explanation(plan, host, args.port, args.protocol, found, settings))
     return EXIT_OK if found else EXIT_FAIL
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from vms_deploy.claims import settings_from_inventory
     from vms_deploy.explain import check_flow
 
-    plan = load_target(args.target)[0]
-    verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol)
+    plan, _inventory, data = load_target(args.target)
+    verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol,
+                         settings=settings_from_inventory(data))
     if args.format == "json":
         sys.stdout.write(json.dumps(verdict.as_dict(), indent=2, sort_keys=True) + "\n")
     else:
@@ -251,12 +279,35 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.allowed else EXIT_FAIL
 
 
+def report_context(path: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """(inventory path, per-host settings) from --context FILE: what playbooks/report.yml knows about a plan.json
+    that the plan does not record: {"inventory": PATH or null, "host_settings": {host: {variable: value}}}."""
+    if not path:
+        return None, None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--context {path}: cannot be read as JSON ({exc}): pass the file playbooks/report.yml "
+                        "writes") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("host_settings", {}), dict):
+        raise UserError(f"--context {path}: is not a report context (an object with host_settings)")
+    return doc.get("inventory") or None, doc.get("host_settings")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    from vms_deploy.claims import settings_from_inventory
+    from vms_deploy.provenance.facts import collect
     from vms_deploy.report import write_report
 
-    plan = load_target(args.target)[0]
+    plan, inventory, data = load_target(args.target)
+    settings = settings_from_inventory(data)
+    if args.context:
+        inventory, settings = report_context(args.context)
     out = args.out or os.path.join("build", "report", str(plan.get("site")))
-    for path in write_report(plan, out, picture=not args.no_picture):
+    provenance = collect(plan, inventory, stamped=True)
+    for path in write_report(plan, out, picture=not args.no_picture, pdf=args.pdf, provenance=provenance,
+                             settings=settings):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -365,6 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="site inventory or plan.json")
     p.add_argument("--out", help="output directory (default build/report/SITE)")
     p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (WeasyPrint, installed by bin/setup)")
+    p.add_argument("--context", metavar="FILE",
+                   help="for a plan.json: JSON {inventory, host_settings} with what the plan does not record "
+                        "(playbooks/report.yml writes it)")
     _untrusted_option(p)
     p.set_defaults(func=cmd_report)
 
@@ -389,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vms_deploy.errors import ValidationFailed
     from vms_deploy.explain import LookupFailed
     from vms_deploy.report.graph import GraphvizMissing
+    from vms_deploy.report.pdf import PdfUnavailable
     from vms_deploy.sitegen import SiteGenError
 
     args = build_parser().parse_args(argv)
@@ -403,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except ValidationFailed as exc:
         print(f"vms-deploy {args.command}: {exc.message()}", file=sys.stderr)
-    except (UserError, LookupFailed, GraphvizMissing, SiteGenError) as exc:
+    except (UserError, LookupFailed, GraphvizMissing, PdfUnavailable, SiteGenError) as exc:
         print(f"vms-deploy {args.command}: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"vms-deploy {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)

@@ -8,7 +8,9 @@ are matched by identity, not by position:
   different sources is a *change* (who may connect changed), not a remove plus an add;
 * a forward is keyed by (protocol, external_ports), the thing an admin types into the router;
   the same key with another target or allow-list is a change;
-* site, product, topology, remote access, zones, hosts, edge and VPN settings are compared too.
+* site, product, topology, remote access, zones, hosts, edge and VPN settings are compared too;
+* the plan's warnings are compared as risk: a warning the new plan has and the old did not is shown
+  first ("+ new warning: ..."), one it no longer has as resolved.
 
 `diff_plans(old, new)` returns a list of `Change` records; `render_text`, `render_markdown` and
 `render_json` turn them into output. Exit-code policy lives in the CLI.
@@ -19,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import plan_warnings
 from .describe import sources as describe_sources
 from .edge import backend_of
 from .ports import port_range as fmt_ports  # noqa: F401 - the one formatter, under the name callers use
@@ -252,6 +255,22 @@ def _vpn_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
+def warning_text(warning: Any) -> str:
+    """A plan warning as one line: a record as "GROUP: TEXT. Fix: FIX." (vms_deploy.plan_warnings.line),
+    an older plan's plain string as written."""
+    if isinstance(warning, dict):
+        return plan_warnings.line(warning)
+    return str(warning)
+
+
+def _warning_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """New warnings are the risk a change request brings; resolved ones are worth saying too."""
+    a = {warning_text(w) for w in old.get("warnings") or []}
+    b = {warning_text(w) for w in new.get("warnings") or []}
+    return ([Change("warning", ADDED, f"+ new warning: {w}", {"warning": w}, None, w) for w in sorted(b - a)]
+            + [Change("warning", REMOVED, f"- warning resolved: {w}", {"warning": w}, w, None) for w in sorted(a - b)])
+
+
 def _pair_moves(changes: list[Change], old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Show "the same service on another port" as one move instead of a close plus an open.
 
@@ -307,22 +326,24 @@ def _move(gone: Change, came: Change, old: dict[str, Any], new: dict[str, Any]) 
 
 
 def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every difference between two plans, in a stable order (site, zones, hosts, rules, forwards, VPN)."""
-    changes = (_site_changes(old, new) + _zone_changes(old, new) + _host_changes(old, new)
+    """Every difference between two plans, in a stable order (warnings, site, zones, hosts, rules, forwards, VPN)."""
+    changes = (_warning_changes(old, new) + _site_changes(old, new) + _zone_changes(old, new) + _host_changes(old, new)
                + _rule_changes(old, new) + _forward_changes(old, new) + _vpn_changes(old, new))
     return _pair_moves(changes, old, new)
 
 
 # ----------------------------------------------------------------------------- rendering
-_SECTIONS = (("site", "Site"), ("zone", "Networks (zones)"), ("host", "Hosts"),
-             ("rule", "Host firewall rules"), ("forward", "Router port forwards"), ("vpn", "VPN"))
+_SECTIONS = (("warning", "Plan warnings (risk)"), ("site", "Site"), ("zone", "Networks (zones)"),
+             ("host", "Hosts"), ("rule", "Host firewall rules"), ("forward", "Router port forwards"), ("vpn", "VPN"))
 
 
 def summary(changes: list[Change]) -> str:
     counts = {a: sum(1 for c in changes if c.action == a) for a in (ADDED, CHANGED, REMOVED)}
     if not changes:
         return "no changes"
-    return f"{counts[ADDED]} added, {counts[CHANGED]} changed, {counts[REMOVED]} removed"
+    risk = sum(1 for c in changes if c.kind == "warning" and c.action == ADDED)
+    return (f"{counts[ADDED]} added, {counts[CHANGED]} changed, {counts[REMOVED]} removed"
+            + (f"; {risk} new warning{'s' if risk > 1 else ''}" if risk else ""))
 
 
 def render_text(changes: list[Change], title: str = "plan diff") -> str:
@@ -350,6 +371,7 @@ def render_markdown(changes: list[Change], title: str = "plan diff") -> str:
 
 def render_json(changes: list[Change], title: str = "plan diff") -> str:
     doc = {"title": title, "summary": summary(changes), "changed": bool(changes),
+           "warnings_added": [c.new for c in changes if c.kind == "warning" and c.action == ADDED],
            "changes": [c.as_dict() for c in changes]}
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 

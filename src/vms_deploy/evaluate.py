@@ -15,6 +15,8 @@ the Windows rule group), not through the compiler's intentions:
 3. The destination's host firewall: an inbound rule for the protocol and port whose sources hold
    the source address (the edge masquerades only traffic leaving toward the Internet, so hosts
    see real source addresses). An address that is no plan host is not filtered by vms-deploy.
+   On a Windows host only the vms-deploy rule group is evaluated: a denial there carries a caveat
+   (`Verdict.caveats`, vms_deploy.claims), since rules outside the group may admit the packet.
 
 Assumption, stated once: each zone is one network segment, so traffic between two addresses of
 the same zone does not cross the edge (docs/architecture.md, "zone flows").
@@ -25,6 +27,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from .claims import denial_caveat
 from .diff import fmt_cidrs, fmt_ports
 from .edge.model import crosses_edge
 from .zones import internal_networks, zone_index
@@ -42,13 +45,15 @@ class Verdict:
     summary: str
     steps: list[str]
     rules: list[dict] = field(default_factory=list)  # the plan rules that admitted the packet
+    caveats: list[str] = field(default_factory=list)  # what the verdict could not evaluate (vms_deploy.claims)
 
     def render(self) -> str:
-        return "\n".join([("ALLOWED: " if self.allowed else "DENIED: ") + self.summary]
-                         + [f"  {s}" for s in self.steps]) + "\n"
+        head = ("ALLOWED: " if self.allowed else "DENIED by the plan: " if self.caveats else "DENIED: ") + self.summary
+        return "\n".join([head] + [f"  {s}" for s in self.steps] + [f"  {c}" for c in self.caveats]) + "\n"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "summary": self.summary, "steps": self.steps, "rules": self.rules}
+        return {"allowed": self.allowed, "summary": self.summary, "steps": self.steps, "rules": self.rules,
+                "caveats": self.caveats}
 
 
 def _covers(ports, port: int) -> bool:
@@ -144,21 +149,23 @@ def describe_rule(rule: dict[str, Any]) -> str:
             f"({rule.get('component')}: {rule.get('purpose') or rule.get('service')})")
 
 
-def _host_step(site: _Site, host: str, src: str, port: int, protocol: str, steps: list[str],
-               rules: list[dict]) -> bool:
+def _host_verdict(site: _Site, host: str, src: str, port: int, protocol: str, label: str, steps: list[str],
+                  rules: list[dict], settings: dict | None) -> Verdict:
+    """The last step: the destination's host firewall (what the plan's rules for it say)."""
     rule, near = site.host_rule(host, src, port, protocol)
     if rule is None:
         reason = (f"open only for {'; '.join(describe_rule(r) for r in near)}" if near
                   else f"no rule opens {protocol}/{port}")
         steps.append(f"host firewall on {host}: {reason}")
-        return False
+        caveat = denial_caveat(site.plan, host, bool(near), settings)
+        return Verdict(False, label, steps, rules, [caveat] if caveat else [])
     steps.append(f"host firewall on {host}: {describe_rule(rule)}")
     rules.append(rule)
-    return True
+    return Verdict(True, label, steps, rules)
 
 
 def _edge_input(site: _Site, src: str, label: str, port: int, protocol: str, steps: list[str],
-                rules: list[dict]) -> Verdict:
+                rules: list[dict], settings: dict | None) -> Verdict:
     """The packet is for the edge itself: its input chain (plan rules, plus the VPN listen port)."""
     vpn = site.plan.get("vpn")
     if vpn and protocol == "udp" and port == int(vpn["listen_port"]):
@@ -167,17 +174,18 @@ def _edge_input(site: _Site, src: str, label: str, port: int, protocol: str, ste
     if not site.edge_host or site.edge_host not in site.hosts:
         steps.append("the edge is not managed by this plan: its own ports are not evaluated")
         return Verdict(False, label, steps, rules)
-    return Verdict(_host_step(site, site.edge_host, src, port, protocol, steps, rules), label, steps, rules)
+    return _host_verdict(site, site.edge_host, src, port, protocol, label, steps, rules, settings)
 
 
-def _to_public(site: _Site, src: str, src_host: str | None, port: int, protocol: str) -> Verdict:
+def _to_public(site: _Site, src: str, src_host: str | None, port: int, protocol: str,
+               settings: dict | None) -> Verdict:
     label = f"{src}{f' ({src_host})' if src_host else ''} -> public {site.public} {protocol}/{port}"
     steps: list[str] = []
     rules: list[dict] = []
     if site.is_internal(src):
         steps.append(f"{src} is a site address: forwards serve the Internet only (no hairpin NAT), so the "
                      f"packet is for the edge itself")
-        return _edge_input(site, src, label, port, protocol, steps, rules)
+        return _edge_input(site, src, label, port, protocol, steps, rules, settings)
     forwards = [f for f in site.plan.get("forwards") or []
                 if f["protocol"] == protocol and _covers(f["external_ports"], port)]
     fwd = next((f for f in forwards if site.contains(f["sources"], src)), None)
@@ -188,7 +196,7 @@ def _to_public(site: _Site, src: str, src_host: str | None, port: int, protocol:
         else:
             steps.append(f"edge: no port forward for {protocol}/{port} (remote access: "
                          f"{site.plan.get('remote_access')})")
-        return _edge_input(site, src, label, port, protocol, steps, rules)
+        return _edge_input(site, src, label, port, protocol, steps, rules, settings)
     inner = fwd["to_ports"][0] + (port - fwd["external_ports"][0])
     steps.append(f"edge: forward {fwd['name']} {protocol}/{port} from {fmt_cidrs(fwd['sources'])} -> "
                  f"{fwd['to_host']} ({fwd['to_address']}) {protocol}/{inner}")
@@ -197,13 +205,15 @@ def _to_public(site: _Site, src: str, src_host: str | None, port: int, protocol:
     if host not in site.hosts:
         steps.append(f"host firewall: {fwd['to_address']} is not managed by this plan")
         return Verdict(True, label, steps, rules)
-    return Verdict(_host_step(site, host, src, inner, protocol, steps, rules), label, steps, rules)
+    return _host_verdict(site, host, src, inner, protocol, label, steps, rules, settings)
 
 
-def evaluate(plan: dict[str, Any], source: str, destination: str, port: int, protocol: str = "tcp") -> Verdict:
+def evaluate(plan: dict[str, Any], source: str, destination: str, port: int, protocol: str = "tcp",
+             settings: dict | None = None) -> Verdict:
     """Would a new connection from `source` to `destination`:`port`/`protocol` be allowed?
 
     source/destination: a plan host name or an IPv4 address; destination may be the public address.
+    settings: the per-host inventory settings the caveats depend on (claims.settings_from_inventory).
     """
     if protocol not in PROTOCOLS:
         raise LookupFailed(f"--protocol {protocol!r} is not supported; use tcp or udp")
@@ -212,7 +222,7 @@ def evaluate(plan: dict[str, Any], source: str, destination: str, port: int, pro
     site = _site(plan)
     src, src_host = site.resolve(source, "from")
     if site.public and str(destination).strip() == site.public and site.public not in site.by_address:
-        return _to_public(site, src, src_host, port, protocol)
+        return _to_public(site, src, src_host, port, protocol, settings)
     dst, dst_host = site.resolve(destination, "to")
     label = (f"{src}{f' ({src_host})' if src_host else ''} -> "
              f"{f'{dst_host} ({dst})' if dst_host else dst} {protocol}/{port}")
@@ -220,7 +230,7 @@ def evaluate(plan: dict[str, Any], source: str, destination: str, port: int, pro
     steps = [f"source zone {src_zone}, destination zone {dst_zone}"]
     rules: list[dict] = []
     if dst_host and dst_host == site.edge_host:
-        return _edge_input(site, src, label, port, protocol, steps, rules)
+        return _edge_input(site, src, label, port, protocol, steps, rules, settings)
     if src_host and src_host == site.edge_host:
         steps.append("from the edge itself: its output is not filtered")
     elif src_zone == dst_zone:
@@ -250,4 +260,4 @@ def evaluate(plan: dict[str, Any], source: str, destination: str, port: int, pro
     if not dst_host:
         steps.append(f"host firewall: {dst} is not a host of this plan, so vms-deploy does not filter it")
         return Verdict(True, label, steps, rules)
-    return Verdict(_host_step(site, dst_host, src, port, protocol, steps, rules), label, steps, rules)
+    return _host_verdict(site, dst_host, src, port, protocol, label, steps, rules, settings)

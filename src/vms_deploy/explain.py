@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from vms_deploy.claims import host_claims
 from vms_deploy.diff import fmt_cidrs, fmt_ports
 from vms_deploy.evaluate import LookupFailed, Verdict, evaluate  # noqa: F401 - re-exported for callers
 from vms_deploy.zones import zone_index
@@ -163,8 +164,29 @@ def origin_of(plan: dict[str, Any], cidr: str, inventory_path: str | None = None
     return SourceOrigin(cidr, zone, variable, locations)
 
 
-def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: str | None = None) -> list[str]:
-    """What the product's port catalog says about the rule's service (seed or project default)."""
+def _override(data: dict[str, Any] | None, host: str, service: str | None) -> dict[str, Any] | None:
+    """The host's vms_port_overrides entry for `service` (None without an inventory, {} when none)."""
+    if data is None:
+        return None
+    overrides = ((data.get("hosts") or {}).get(host) or {}).get("vms_port_overrides") or {}
+    entry = overrides.get(service) if isinstance(overrides, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _where(inventory_path: str | None, host: str, variable: str, data: dict[str, Any] | None) -> str:
+    if not inventory_path:
+        return ""
+    from vms_deploy.inventory import variable_origins
+
+    groups = [g for g, members in ((data or {}).get("groups") or {}).items() if host in (members or [])]
+    found = variable_origins(inventory_path, host, variable, groups)
+    return f" (set at {', '.join(found)})" if found else ""
+
+
+def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: str | None = None,
+                  data: dict[str, Any] | None = None, host: str | None = None) -> list[str]:
+    """What the product's port catalog says about the rule's service (seed or project default), and which
+    vms_port_overrides entry changed its sources or port, with file and line (issue 24 item 8)."""
     try:
         from vms_deploy.catalog import load_catalog
         catalog = load_catalog(plan.get("product"))
@@ -179,13 +201,24 @@ def catalog_facts(plan: dict[str, Any], rule: dict[str, Any], inventory_path: st
     notes = [f"catalog {plan.get('product')}.yml service {service.name}: "
              + (f"documented by the vendor ({document})" if service.seed
                 else f"a project default, not in {document} (check it; change with vms_port_overrides)")]
-    if service.connects_from:
+    override = _override(data, host, service.name) if host else None
+    variable = f"vms_port_overrides.{service.name}"
+    if override and "connects_from" in override:
+        notes.append(f"sources set by {variable}.connects_from = {list(override['connects_from'])!r}"
+                     f"{_where(inventory_path, host, variable + '.connects_from', data)}, not the catalog's "
+                     f"connects_from ({', '.join(service.connects_from) or 'none'})")
+    elif service.connects_from:
         notes.append(f"catalog connects_from: {', '.join(service.connects_from)} (each role becomes the sources "
                      "below: host roles are host addresses, network roles are inventory variables)")
+        if override is None:
+            notes.append("an override (vms_port_overrides) may have changed them: explain the inventory to see "
+                         "(this is a plan.json)")
     if tuple(rule["ports"]) != tuple(service.ports):
-        where = _grep_inventory(inventory_path, service.name)
-        notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by vms_port_overrides"
-                     + (f" (set at {', '.join(where)})" if where else ""))
+        if override and "port" in override:
+            notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by {variable}.port = "
+                         f"{override['port']}{_where(inventory_path, host, variable + '.port', data)}")
+        else:
+            notes.append(f"port changed from the catalog's {fmt_ports(list(service.ports))} by vms_port_overrides")
     return notes
 
 
@@ -223,7 +256,7 @@ def explain_port(plan: dict[str, Any], host: str, port: int, protocol: str | Non
         if _covers(rule["ports"], port):
             origins = [origin_of(plan, c, inventory_path, data) for c in rule["sources"]]
             found.append(RuleExplanation(host, rule, origins,
-                                         _rule_notes(rule) + catalog_facts(plan, rule, inventory_path)))
+                                         _rule_notes(rule) + catalog_facts(plan, rule, inventory_path, data, host)))
     return found
 
 
@@ -232,16 +265,29 @@ def forwards_to(plan: dict[str, Any], host: str, port: int, protocol: str | None
             and (not protocol or f["protocol"] == protocol)]
 
 
+def _ownership(claims, opened: bool) -> list[str]:
+    """The lines that say what the verdict covers on this host (vms_deploy.claims, as the report says it)."""
+    lines = [f"  vms-deploy owns on this host: {claims.owned}"]
+    if not opened:
+        lines.append(f"  a port no rule opens is {claims.unlisted}")
+    lines.append("  not owned by vms-deploy here:")
+    lines.extend(f"    - {text}" for text in claims.not_owned)
+    return lines
+
+
 def render_explanation(plan: dict[str, Any], host: str, port: int, protocol: str | None,
-                       found: list[RuleExplanation]) -> str:
-    hv = plan["hosts"].get(host) or plan["hosts"][host_by_address(plan, host)]
+                       found: list[RuleExplanation], settings: dict[str, Any] | None = None) -> str:
+    host = host if host in plan["hosts"] else host_by_address(plan, host)
+    hv = plan["hosts"][host]
+    claims = host_claims(plan, host, settings)
     what = f"{protocol}/{port}" if protocol else f"port {port}"
     label = f"{host} ({hv.get('address')})"
     if not found:
         keys = sorted({(r["protocol"], tuple(r["ports"])) for r in hv.get("inbound", [])}, key=lambda k: (k[1], k[0]))
         open_ports = ", ".join(f"{proto}/{fmt_ports(ports)}" for proto, ports in keys)
-        return (f"CLOSED: {what} on {label} is not opened by any rule of site {plan.get('site')}.\n"
-                f"  open on {host}: {open_ports or 'nothing'}\n")
+        return "\n".join([f"{claims.verdict_word()}: {what} on {label} is not opened by any rule of site "
+                          f"{plan.get('site')}.", f"  open on {host}: {open_ports or 'nothing'}",
+                          *_ownership(claims, False)]) + "\n"
     lines = [f"OPEN: {what} on {label}, by {len(found)} rule(s):"]
     for item in found:
         rule = item.rule
@@ -254,6 +300,7 @@ def render_explanation(plan: dict[str, Any], host: str, port: int, protocol: str
     for fwd in forwards_to(plan, host, port, protocol):
         lines.append(f"- router forward {fwd['name']}: public {fwd['protocol']}/{fmt_ports(fwd['external_ports'])} "
                      f"from {fmt_cidrs(fwd['sources'])} -> {host} {fwd['protocol']}/{fmt_ports(fwd['to_ports'])}")
+    lines.extend(_ownership(claims, True))
     return "\n".join(lines) + "\n"
 
 

@@ -596,3 +596,102 @@ def variable_error(host: str, name: str, exc: Exception) -> InputError:
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return InputError(host, name, "(template)", f"cannot be resolved: {first}",
                       "correct the Jinja2 expression or define the variables it uses")
+
+
+# --- Where a variable is set (explain's "set at FILE:LINE"; the loader above keeps no lines) ----------------
+_YAML_SUFFIXES = ("", ".yml", ".yaml", ".json")
+
+
+def variable_origins(path: str | Path, host: str, variable: str, groups: list[str] | None = None) -> list[str]:
+    """'file:line' of each YAML definition of `variable` that applies to `host`, highest Ansible precedence
+    first: host_vars/HOST, the host's own vars in the inventory file, group_vars/GROUP (the host's groups,
+    from the inventory file, or `groups`), the groups' vars in the inventory file, then group_vars/all and
+    all's vars. `variable` may go down into a value: "vms_port_overrides.mobile_http.connects_from".
+
+    A text lookup beside the loader, which keeps no line numbers: INI inventories and vault-encrypted files
+    are not searched (a value set there gives no location)."""
+    import yaml
+
+    path = Path(path)
+    base = path if path.is_dir() else path.parent
+    keys = variable.split(".")
+    inventory_files = [f for f in sorted(base.iterdir()) if f.is_file() and f.suffix in (".yml", ".yaml")] \
+        if path.is_dir() else [path]
+    trees = [(f, _compose(f, yaml)) for f in inventory_files]
+    member = set(groups or []) | {g for _f, tree in trees for g in _groups_holding(tree, host)}
+    ordered = sorted(member - {"all"}) + ["all"]
+    found: list[str] = []
+    for f in _vars_files(base / "host_vars", host):
+        found += _lookup(f, _compose(f, yaml), keys)
+    for f, tree in trees:
+        for vars_node in _host_entries(tree, host):
+            found += _lookup(f, vars_node, keys)
+    for group in ordered:
+        for f in _vars_files(base / "group_vars", group):
+            found += _lookup(f, _compose(f, yaml), keys)
+        for f, tree in trees:
+            for vars_node in _group_vars_nodes(tree, group):
+                found += _lookup(f, vars_node, keys)
+    return list(dict.fromkeys(found))
+
+
+def _vars_files(directory: Path, name: str) -> list[Path]:
+    out = [directory / f"{name}{s}" for s in _YAML_SUFFIXES if (directory / f"{name}{s}").is_file()]
+    if (directory / name).is_dir():
+        out += sorted(f for f in (directory / name).rglob("*") if f.is_file() and f.suffix in (".yml", ".yaml"))
+    return out
+
+
+def _compose(file: Path, yaml):
+    try:
+        text = file.read_text(encoding="utf-8")
+        if text.lstrip().startswith("$ANSIBLE_VAULT"):
+            return None
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _get(node, key: str):
+    if node is None or getattr(node, "tag", "") != "tag:yaml.org,2002:map":
+        return None, None
+    for k, v in node.value:
+        if getattr(k, "value", None) == key:
+            return k, v
+    return None, None
+
+
+def _lookup(file: Path, node, keys: list[str]) -> list[str]:
+    key_node = None
+    for key in keys:
+        key_node, node = _get(node, key)
+        if key_node is None:
+            return []
+    return [f"{file}:{key_node.start_mark.line + 1}"]
+
+
+def _walk_groups(node, name: str = "all"):
+    """(group name, group node) of an inventory file's tree (all: {hosts, vars, children: {...}})."""
+    if node is None or getattr(node, "tag", "") != "tag:yaml.org,2002:map":
+        return
+    if name == "all" and _get(node, "all")[1] is not None:
+        node = _get(node, "all")[1]
+    yield name, node
+    _k, children = _get(node, "children")
+    if children is not None and children.tag == "tag:yaml.org,2002:map":
+        for k, v in children.value:
+            yield from _walk_groups(v, k.value)
+
+
+def _groups_holding(tree, host: str) -> set[str]:
+    return {name for name, node in _walk_groups(tree) if _get(_get(node, "hosts")[1], host)[0] is not None}
+
+
+def _host_entries(tree, host: str) -> list:
+    return [_get(_get(node, "hosts")[1], host)[1] for _name, node in _walk_groups(tree)
+            if _get(_get(node, "hosts")[1], host)[1] is not None]
+
+
+def _group_vars_nodes(tree, group: str) -> list:
+    return [_get(node, "vars")[1] for name, node in _walk_groups(tree) if name == group
+            and _get(node, "vars")[1] is not None]

@@ -7,8 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import plan_warnings
-from .edge.model import build
 from .render import firewall_request, port_matrix, router_sheet
 
 
@@ -47,11 +45,14 @@ def _encode(value, depth: int) -> str:
     return "[" + ",".join(pad + _encode(v, depth + 1) for v in value) + "\n" + "  " * depth + "]"
 
 
-def outputs(plan: dict) -> dict[str, str]:
-    """file name -> text of every output of plan.yml."""
-    model = build(plan, None, backend=router_sheet.NAME)  # once: the router sheet and the firewall request
-    return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan),
-            "router.csv": router_sheet.to_csv(plan, model), "router.md": router_sheet.to_markdown(plan, model),
+def outputs(plan: dict, provenance=None, settings: dict | None = None) -> dict[str, str]:
+    """file name -> text of every output of plan.yml (the router sheet's and the firewall request's files
+    from one edge model). provenance: vms_deploy.provenance.facts.collect(plan, ...) for the block ports.md
+    and router.md end with; settings: claims.settings_from_inventory(data)."""
+    model = router_sheet.plan_model(plan)
+    return {"plan.json": plan_json(plan), "ports.md": port_matrix.render(plan, provenance, settings),
+            "router.csv": router_sheet.sheet_csv(model),
+            "router.md": router_sheet.to_markdown(plan, provenance, model),
             **firewall_request.render(plan, model)}
 
 
@@ -67,13 +68,14 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def write_plan_outputs(plan: dict, directory: str | Path, texts: dict[str, str] | None = None) -> dict[str, bool]:
+def write_plan_outputs(plan: dict, directory: str | Path, texts: dict[str, str] | None = None,
+                       provenance=None, settings: dict | None = None) -> dict[str, bool]:
     """Write plan.json, ports.md, router.csv, router.md, firewall-rules.csv and firewall-rules.md into
-    `directory`; return {file: changed}.
-    texts: outputs(plan) when the caller has it already."""
+    `directory`; return {file: changed}. texts: outputs(plan, provenance, settings) when the caller has it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return {name: _write_if_changed(directory / name, text) for name, text in (texts or outputs(plan)).items()}
+    texts = texts or outputs(plan, provenance, settings)
+    return {name: _write_if_changed(directory / name, text) for name, text in texts.items()}
 
 
 # --- Which plan a host runs -------------------------------------------------------------------
@@ -160,9 +162,9 @@ def plan_differences(reviewed: dict, compiled: dict) -> list[str]:
         return []
     from .diff import diff_plans  # only needed on a mismatch
 
+    # diff_plans names each warning that came or went (either plan's form: {group, text, fix}, or an older
+    # plan's string).
     lines = [c.text for c in diff_plans(reviewed, compiled)]
-    # Warnings by their text, either plan's form (an older plan's strings, or {group, text, fix}).
-    lines += warning_differences(reviewed, compiled)
     # diff_plans reviews what administrators change; anything else (zone flows, ...) is named by key.
     described = {"hosts", "forwards", "vpn", "zones", "site", "product", "topology", "remote_access", "edge",
                  "warnings"}
@@ -170,13 +172,6 @@ def plan_differences(reviewed: dict, compiled: dict) -> list[str]:
         if reviewed.get(key) != compiled.get(key) and (key not in described or not lines):
             lines.append(f"~ {key} differs")
     return lines
-
-
-def warning_differences(reviewed: dict, compiled: dict) -> list[str]:
-    """One line per warning only the reviewed plan has (- warning ...) and per new one (+ warning ...)."""
-    old = {plan_warnings.line(w) for w in plan_warnings.of(reviewed)}
-    new = {plan_warnings.line(w) for w in plan_warnings.of(compiled)}
-    return [f"- warning {w}" for w in sorted(old - new)] + [f"+ warning {w}" for w in sorted(new - old)]
 
 
 def mismatch_message(path: str, reviewed: dict, lines: list[str]) -> str:

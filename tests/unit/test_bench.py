@@ -154,3 +154,34 @@ def test_converge_rows_from_an_interrupted_log():
     assert rows[0]["rerun_changed"] == [0, 0]
     assert rows[1]["rerun_seconds"] is None
     assert rows[1]["tuning"]["pipelining"]["on"]["median"] == 40.25 and "tuning" not in rows[0]
+
+
+def test_xprotect_plan_site_has_the_mobile_server_alone_in_the_dmz(tmp_path):
+    out = gen_site.write_site(tmp_path / "x", *gen_site.plan_site(3, clients=2, product="xprotect"))
+    plan = compile_plan(load_inventory(out))
+    assert plan["product"] == "xprotect" and plan["hosts"]["gw1"]["zone"] == "dmz"
+    assert {f["to_host"] for f in plan["forwards"]} == {"gw1"}  # only the Mobile Server is forwarded (seed 001)
+
+
+def test_plan_targets_from_rows():
+    stat = common.stats
+    assert bench_plan.parse_playbook_sites(["valerus:2,1000", "xprotect:2,500"]) == [
+        ("valerus", 2), ("valerus", 1000), ("xprotect", 2), ("xprotect", 500)]
+    rows = [{"product": p, "recorders": n, "seconds": stat([w]), "cpu_seconds": stat([c])}
+            for p, n, w, c in [("valerus", 2, 1.0, 1.0), ("valerus", 1000, 1.5, 1.9), ("xprotect", 2, 1.0, 1.0),
+                               ("xprotect", 500, 2.4, 1.5)]]
+    ratios = {r["product"]: r for r in bench_plan.playbook_ratios(rows)}
+    assert ratios["valerus"]["met"] is True and ratios["xprotect"]["met"] is False
+    assert (ratios["xprotect"]["small"], ratios["xprotect"]["large"], ratios["xprotect"]["ratio"]) == (2, 500, 2.4)
+    row = {"product": "valerus", "recorders": 1000, "cameras": 20000, "compile_seconds": stat([0.4, 0.45]),
+           "compile_cpu_seconds": stat([0.52])}
+    target = bench_plan.compile_target([{"product": "valerus", "recorders": 10}, row])
+    assert target["limit"] == 0.5 and target["met"] is False  # the CPU median is over the limit
+    assert target["wall_met"] is True and target["cpu_met"] is False
+    assert bench_plan.compile_target([{"recorders": 1000, "skipped": "x"}]) is None
+
+
+def test_report_can_rewrite_only_the_plan_sections():
+    text = "# B\n\n## Results\n\n### Plan: `plan` (old)\n\nold rows\n\n### Rules (x)\n\nrules stay\n\n## Targets\n"
+    out = report.splice_plan_sections(text, ["### Plan: `plan` (new)", "", "new rows", ""])
+    assert out == text.replace("(old)\n\nold rows", "(new)\n\nnew rows")

@@ -138,6 +138,7 @@ def test_explain_names_the_port_override_and_its_line(tmp_path, capsys):
     capsys.readouterr()
     code, out, _ = run(capsys, "explain", str(tmp_path / "ovr"), "--host", "vms1", "--port", "1554")
     assert code == 0
-    assert (f"port changed from the catalog's 554 by vms_port_overrides (set at {main}:"
-            f"{lines.index('  recorder_streaming:') + 1})") in out
+    # the override's own line (issue 24 item 8: vms_deploy.inventory.variable_origins)
+    assert (f"port changed from the catalog's 554 by vms_port_overrides.recorder_streaming.port = 1554 (set at "
+            f"{main}:{lines.index('    port: 1554') + 1})") in out
     assert f"10.20.2.0/24 (zone clients, from vms_client_networks (vms1); set at {main}:" in out

@@ -149,8 +149,9 @@ def test_a_changed_warning_is_named_when_the_reviewed_plan_is_checked(cityhall):
     older = json.loads(plan_io.plan_json(cityhall))
     older["warnings"] = [w for w in older["warnings"] if "SMTP" not in w["text"]] + ["an old plan's plain warning"]
     lines = plan_io.plan_differences(older, cityhall)
-    assert "- warning site: an old plan's plain warning" in lines
-    assert [x for x in lines if x.startswith("+ warning site: rec1, rec2: SMTP on tcp 25")], lines
+    assert "- warning resolved: an old plan's plain warning" in lines
+    assert [x for x in lines if x.startswith("+ new warning: site: rec1, rec2: SMTP on tcp 25")
+            and "Fix: remove smtp_events" in x], lines
     assert "~ warnings differs" not in lines
 
 

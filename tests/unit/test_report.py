@@ -4,6 +4,7 @@ Regenerate golden files after an intended change: VMS_UPDATE_GOLDEN=1 pytest tes
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import pytest
 from conftest import compare_golden
 
 from vms_deploy import cli
+from vms_deploy.provenance.facts import collect
 from vms_deploy.report.graph import plan_to_dot, render_svg
 from vms_deploy.report.html import render_html
 
@@ -41,34 +43,39 @@ def test_dot_golden(name):
 
 @pytest.mark.parametrize("name", ["valerus_base", "valerus_vpn"])
 def test_html_golden(name):
-    # the SVG itself comes from the installed Graphviz version, so the golden page uses a stub picture
-    check_golden(f"{name}.html", render_html(load(name), SVG_STUB))
+    # the SVG itself comes from the installed Graphviz version, so the golden page uses a stub picture;
+    # the provenance has a fixed clock, user and version
+    plan = load(name)
+    prov = collect(plan, stamped=True, now=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+                   user="integrator@controller", version="0.0-test")
+    check_golden(f"{name}.html", render_html(plan, SVG_STUB, prov))
 
 
-def test_dot_shows_zones_hosts_flows_and_forwards():
+def test_dot_shows_zones_flows_and_forwards():
     dot = plan_to_dot(load("valerus_base"))
-    for cluster in ("cluster_internet", "cluster_servers", "cluster_clients", "cluster_cameras", "cluster_edge"):
-        assert f'subgraph "{cluster}"' in dot
-    assert 'host_rec1 [label="rec1\\n10.40.1.21\\nrecorder"];' in dot
-    assert 'net_clients -> host_rec1 [label="tcp 7563"];' in dot
-    assert "host_rec1 -> net_cameras" in dot
-    assert "tcp 80 > app1:9080" in dot and 'color="#b00020"' in dot
+    for zone in ("internet", "servers", "clients", "cameras", "edge", "management"):
+        assert f"  zone_{zone} [label=" in dot
+    assert 'zone_servers [label="servers\\n10.40.1.0/24\\n3 hosts\\n1 app_server, 1 gateway, 2 recorder' in dot
+    assert 'zone_clients -> zone_servers [label="80 web_http\\n443 web_https\\n3000 web_player_http' in dot
+    assert 'zone_servers -> zone_cameras [label="80 camera_http\\n554 camera_rtsp"];' in dot
+    assert "80 > app1:9080" in dot and 'color="#b00020"' in dot
+    assert "administers every host: 22" in dot  # SSH/WinRM to every host: in the management box, not 4 arrows
     assert plan_to_dot(load("valerus_base")) == dot  # deterministic
 
 
 def test_vpn_picture_has_wireguard_and_no_forwards():
     dot = plan_to_dot(load("valerus_vpn"))
     # the edge rule for the WireGuard port and the VPN itself make one label, not two
-    assert 'net_internet -> host_edge [label="udp 51820 (WireGuard)"];' in dot
+    assert 'zone_internet -> zone_edge [label="51820/udp WireGuard"];' in dot
     assert "forward" not in dot
-    assert 'subgraph "cluster_vpn"' in dot
+    assert "zone_vpn -> zone_servers" in dot
 
 
 def test_html_has_the_sheets():
     page = render_html(load("valerus_base"), SVG_STUB)
     assert page.count("<table") >= 6
-    for needle in ("Router sheet", "valerus-gateway-http", "Port matrix per host", "video streams to clients",
-                   "port forwards expose the gateway", "<svg"):
+    for needle in ("Router sheet", "valerus-gateway-http", "Host details", "video streams to clients",
+                   "port forwards expose the gateway", "<svg", "Hosts by zone", "What vms-deploy owns"):
         assert needle in page
     # well-formed enough for a browser: every opened element closed
     parser = _TagBalance()
@@ -90,7 +97,7 @@ def test_real_svg_render_is_inline_xml():
     assert svg.startswith("<svg") and "<?xml" not in svg and "<!DOCTYPE" not in svg
     root = ET.fromstring(svg)
     texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
-    assert {"rec1", "rec2", "app1", "10.40.1.21"} <= texts
+    assert {"servers", "10.40.1.0/24", "3 hosts", "80 web_http", "80 > app1:9080"} <= texts
 
 
 @needs_dot

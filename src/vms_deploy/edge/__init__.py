@@ -17,8 +17,9 @@ the edge merged by destination) and is one module exposing:
     MANAGED_EDGE: bool     True: needs the site's edge host (group vms_edge) and filters between
                            zones; False: an unmanaged router that only forwards (no vms_edge host)
     APPLIED: str           one sentence: how its output reaches the edge
-    render(model) -> dict[str, str]   file name -> text, byte-stable (golden files under
-                           tests/golden/<backend>/)
+    render(model, provenance=None) -> dict[str, str]   file name -> text, byte-stable (golden files
+                           under tests/golden/<backend>/); provenance (vms_deploy.provenance) is the block
+                           that documents for people end with (router.md), None for none
 
 The contract every backend keeps (tests/kernel judges the nftables backend with real packets):
 
@@ -56,12 +57,14 @@ def backend(name: str) -> ModuleType:
     return importlib.import_module(BACKENDS[name])
 
 
-def render(plan: dict, name: str | None = None, host: str | None = None) -> dict[str, str]:
-    """file name -> text of the plan's edge, rendered by backend `name` (default the plan's)."""
+def render(plan: dict, name: str | None = None, host: str | None = None, provenance=None) -> dict[str, str]:
+    """file name -> text of the plan's edge, rendered by backend `name` (default the plan's). provenance
+    (vms_deploy.provenance.facts.collect): the block a backend's documents for people end with (router.md)."""
     name = name or backend_of(plan)
     module = backend(name)
     if module.MANAGED_EDGE:
         host = host or (plan.get("edge") or {}).get("host")
     else:
         host = None  # a router vms-deploy does not manage: no input chain of its own in the model
-    return module.render(build(plan, host, backend=name))
+    model = build(plan, host, backend=name)
+    return module.render(model, provenance)

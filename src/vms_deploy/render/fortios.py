@@ -196,8 +196,9 @@ def text(payload: dict) -> str:
     return yaml_text(head, payload)
 
 
-def render(model: EdgeModel) -> dict[str, str]:
-    """The backend interface (vms_deploy.edge): {"fortios.yml": the module data}."""
+def render(model: EdgeModel, provenance=None) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"fortios.yml": the module data}; module data for a
+    device carries no provenance block (the reviewed plan digest is in the plan)."""
     return {"fortios.yml": text(data(model))}
 
 

@@ -5,6 +5,7 @@ Everything here is pure: plan dict in, text or data out, byte-stable for golden 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -53,8 +54,14 @@ def _without_covered(nets) -> list:
     return sorted(kept, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
 
 
+@functools.lru_cache(maxsize=65536)
+def _network(text: str):
+    # Memoised: the edge model collapses the same client networks and host addresses for every flow and set.
+    return ipaddress.ip_network(text, strict=False)
+
+
 def collapse(cidrs: Iterable[str]) -> list[str]:
-    return [str(n) for n in _without_covered(ipaddress.ip_network(c, strict=False) for c in ipv4_only(cidrs))]
+    return [str(n) for n in _without_covered(_network(c) for c in ipv4_only(cidrs))]
 
 
 def elements(cidrs: Iterable[str]) -> str:
@@ -65,7 +72,7 @@ def elements(cidrs: Iterable[str]) -> str:
 
 
 def ipv4_only(cidrs: Iterable[str]) -> list[str]:
-    return [c for c in cidrs if ipaddress.ip_network(c, strict=False).version == 4]
+    return [c for c in cidrs if _network(c).version == 4]
 
 
 def render_set(name: str, cidrs: Iterable[str], comment: str | None = None) -> list[str]:

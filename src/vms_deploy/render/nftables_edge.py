@@ -67,8 +67,10 @@ APPLIED = ("applied on the edge host by vms_nft_table (roles/edge_firewall): one
            "nft -c, then loaded atomically")
 
 
-def render(model: EdgeModel) -> dict[str, str]:
-    """The backend interface (vms_deploy.edge): {"HOST.nft": the edge host's table}."""
+def render(model: EdgeModel, provenance=None) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"HOST.nft": the edge host's table}. provenance is not
+    written into a ruleset: the table records its plan digest (vms_nft_table's comment) instead."""
+    del provenance
     return {f"{model.host}.nft": ruleset(model)}
 
 

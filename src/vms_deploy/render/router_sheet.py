@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 
+from .. import provenance as _provenance
 from ..checks import safe_name_problem
 from ..describe import sources
 from ..edge.model import EdgeModel, build
@@ -34,7 +35,8 @@ TITLES = ("name", "protocol", "external port", "internal address", "internal por
 PLAN_DIR = "build/plan"  # where playbooks/plan.yml and `vms-deploy plan --out` put plan.json by default
 
 
-def _model(plan: dict) -> EdgeModel:
+def plan_model(plan: dict) -> EdgeModel:
+    """The neutral edge model this backend renders for a plan (no edge host: a router vms-deploy does not manage)."""
     return build(plan, None, backend=NAME)
 
 
@@ -109,16 +111,18 @@ def _test(model: EdgeModel, site: str) -> list[str]:
 
 
 def _sign_off() -> list[str]:
-    # The provenance block (issue 24 item 1: date, vms-deploy version, git revision, plan digest) goes
-    # here, as one call returning its lines: sign-off signs what it names.
+    """The technician's line: the work on the router done and tested (the provenance block after it
+    holds the plan's approval)."""
     return ["## Sign-off", "",
             "Router (make, model, firmware): ______________________________", "",
             "Configured and tested by: ______________________  Date: ____________  Probe exit code: ______", "",
             "Signature: ______________________________", ""]
 
 
-def sheet_markdown(model: EdgeModel, edge_host: str | None = None) -> str:
-    """The technician's sheet. edge_host: the site's managed edge, when it applies the forwards itself."""
+def sheet_markdown(model: EdgeModel, provenance: _provenance.Provenance | None = None,
+                   edge_host: str | None = None) -> str:
+    """The technician's sheet. provenance (vms_deploy.provenance.facts.collect) adds the provenance and
+    approval block; edge_host: the site's managed edge, when it applies the forwards itself."""
     lines = [f"# Router port forwards: site {md(model.site)}", ""]
     if edge_host:
         lines += [(f"Nothing to type: the managed edge host {md(edge_host)} applies these forwards itself "
@@ -153,25 +157,29 @@ def sheet_markdown(model: EdgeModel, edge_host: str | None = None) -> str:
     if warnings:
         lines += ["## Warnings about the router", ""] + [f"- {md(line(w, with_group=False))}" for w in warnings] + [""]
     lines += _sign_off()
+    if provenance is not None:  # the hosts the forwards reach: the digests the router's typist can compare
+        lines.append(_provenance.markdown(provenance, hosts=sorted({f.to_host for f in model.forwards if f.to_host})))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render(model: EdgeModel) -> dict[str, str]:
-    """The backend interface (vms_deploy.edge): {"router.csv": ..., "router.md": ...}."""
-    return {"router.csv": sheet_csv(model), "router.md": sheet_markdown(model)}
+def render(model: EdgeModel, provenance: _provenance.Provenance | None = None) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"router.csv": ..., "router.md": ...}; `provenance`
+    (vms_deploy.provenance.facts.collect) adds the provenance and approval block to router.md."""
+    return {"router.csv": sheet_csv(model), "router.md": sheet_markdown(model, provenance)}
 
 
 # The plan-level functions plan.yml, the report and the kernel judge's router stand-in use.
 def rows(plan: dict) -> list[dict]:
-    return model_rows(_model(plan))
+    return model_rows(plan_model(plan))
 
 
 def to_csv(plan: dict, model: EdgeModel | None = None) -> str:
-    return sheet_csv(model or _model(plan))
+    return sheet_csv(model or plan_model(plan))
 
 
-def to_markdown(plan: dict, model: EdgeModel | None = None) -> str:
+def to_markdown(plan: dict, provenance: _provenance.Provenance | None = None,
+                model: EdgeModel | None = None) -> str:
     """The sheet plan.yml writes for every site; model: the plan's edge model when the caller has it."""
     from ..boundaries import managed_edge
 
-    return sheet_markdown(model or _model(plan), managed_edge(plan))
+    return sheet_markdown(model or plan_model(plan), provenance, managed_edge(plan))

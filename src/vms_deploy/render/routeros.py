@@ -176,8 +176,9 @@ def text(payload: dict) -> str:
     return yaml_text(head, payload)
 
 
-def render(model: EdgeModel) -> dict[str, str]:
-    """The backend interface (vms_deploy.edge): {"routeros.yml": the api_modify calls}."""
+def render(model: EdgeModel, provenance=None) -> dict[str, str]:
+    """The backend interface (vms_deploy.edge): {"routeros.yml": the api_modify calls}; no provenance block
+    in device data."""
     return {"routeros.yml": text(data(model))}
 
 

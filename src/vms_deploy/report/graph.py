@@ -1,10 +1,21 @@
-"""Network picture of a plan as Graphviz DOT, rendered to SVG by the `dot` program.
+"""Network picture of a plan: zones and the flows between them, as Graphviz DOT rendered by `dot`.
 
-Zones are clusters, hosts sit inside their zone, and each arrow is an allowed flow labelled with
-its ports. Arrows are derived from the plan's inbound rules (who may open which port on each
-host) where the one evaluator (vms_deploy.evaluate) admits the source, the recorder-to-camera zone
-flows, and the router forwards (Internet to the edge), so the picture shows exactly what the
-firewalls will enforce and nothing else: the Internet reaches a host only through a forward arrow.
+A picture with one box per host is a tangle at 7 hosts and unreadable at 100 (issue 24 item 4), so
+this one draws one box per zone (its networks and how many hosts of which kind it holds) and one
+arrow per pair of zones, labelled with the services that cross it. Which host has which port is in the
+report's per-zone host tables and per-host details; the picture's size depends on the zones and
+services, never on the number of hosts.
+
+Arrows come from what the firewalls enforce: the plan's inbound rules where the one evaluator
+(vms_deploy.evaluate) admits an address of the source (so the Internet reaches a private host only
+through a forward arrow), the recorder-to-camera zone flows, and the router forwards (Internet to
+the edge or the unmanaged router, then to the zone of the host that serves them). Flows between hosts
+of one zone are filtered by the host firewalls only and are counted in the zone's box.
+
+Print size: labels are LABEL_POINTS and the picture at most MAX_WIDTH_PT x MAX_HEIGHT_PT (render_picture
+falls back on ports-only labels for a site whose service names would make it wider), so on A4 and Letter
+its labels print at 9 points or more (tests/unit/test_report_picture.py
+renders it and measures every text box).
 """
 from __future__ import annotations
 
@@ -12,7 +23,8 @@ import ipaddress
 import re
 import shutil
 import subprocess
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from vms_deploy.diff import fmt_ports
@@ -20,12 +32,18 @@ from vms_deploy.evaluate import evaluate
 from vms_deploy.explain import host_by_address, zone_of_address
 
 # Top-to-bottom order: the Internet at the top, cameras at the bottom.
-ZONE_ORDER = ["internet", "vpn", "dmz", "edge", "servers", "management", "clients", "cameras"]
+ZONE_ORDER = ["internet", "vpn", "router", "edge", "dmz", "servers", "management", "clients", "cameras"]
 ZONE_COLORS = {
-    "internet": "#fde2e2", "vpn": "#e8e2fd", "dmz": "#fff1d6", "edge": "#ffe4c4",
+    "internet": "#fde2e2", "vpn": "#e8e2fd", "router": "#ffe4c4", "dmz": "#fff1d6", "edge": "#ffe4c4",
     "servers": "#e2f0fd", "management": "#eeeeee", "clients": "#e2fde6", "cameras": "#f5f5dc",
 }
-MAX_LABEL_LINES = 6
+MAX_LABEL_LINES = 5
+LABEL_POINTS = 10       # arrow labels; zone boxes use NODE_POINTS
+NODE_POINTS = 11
+# A4 less the report's 15 mm margins is 510 x 757 pt, Letter 527 x 707 pt; a larger picture is shrunk to
+# fit, so at LABEL_POINTS = 10 it may be at most 10/9 of that for its labels to print at 9 points or more.
+MAX_WIDTH_PT = 566  # 510 x 10/9
+MAX_HEIGHT_PT = 780
 DOT_TIMEOUT_SECONDS = 60
 
 
@@ -33,8 +51,50 @@ class GraphvizMissing(RuntimeError):
     """`dot` is not installed; the message says how to install it."""
 
 
-def _node_id(kind: str, name: str) -> str:
-    return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+@dataclass
+class Arrow:
+    """One arrow between two zone boxes and the services that cross it."""
+
+    src: str
+    dst: str
+    forward: bool = False
+    services: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)  # (proto, ports, name) -> hosts
+
+    def add(self, protocol: str, ports: str, name: str, host: str) -> None:
+        self.services.setdefault((protocol, ports, name), set()).add(host)
+
+    def lines(self, compact: bool = False) -> list[str]:
+        items = sorted(self.services, key=lambda k: (_first_port(k[1]), k[0], k[2]))
+        if compact:  # ports only; the report's flows table names each service
+            ports = list(dict.fromkeys(_port_text(proto, ports) for proto, ports, _n in items))
+            return _wrap(", ".join(ports), 24).split("\n")[:MAX_LABEL_LINES]
+        if self.forward and self.src != "internet":
+            # The second leg of the forwards: the first leg's label already names every port and target.
+            hosts = sorted({h for names in self.services.values() for h in names})
+            by_proto: dict[str, list[str]] = defaultdict(list)
+            for proto, ports, _name in items:
+                by_proto[proto].append(ports)
+            who = ", ".join(hosts) if len(hosts) <= 3 else f"{len(hosts)} hosts"
+            return [_wrap(f"forwarded to {who}", 28)] + \
+                [_wrap(", ".join(_port_text(proto, p) for p in ports), 28) for proto, ports in sorted(by_proto.items())]
+        text = [f"{_port_text(proto, ports)} {name}" for proto, ports, name in items]
+        if len(text) > MAX_LABEL_LINES:
+            text = text[:MAX_LABEL_LINES - 1] + [f"+{len(text) - MAX_LABEL_LINES + 1} more"]
+        return text
+
+
+def _port_text(protocol: str, ports: str) -> str:
+    """TCP ports bare, others marked ("5353/udp"): the labels stay narrow (the caption says so)."""
+    return ports if protocol == "tcp" else f"{ports}/{protocol}"
+
+
+def _first_port(ports: str) -> int:
+    match = re.match(r"\d+", ports)
+    return int(match.group()) if match else 0
+
+
+def _node_id(zone: str) -> str:
+    return "zone_" + re.sub(r"[^A-Za-z0-9_]", "_", zone)
 
 
 def _quote(text: str) -> str:
@@ -43,15 +103,13 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _source_node(plan: dict[str, Any], cidr: str) -> tuple[str, str]:
-    """(node id, zone) that stands for one allowed source CIDR."""
+def _source_zone(plan: dict[str, Any], cidr: str) -> str:
     net = ipaddress.ip_network(cidr, strict=False)
     if net.num_addresses == 1:
         host = host_by_address(plan, str(net.network_address))
         if host:
-            return _node_id("host", host), plan["hosts"][host].get("zone", "servers")
-    zone = "internet" if net.prefixlen == 0 else zone_of_address(plan, str(net.network_address))
-    return _node_id("net", zone), zone
+            return plan["hosts"][host].get("zone", "servers")
+    return "internet" if net.prefixlen == 0 else zone_of_address(plan, str(net.network_address))
 
 
 def _admitted(plan: dict[str, Any], cidr: str, host: str, rule: dict[str, Any]) -> bool:
@@ -62,129 +120,169 @@ def _admitted(plan: dict[str, Any], cidr: str, host: str, rule: dict[str, Any]) 
     return evaluate(plan, str(address), host, rule["ports"][0], rule["protocol"]).allowed
 
 
-def _label(ports: set[str]) -> str:
-    items = sorted(ports, key=lambda p: (p.split(" ")[0], int(re.split(r"[ -]", p)[1]), p))
-    if len(items) > MAX_LABEL_LINES:
-        items = items[:MAX_LABEL_LINES - 1] + [f"+{len(items) - MAX_LABEL_LINES + 1} more"]
-    return "\n".join(items)
+@dataclass
+class Picture:
+    """What the picture draws, as data (the tests read this, not the DOT text)."""
+
+    arrows: dict[tuple[str, str, bool], Arrow]
+    inside: dict[str, set[tuple[str, str, str]]]   # zone -> services between its own hosts
+    zones: list[str]                              # boxes, in ZONE_ORDER
+    admin: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)  # zone -> administration it opens
 
 
-def plan_to_dot(plan: dict[str, Any]) -> str:
-    """Deterministic DOT text for the plan (same plan, same bytes)."""
-    hosts = plan.get("hosts", {})
-    edges: dict[tuple[str, str], set[str]] = defaultdict(set)
-    used_nets: set[str] = set()
-    forward_edges: dict[tuple[str, str], set[str]] = defaultdict(set)
+def picture(plan: dict[str, Any]) -> Picture:
+    hosts = plan.get("hosts") or {}
+    arrows: dict[tuple[str, str, bool], Arrow] = {}
+    inside: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+
+    def arrow(src: str, dst: str, forward: bool = False) -> Arrow:
+        return arrows.setdefault((src, dst, forward), Arrow(src, dst, forward))
 
     for name, hv in sorted(hosts.items()):
+        zone = hv.get("zone", "servers")
         for rule in hv.get("inbound", []):
-            for cidr in rule["sources"]:
-                if not _admitted(plan, cidr, name, rule):
-                    continue  # e.g. Internet sources: they come in through the forwards drawn below
-                node, zone = _source_node(plan, cidr)
-                if node.startswith("net_"):
-                    used_nets.add(zone)
-                edges[(node, _node_id("host", name))].add(f"{rule['protocol']} {fmt_ports(rule['ports'])}")
+            service = (rule["protocol"], fmt_ports(rule["ports"]), str(rule.get("service") or "?"))
+            for src_zone in sorted({_source_zone(plan, c) for c in rule["sources"] if _admitted(plan, c, name, rule)}):
+                if src_zone == zone:
+                    inside[zone].add(service)
+                else:
+                    arrow(src_zone, zone).add(*service, name)
     for flow in plan.get("zone_flows", []):
-        if flow.get("to_host"):
-            continue  # host-bound flows are already drawn from the inbound rules
-        for cidr in flow["sources"]:
-            node, _zone = _source_node(plan, cidr)
-            if node.startswith("net_"):
-                used_nets.add(_zone)
-            used_nets.add(flow["to"])
-            edges[(node, _node_id("net", flow["to"]))].add(f"{flow['protocol']} {fmt_ports(flow['ports'])}")
+        if flow.get("to_host") or flow["from"] == flow["to"]:
+            continue  # host-bound flows are drawn from the inbound rules above
+        arrow(flow["from"], flow["to"]).add(flow["protocol"], fmt_ports(flow["ports"]),
+                                            str(flow.get("service") or "?"), flow["to"])
 
-    edge_info = plan.get("edge") or {}
-    edge_node = _node_id("host", edge_info["host"]) if edge_info.get("host") in hosts else "router"
+    edge = plan.get("edge") or {}
+    edge_zone = hosts[edge["host"]].get("zone", "edge") if edge.get("host") in hosts else "router"
     for fwd in plan.get("forwards", []):
-        used_nets.add("internet")
-        forward_edges[(_node_id("net", "internet"), edge_node)].add(
-            f"{fwd['protocol']} {fmt_ports(fwd['external_ports'])} > {fwd.get('to_host') or fwd.get('to_address')}"
-            f":{fmt_ports(fwd['to_ports'])}")
-        if fwd.get("to_host") in hosts and fwd.get("to_host") != edge_info.get("host"):
-            # second leg of the forward: from the router/edge to the host that serves it
-            forward_edges[(edge_node, _node_id("host", fwd["to_host"]))].add(
-                f"{fwd['protocol']} {fmt_ports(fwd['to_ports'])}")
-
+        target = fwd.get("to_host") or fwd.get("to_address")
+        arrow("internet", edge_zone, True).add(fwd["protocol"], fmt_ports(fwd["external_ports"]),
+                                               f"> {target}:{fmt_ports(fwd['to_ports'])}", str(target))
+        to_zone = hosts.get(fwd.get("to_host"), {}).get("zone")
+        if to_zone and fwd.get("to_host") != edge.get("host"):
+            arrow(edge_zone, to_zone, True).add(fwd["protocol"], fmt_ports(fwd["to_ports"]),
+                                                str(fwd.get("service") or fwd["name"]), str(target))
     vpn = plan.get("vpn")
-    if vpn and edge_info.get("host") in hosts:
-        # WireGuard terminates on the edge; the tunnel's inner flows are drawn from the vpn zone above.
-        used_nets.add("internet")
-        labels = edges[(_node_id("net", "internet"), _node_id("host", edge_info["host"]))]
-        labels.discard(f"udp {vpn.get('listen_port')}")  # the edge's own rule for it: label it once
-        labels.add(f"udp {vpn.get('listen_port')} (WireGuard)")
+    if vpn and edge.get("host") in hosts:
+        a = arrow("internet", edge_zone)
+        port = str(vpn.get("listen_port"))
+        for key in [k for k in a.services if k[:2] == ("udp", port)]:
+            del a.services[key]  # the edge's own rule for the listen port: one label, named for what it is
+        a.add("udp", port, "WireGuard", edge["host"])
 
-    zones = plan.get("zones", {})
-    host_zones: dict[str, list[str]] = defaultdict(list)
-    for name, hv in sorted(hosts.items()):
-        host_zones[hv.get("zone", "servers")].append(name)
-    all_zones = [z for z in ZONE_ORDER if z in used_nets or z in host_zones]
-    all_zones += sorted((set(used_nets) | set(host_zones)) - set(all_zones))
+    # Administration (SSH/WinRM from the management networks to every host) would add one arrow per zone and
+    # double the picture's width: its services are written into the management box instead.
+    admin: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    for key, a in list(arrows.items()):
+        if key[0] == "management" and not key[2] and a.services and \
+                all(_is_management(hosts, svc, names) for svc, names in a.services.items()):
+            admin["management"].update(a.services)
+            del arrows[key]
+    used = {z for key in arrows for z in key[:2]} | {hv.get("zone", "servers") for hv in hosts.values()} | set(admin)
+    zones = [z for z in ZONE_ORDER if z in used] + sorted(used - set(ZONE_ORDER))
+    return Picture({k: v for k, v in sorted(arrows.items())}, dict(inside), zones, dict(admin))
 
-    out = [f"digraph {_quote('site ' + str(plan.get('site')))} {{",
-           "  graph [rankdir=TB, newrank=true, compound=true, nodesep=0.5, ranksep=0.9, fontname=\"Helvetica\", "
-           f"fontsize=12, label={_quote(_title(plan))}, labelloc=t];",
-           "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];",
-           "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#444444\"];"]
-    for zone in all_zones:
-        cidrs = zones.get(zone, [])
-        cluster_label = zone if not cidrs else f"{zone}\n{', '.join(cidrs[:3])}" + (" ..." if len(cidrs) > 3 else "")
-        out.append(f"  subgraph {_quote('cluster_' + zone)} {{")
-        out.append(f"    label={_quote(cluster_label)}; style=filled; color=\"#999999\"; "
-                   f"fillcolor={_quote(ZONE_COLORS.get(zone, '#ffffff'))};")
-        if zone in used_nets:
-            net_label = "Internet" if zone == "internet" else f"{zone} network"
-            if zone == "internet" and edge_info.get("public_address"):
-                net_label += f"\npublic address {edge_info['public_address']}"
-            out.append(f"    {_node_id('net', zone)} [label={_quote(net_label)}, shape=ellipse, style=dashed];")
-        for name in host_zones.get(zone, []):
-            hv = hosts[name]
-            comps = ", ".join(hv.get("components", []))
-            host_label = "\n".join([name, str(hv.get("address")), comps])
-            out.append(f"    {_node_id('host', name)} [label={_quote(host_label)}];")
-        out.append("  }")
-    if edge_node == "router" and plan.get("forwards"):
-        out.append("  router [label=\"router (not managed)\", shape=hexagon];")
-    for (src, dst), ports in sorted(forward_edges.items()):
-        fwd_label = _quote("forward\n" + _label(ports))
-        out.append(f"  {src} -> {dst} [label={fwd_label}, color=\"#b00020\", "
-                   "fontcolor=\"#b00020\", style=bold];")
-    for src, dst, ports, cluster in _merge_zone_edges(edges, host_zones, hosts):
-        if cluster:
-            out.append(f"  {src} -> {dst} [label={_quote(_label(ports) + chr(10) + '(every host)')}, "
-                       f"lhead={_quote('cluster_' + cluster)}];")
+
+def _is_management(hosts: dict[str, Any], service: tuple[str, str, str], names: set[str]) -> bool:
+    return all(any(r.get("component") == "management" and r.get("service") == service[2]
+                   for r in hosts.get(n, {}).get("inbound", [])) for n in names)
+
+
+def _zone_label(plan: dict[str, Any], zone: str, pic: Picture) -> str:
+    hosts = {n: hv for n, hv in (plan.get("hosts") or {}).items() if hv.get("zone", "servers") == zone}
+    edge = plan.get("edge") or {}
+    if zone == "internet":
+        lines = ["Internet"]
+        if edge.get("public_address"):
+            lines.append(f"public address {edge['public_address']}")
+        return "\n".join(lines)
+    if zone == "router":
+        return "router\n(not managed)"
+    cidrs = (plan.get("zones") or {}).get(zone, [])
+    lines = [f"{zone}"]
+    if cidrs:
+        lines.append(", ".join(cidrs[:2]) + (f" +{len(cidrs) - 2}" if len(cidrs) > 2 else ""))
+    if len(hosts) == 1:
+        name, hv = next(iter(hosts.items()))
+        lines.append(f"{name} {hv.get('address')}")
+        lines.append(", ".join(hv.get("components", [])) or "no components")
+    elif hosts:
+        kinds = Counter(c for hv in hosts.values() for c in hv.get("components", []))
+        lines.append(f"{len(hosts)} hosts")
+        lines.append(", ".join(f"{n} {c}" for c, n in sorted(kinds.items())))
+    elif zone == "cameras":
+        lines.append("cameras (not managed)")
+    if pic.inside.get(zone):
+        lines.append(f"+ {len(pic.inside[zone])} services between its hosts")
+    if pic.admin.get(zone):
+        ports = ", ".join(sorted({_port_text(p, n) for p, n, _s in pic.admin[zone]}, key=_first_port))
+        lines.append(f"administers every host: {ports}")
+    return "\n".join(_wrap(line, 40) for line in lines)
+
+
+def _wrap(line: str, width: int) -> str:
+    """Break a long comma list onto several lines so a zone box stays narrow."""
+    if len(line) <= width:
+        return line
+    out, current = [], ""
+    for part in line.split(", "):
+        if current and len(current) + 2 + len(part) > width:
+            out.append(current + ",")
+            current = part
         else:
-            out.append(f"  {src} -> {dst} [label={_quote(_label(ports))}];")
+            current = f"{current}, {part}" if current else part
+    return "\n".join(out + [current])
+
+
+def plan_to_dot(plan: dict[str, Any], compact: bool = False, stacked: bool = False) -> str:
+    """Deterministic DOT text for the plan (same plan, same bytes). compact: arrows labelled with their
+    ports only, for a site whose full labels make the picture too wide to print (render_picture)."""
+    pic = picture(plan)
+    out = [f"digraph {_quote('site ' + str(plan.get('site')))} {{",
+           "  graph [rankdir=TB, newrank=true, nodesep=0.25, ranksep=0.45, fontname=\"Helvetica\"];",
+           f"  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize={NODE_POINTS}, "
+           "margin=\"0.15,0.08\"];",
+           f"  edge [fontname=\"Helvetica\", fontsize={LABEL_POINTS}, color=\"#444444\"];"]
+    for zone in pic.zones:
+        shape = ", shape=ellipse" if zone == "internet" else ""
+        out.append(f"  {_node_id(zone)} [label={_quote(_zone_label(plan, zone, pic))}, "
+                   f"fillcolor={_quote(ZONE_COLORS.get(zone, '#ffffff'))}{shape}];")
+    if stacked:  # one zone per row: a site with many source zones grows down the page, not across it
+        out += [f"  {_node_id(a)} -> {_node_id(b)} [style=invis, weight=10];"
+                for a, b in zip(pic.zones, pic.zones[1:], strict=False)]
+    elif "management" in pic.zones and not any("management" in key[:2] for key in pic.arrows):
+        # A box without arrows would sit beside the Internet and widen the top row: hang it below the lowest box.
+        low = next((z for z in ("cameras", "clients", "servers") if z in pic.zones), pic.zones[0])
+        out.append(f"  {_node_id(low)} -> {_node_id('management')} [style=invis];")
+    for arrow in pic.arrows.values():
+        label = "\n".join((["forward"] if arrow.forward and arrow.src == "internet" else []) + arrow.lines(compact))
+        style = ", color=\"#b00020\", fontcolor=\"#b00020\", style=bold" if arrow.forward else ""
+        out.append(f"  {_node_id(arrow.src)} -> {_node_id(arrow.dst)} [label={_quote(label)}{style}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _merge_zone_edges(edges: dict[tuple[str, str], set[str]], host_zones: dict[str, list[str]],
-                      hosts: dict[str, Any]) -> list[tuple[str, str, set[str], str | None]]:
-    """Edges to draw; one arrow into a zone's box when a source reaches every host there with the same ports.
-
-    Management access (SSH/WinRM to every host) would otherwise add one arrow per host and bury the picture.
-    """
-    merged: list[tuple[str, str, set[str], str | None]] = []
-    done: set[tuple[str, str]] = set()
-    sources = sorted({src for src, _ in edges})
-    for src in sources:
-        for zone, members in sorted(host_zones.items()):
-            targets = [_node_id("host", h) for h in members]
-            if len(targets) < 2 or src in targets:
-                continue
-            port_sets = [edges.get((src, t)) for t in targets]
-            if all(port_sets) and all(p == port_sets[0] for p in port_sets):
-                merged.append((src, targets[len(targets) // 2], set(port_sets[0]), zone))
-                done.update((src, t) for t in targets)
-    merged += [(src, dst, ports, None) for (src, dst), ports in sorted(edges.items()) if (src, dst) not in done]
-    return sorted(merged, key=lambda e: (e[0], e[1], e[3] or ""))
+def svg_size(svg: str) -> tuple[float, float]:
+    """(width, height) in points of a Graphviz SVG."""
+    match = re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"[^>]*\bheight="([\d.]+)pt"', svg)
+    return (float(match.group(1)), float(match.group(2))) if match else (0.0, 0.0)
 
 
-def _title(plan: dict[str, Any]) -> str:
-    return (f"site {plan.get('site')}: {plan.get('product')}, {plan.get('topology')}, "
-            f"remote access {plan.get('remote_access')}")
+def render_picture(plan: dict[str, Any]) -> tuple[str, str]:
+    """(DOT, SVG) of the plan's picture: arrows labelled with their services; when that is larger than
+    MAX_WIDTH_PT x MAX_HEIGHT_PT (labels would print below 9 points once shrunk to the page), with their
+    ports only, then also one zone per row."""
+    dot_text = plan_to_dot(plan)
+    svg = render_svg(dot_text)
+    width, height = svg_size(svg)
+    for compact, stacked in ((True, False), (True, True)):
+        if width <= MAX_WIDTH_PT and height <= MAX_HEIGHT_PT:
+            break
+        dot_text = plan_to_dot(plan, compact=compact, stacked=stacked)
+        svg = render_svg(dot_text)
+        width, height = svg_size(svg)
+    return dot_text, svg
 
 
 def render_svg(dot_text: str) -> str:

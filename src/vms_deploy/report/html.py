@@ -1,9 +1,13 @@
 """One self-contained HTML page per site: everything inline, readable without Ansible.
 
 Sections follow what the people on site need: the summary and warnings for the reviewer, the
-picture, the router sheet for whoever configures the Internet router (name, protocol, external
-port, internal address and port, as in the vendors' port-forwarding guides), the port matrix per
-host for the Windows/Linux admins, the zone networks and the inter-zone flows the edge enforces.
+picture of the zones and the flows between them, one host table per zone, the router sheet for
+whoever configures the Internet router (name, protocol, external port, internal address and port,
+as in the vendors' port-forwarding guides), each host's detail (its ports, what holds for the ports
+it does not list, its plan digest: open on demand, always printed), what vms-deploy does not own
+(vms_deploy.claims), the zone networks and inter-zone flows, and the provenance and approval block
+(vms_deploy.provenance). The page prints on A4 and Letter (@page margins 15 mm; the picture is
+sized for it, report/graph.py).
 """
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ from html import escape
 from typing import Any
 
 from vms_deploy import plan_warnings
+from vms_deploy import provenance as _provenance
 from vms_deploy.boundaries import boundaries, managed_edge
+from vms_deploy.claims import all_host_claims, grouped, site_claims
 from vms_deploy.describe import sources
 from vms_deploy.diff import fmt_ports
 from vms_deploy.edge import backend_of
+from vms_deploy.plan_io import host_digest
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -25,7 +32,13 @@ th{background:#f2f2f2}td.num{font-family:monospace;white-space:nowrap}
 .warn{background:#fff4e5;border-left:4px solid #e69500;padding:.5em 1em}
 .meta td:first-child{font-weight:bold;width:14em}.picture{overflow:auto;border:1px solid #ddd;padding:.5em}
 .picture svg{max-width:100%;height:auto}footer{margin-top:2em;color:#777;font-size:.85em}
-@media print{.picture{border:none}h2{page-break-after:avoid}}
+td.ports{font-family:monospace;font-size:.85em}.closed{color:#1b5e20}.notclosed{color:#8a4b00}
+details{margin:.3em 0;border:1px solid #ddd;padding:.2em .6em}
+summary{cursor:pointer;font-weight:bold}ul.owned li{margin:.2em 0}ul.digests{columns:3;list-style:none;padding:0}
+table.approval td{height:2.2em}section.provenance{margin-top:2em;border-top:2px solid #ddd}
+@page{margin:15mm}
+@media print{body{margin:0;max-width:none;font-size:10pt}.picture{border:none;padding:0;break-inside:avoid}
+h2,h3{break-after:avoid}section.figure,section.provenance{break-inside:avoid}tr,details{break-inside:avoid}summary{list-style:none}}
 """
 
 
@@ -90,18 +103,72 @@ def _router_sheet(plan: dict[str, Any]) -> str:
                            "host", "purpose"], rows, numeric=(2, 3, 4))
 
 
-def _port_matrix(plan: dict[str, Any]) -> str:
+def _host_rows(plan: dict[str, Any], hv: dict[str, Any]) -> list[list[str]]:
+    return [[r["protocol"].upper(), fmt_ports(r["ports"]), _words(plan, r["sources"]), r.get("component", ""),
+             r.get("service", ""), r.get("purpose", "")] for r in hv.get("inbound", [])]
+
+
+def _unlisted_cell(claims) -> str:
+    return ("<span class=\"closed\">closed</span>" if claims.closed else
+            "<span class=\"notclosed\">not opened by vms-deploy; other Windows rules may open them</span>")
+
+
+def _zone_tables(plan: dict[str, Any], claims: dict[str, Any]) -> str:
+    """One table per zone: the hosts in it, what they run, how many ports are open, what holds for the rest."""
+    by_zone: dict[str, list[str]] = {}
+    for name, hv in sorted(plan.get("hosts", {}).items()):
+        by_zone.setdefault(str(hv.get("zone")), []).append(name)
+    parts = []
+    for zone in sorted(by_zone, key=lambda z: (_ZONE_RANK.get(z, 99), z)):
+        cidrs = ", ".join((plan.get("zones") or {}).get(zone, [])) or "no declared network"
+        rows = []
+        for name in by_zone[zone]:
+            hv = plan["hosts"][name]
+            ports = sorted({f"{r['protocol']}/{fmt_ports(r['ports'])}" for r in hv.get("inbound", [])},
+                           key=lambda t: (int(t.split("/")[1].split("-")[0]), t))
+            shown = ", ".join(ports[:8]) + (f" +{len(ports) - 8}" if len(ports) > 8 else "")
+            rows.append(f"<tr><td><a href=\"#host-{escape(name)}\">{escape(name)}</a></td>"
+                        f"<td class=\"num\">{escape(str(hv.get('address')))}</td><td>{escape(str(hv.get('platform')))}"
+                        f"</td><td>{escape(', '.join(hv.get('components', [])))}</td><td class=\"ports\">"
+                        f"{escape(shown or 'none')}</td><td>{_unlisted_cell(claims[name])}</td></tr>")
+        parts.append(f"<h3>zone {escape(zone)} <small>{escape(cidrs)}, {len(rows)} host{'s' if len(rows) != 1 else ''}"
+                     "</small></h3><table><thead><tr><th>host</th><th>address</th><th>platform</th><th>components</th>"
+                     f"<th>open ports</th><th>ports not listed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return "".join(parts)
+
+
+def _host_details(plan: dict[str, Any], claims: dict[str, Any]) -> str:
+    """Each host's ports, open on demand (<details>); printed open."""
     parts = []
     for name, hv in sorted(plan.get("hosts", {}).items()):
-        rows = [[r["protocol"].upper(), fmt_ports(r["ports"]), _words(plan, r["sources"]), r.get("component", ""),
-                 r.get("service", ""), r.get("purpose", "")] for r in hv.get("inbound", [])]
-        parts.append(f"<h3 id=\"host-{escape(name)}\">{escape(name)} <small>{escape(str(hv.get('address')))}, zone "
-                     f"{escape(str(hv.get('zone')))}, {escape(str(hv.get('platform')))}, "
-                     f"{escape(', '.join(hv.get('components', [])))}</small></h3>")
-        parts.append(_table(["protocol", "ports", "allowed sources", "component", "service", "purpose"], rows,
-                            numeric=(1,)))
-    parts.append("<p>Everything not listed is closed by the host firewall.</p>")
+        c = claims[name]
+        parts.append(
+            f"<details id=\"host-{escape(name)}\"><summary>{escape(name)} <small>"
+            f"{escape(str(hv.get('address')))}, zone {escape(str(hv.get('zone')))}, {escape(str(hv.get('platform')))}, "
+            f"{escape(', '.join(hv.get('components', [])))}</small></summary>"
+            + _table(["protocol", "ports", "allowed sources", "component", "service", "purpose"], _host_rows(plan, hv),
+                     numeric=(1,))
+            + f"<p>Ports not listed: {escape(c.unlisted)}. vms-deploy owns {escape(c.owned)}; plan digest "
+            f"<code>{escape(host_digest(plan, name))}</code>.</p></details>")
     return "".join(parts)
+
+
+def _not_owned(plan: dict[str, Any], settings: dict[str, Any] | None) -> str:
+    """What vms-deploy does not filter: once per group of hosts with the same claims, then the site's."""
+    parts = ["<p>The host tables above list what vms-deploy opens. What holds for everything else, and what "
+             "vms-deploy does not filter at all:</p>"]
+    for hosts, c in grouped(all_host_claims(plan, settings)):
+        items = "".join(f"<li>{escape(t)}</li>" for t in c.not_owned)
+        parts.append(f"<h3>{escape(', '.join(hosts))} <small>{escape(c.platform)}</small></h3>"
+                     f"<p>vms-deploy owns {escape(c.owned)}. Ports not listed: {escape(c.unlisted)}.</p>"
+                     f"<ul class=\"owned\">{items}</ul>")
+    items = "".join(f"<li>{escape(t)}</li>" for t in site_claims(plan))
+    parts.append(f"<h3>the whole site</h3><ul class=\"owned\">{items}</ul>")
+    return "".join(parts)
+
+
+_ZONE_RANK = {z: i for i, z in enumerate(["internet", "vpn", "edge", "dmz", "servers", "management", "clients",
+                                           "cameras"])}
 
 
 def _zones(plan: dict[str, Any]) -> str:
@@ -170,11 +237,17 @@ def _vpn(plan: dict[str, Any]) -> str:
             + _table(["peer", "address"], rows))
 
 
-def render_html(plan: dict[str, Any], svg: str | None) -> str:
-    """The whole page. `svg` is inlined as is (already stripped of its XML prolog); None leaves a note."""
+def render_html(plan: dict[str, Any], svg: str | None, provenance: _provenance.Provenance | None = None,
+                settings: dict[str, Any] | None = None) -> str:
+    """The whole page. `svg` is inlined as is (already stripped of its XML prolog); None leaves a note.
+    provenance: vms_deploy.provenance.facts.collect(plan, ..., stamped=True); settings: the per-host
+    inventory settings the claims depend on (claims.settings_from_inventory), None when unknown."""
     site = escape(str(plan.get("site")))
+    claims = {c.host: c for c in all_host_claims(plan, settings)}
     picture = (f"<div class=\"picture\">{svg}</div>" if svg else
                "<p>Picture not generated (Graphviz 'dot' was not used for this report).</p>")
+    footer = (_provenance.html(provenance) if provenance is not None else
+              "<p>Provenance not recorded: made by render_html without vms_deploy.provenance.</p>")
     return "\n".join([
         "<!DOCTYPE html>",
         "<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -183,23 +256,31 @@ def render_html(plan: dict[str, Any], svg: str | None) -> str:
         f"<h1>VMS site {site}</h1>",
         _summary(plan),
         _warnings(plan),
-        "<h2 id=\"picture\">Zones, hosts and allowed flows</h2>",
-        "<p>Arrows are connections the firewalls allow, labelled with protocol and port; red arrows are "
-        "router port forwards from the Internet.</p>",
-        picture,
+        "<section class=\"figure\"><h2 id=\"picture\">Zones and the flows between them</h2>",
+        "<p>One box per zone (its networks and hosts); each arrow is what the firewalls let through from one zone "
+        "to another, labelled with port and service (TCP unless marked /udp; a crowded picture shows ports only). "
+        "Red arrows are router port forwards from the Internet. Traffic between hosts of one zone is filtered by "
+        "their own firewalls: see each host's detail.</p>",
+        picture + "</section>",
+        "<h2 id=\"hosts\">Hosts by zone</h2>",
+        _zone_tables(plan, claims),
         "<h2 id=\"router\">Router sheet (port forwards)</h2>",
         _router_sheet(plan),
         _vpn(plan),
-        "<h2 id=\"ports\">Port matrix per host</h2>",
-        _port_matrix(plan),
+        "<h2 id=\"ports\">Host details</h2>",
+        "<p>Every port vms-deploy opens on each host and who may connect (click a host to open it).</p>",
+        _host_details(plan, claims),
+        "<h2 id=\"owned\">What vms-deploy owns and what it does not</h2>",
+        _not_owned(plan, settings),
         "<h2 id=\"zones\">Zones</h2>",
         _zones(plan),
         "<h2 id=\"boundaries\">Zone boundaries and residual risk</h2>",
         _boundaries(plan),
         f"<h2 id=\"flows\">{escape(_flows_title(plan))}</h2>",
         _flows(plan),
+        footer,
         f"<footer>Generated by vms-deploy from plan schema {escape(str(plan.get('schema')))}. "
-        "Regenerate with: vms-deploy report INVENTORY --out DIR</footer>",
+        "Regenerate with: vms-deploy report INVENTORY --out DIR [--pdf]</footer>",
         "</body></html>",
         "",
     ])

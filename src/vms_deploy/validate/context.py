@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import InputError
 from ..memo import IdentityMemo
 from ..model import Site
+from .spec import list_key
 
 
 class Context:
@@ -59,6 +60,15 @@ class Context:
     def identity_memo(self, name: str) -> IdentityMemo:
         """One IdentityMemo per computation, by name, for values Ansible shares between hosts."""
         return self.memo(name, IdentityMemo)
+
+    def content_key(self, value: Any) -> tuple | None:
+        """spec.list_key(value) (a list of strings as a dict key, else None), once per object: every rule
+        that memoises by content asks for the key of the same few lists on every host."""
+        keys = self.table("content_keys")
+        hit = keys.get(id(value))
+        if hit is None or hit[0] is not value:
+            hit = keys[id(value)] = (value, list_key(value))  # the value is kept: its id is not reused
+        return hit[1]
 
     def table(self, name: str) -> dict:
         """A dict kept for the run under `name` (a cache keyed by content, e.g. a list's items)."""

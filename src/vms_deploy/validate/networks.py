@@ -8,7 +8,7 @@ import ipaddress
 from .. import checks
 from ..model import parse_cidr
 from .context import Context
-from .spec import NETWORK_VARS, list_key
+from .spec import NETWORK_VARS
 
 # A management network may hold at most this many Internet addresses (an office's public /24).
 MAX_PUBLIC_MANAGEMENT_ADDRESSES = 256
@@ -37,17 +37,21 @@ def _networks(ctx: Context, host: str, name: str):
     value = ctx.site.var(host, name, None)
     if value is None or ctx.reported(host, name):
         return None
-    # The same group_vars object as another host's: found by identity, no walk of its items.
-    return ctx.identity_memo("networks").get(lambda v: _parsed(ctx, host, name, v), value)
+    # A list of strings is keyed by its items (content_key, once per object: the same group_vars object as
+    # another host's costs a lookup); anything else is parsed per object (and reported per host).
+    key = ctx.content_key(value)
+    if key is None:
+        return ctx.identity_memo("networks").get(lambda v: _parsed(ctx, host, name, v), value)
+    lists = ctx.table("parsed_lists")
+    if key in lists:
+        return lists[key]
+    return _parsed(ctx, host, name, value)
 
 
 def _parsed(ctx: Context, host: str, name: str, value):
-    # Lists are keyed by their items (hashing cached str hashes is cheap); the parsed tuple is then one
-    # object per distinct list, so the pair checks below key on identity.
+    # The parsed tuple is one object per distinct list, so the pair checks below key on identity.
     lists = ctx.table("parsed_lists")
-    key = list_key(value)
-    if key is not None and key in lists:
-        return lists[key]
+    key = ctx.content_key(value)
     nets = []
     for item in value:
         try:
@@ -85,9 +89,12 @@ def check_network_coverage(ctx: Context) -> None:
     covering = ctx.identity_memo("covering")
     for host in ctx.site.hosts:
         for name, nets in host_networks(ctx, host).items():
-            if not nets or any(n.prefixlen == 0 for n in nets) or ctx.reported(host, name):
+            if not nets or ctx.reported(host, name):
                 continue
-            if covering.get(lambda found: checks.covers_everything(found) or None, nets):
+            # Each distinct list is judged once, not once per host: the answer is kept as (answer,), so a
+            # False is kept too. A literal 0.0.0.0/0 is check_whole_internet's (or the allow-list's) case.
+            if covering.get(lambda found: (not any(n.prefixlen == 0 for n in found)
+                                           and checks.covers_everything(found),), nets)[0]:
                 fix = (f"list only the networks that need access, or write {name}: [0.0.0.0/0] to allow everyone "
                        "openly (the plan then warns)" if name == "vms_remote_allowlist"
                        else f"list the real networks in {name}; Internet access goes through vms_remote_allowlist")
@@ -126,8 +133,7 @@ def check_separate_networks(ctx: Context) -> None:
         nets = host_networks(ctx, host)
         for left, right, why in SEPARATE:
             # Site-wide lists are the same on every host: each pair of lists is compared once.
-            pairs = overlaps.get(lambda a_list, b_list: [(a, b) for a in a_list for b in b_list if a.overlaps(b)],
-                                 nets.get(left) or (), nets.get(right) or ())
+            pairs = overlaps.get(checks.overlapping_pairs, nets.get(left) or (), nets.get(right) or ())
             for a, b in pairs:
                 ctx.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
                         f"make {left} and {right} separate networks, or correct the CIDR")

@@ -7,7 +7,7 @@ from .. import checks
 from ..catalog import PRODUCTS
 from ..errors import MISSING
 from .context import Context
-from .spec import SITE_VARS, list_key
+from .spec import SITE_VARS
 
 
 def check_site_consistency(ctx: Context) -> None:
@@ -20,7 +20,7 @@ def check_site_consistency(ctx: Context) -> None:
         for host, hvars in ctx.site.hosts.items():
             if name in hvars and not ctx.reported(host, name):
                 value = hvars[name]
-                key = list_key(value) or ("object", id(value))
+                key = ctx.content_key(value) or ("object", id(value))
                 by_object.setdefault(key, (value, []))[1].append(host)
         values: dict[str, list[str]] = {}
         for value, hosts in by_object.values():

@@ -15,6 +15,7 @@ def check_sizes(ctx: Context) -> None:
 
     From: docs/security.md, Hostile input class 8 (bounded)."""
     measured: dict[int, tuple[Any, str | None]] = {}
+    by_content: dict[tuple, str | None] = {}  # lists of strings equal on every host (a data dict read from JSON)
     for host, hvars in ctx.site.hosts.items():
         for name in sorted(hvars, key=str):
             value = hvars[name]
@@ -22,7 +23,14 @@ def check_sizes(ctx: Context) -> None:
                 continue
             hit = measured.get(id(value))
             if hit is None or hit[0] is not value:
-                hit = measured[id(value)] = (value, checks.size_problem(value))
+                key = ctx.content_key(value)
+                if key is None:
+                    problem = checks.size_problem(value)
+                elif key in by_content:
+                    problem = by_content[key]
+                else:
+                    problem = by_content[key] = checks.size_problem(value)
+                hit = measured[id(value)] = (value, problem)
             if hit[1]:
                 ctx.err(host, str(name), preview(value), hit[1],
                         f"give {name} a value of normal size; check the file for YAML anchors and aliases (&, *)")

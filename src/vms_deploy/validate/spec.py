@@ -86,7 +86,11 @@ def example(name: str, spec: dict) -> str:
 
 
 def list_key(value: Any) -> tuple | None:
-    """A list of strings as a dict key; None for anything else (not memoised)."""
-    if isinstance(value, list) and all(type(v) is str for v in value):
+    """A list of strings as a dict key; None for anything else (not memoised). Every host of a big site
+    carries the same lists (one object each when read from JSON), so this runs per host: C-level only."""
+    if isinstance(value, list) and set(map(type, value)) <= _STR_ONLY:
         return tuple(value)
     return None
+
+
+_STR_ONLY = {str}

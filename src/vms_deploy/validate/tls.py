@@ -48,11 +48,11 @@ def check_tls_files(ctx: Context) -> None:
 
     From: seed 000 (the SSL certificate bound on the Valerus Web Proxy site, https port 3001);
     docs/security.md, Hostile input class 1."""
-    from .. import certs
-
     for host in ctx.site.hosts:
         if ctx.site.var(host, "vms_tls_mode", None) != "provided" or \
                 not set(ctx.site.host_groups(host)) & {"vms_gateways", "vms_app_servers"}:
             continue
+        from .. import certs  # cryptography: loaded only for a site that provides its certificates
+
         for issue in certs.inventory_issues(ctx.site.hosts[host], ctx.data.get("inventory_dirs", {}).get(host)):
             ctx.err(host, issue.variable, issue.value, issue.problem, issue.fix)

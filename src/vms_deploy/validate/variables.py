@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..catalog import all_groups
 from .context import Context
-from .spec import TYPE_WORDS, did_you_mean, example, inventory_spec, list_key, role_variables, type_ok
+from .spec import TYPE_WORDS, did_you_mean, example, inventory_spec, role_variables, type_ok
 
 
 def _documented(ctx: Context):
@@ -90,7 +90,7 @@ def check_choices(ctx: Context) -> None:
 
 def _wrong_elements(ctx: Context, value: list, kind: str) -> list:
     """Items of a list that are not of `kind`, once per distinct list of strings."""
-    key = list_key(value)
+    key = ctx.content_key(value)
     if key is None:
         return [v for v in value if not type_ok(v, kind)]
     checked = ctx.table("wrong_elements")

@@ -9,13 +9,28 @@ from .context import Context
 from .networks import host_networks
 
 
-def _address(ctx: Context, host: str):
-    """(variable, address) of the host, or None when it does not parse (reported by the address rules)."""
-    variable, value = ctx.site.address_source(host)
-    try:
-        return variable, parse_ipv4(value)
-    except ValueError:
-        return None
+def _addressed_hosts(ctx: Context):
+    """(host, variable, address, parsed networks) of each host whose address parses (one that does not is
+    reported by the address rules); parsed once per host for the rules below."""
+    return ctx.memo("addressed_hosts", lambda: list(_with_address(ctx)))
+
+
+def _with_address(ctx: Context):
+    for host in ctx.site.hosts:
+        variable, value = ctx.site.address_source(host)
+        try:
+            addr = parse_ipv4(value)
+        except ValueError:
+            continue
+        yield host, variable, addr, host_networks(ctx, host)
+
+
+def _zone(ctx: Context, host: str) -> str:
+    """resolve.zone_of, once per host for the rules below."""
+    table = ctx.table("zones")
+    if host not in table:
+        table[host] = zone_of(ctx.site, host)
+    return table[host]
 
 
 def check_address_not_network_edge(ctx: Context) -> None:
@@ -23,15 +38,12 @@ def check_address_not_network_edge(ctx: Context) -> None:
     management network (/31 and /32 have neither).
 
     From: docs/security.md, Hostile input class 2 (a host on its network's network or broadcast address)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        nets = host_networks(ctx, host)
+    edges = ctx.identity_memo("network_edges")
+    for host, variable, addr, nets in _addressed_hosts(ctx):
         for name in ("vms_server_networks", "vms_dmz_networks", "vms_client_networks", "vms_camera_networks",
                      "vms_management_networks"):
-            problem = checks.edge_of_network(addr, nets.get(name) or ())
+            # checks.edge_of_network, indexed once per distinct list instead of walked per host.
+            problem = edges.get(checks.network_edges, nets.get(name) or ()).get(int(addr))
             if problem:
                 ctx.err(host, variable, str(addr), f"{problem} ({name})",
                         "give the host a usable address inside the network (not its first or last address)")
@@ -42,13 +54,8 @@ def check_host_in_zone_networks(ctx: Context) -> None:
     are declared (the edge filters by those networks).
 
     From: seed 001 (the Mobile Server alone in a DMZ, the other servers behind the inner firewall)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        nets = host_networks(ctx, host)
-        zone = zone_of(ctx.site, host)
+    for host, variable, addr, nets in _addressed_hosts(ctx):
+        zone = _zone(ctx, host)
         declared = {"servers": nets.get("vms_server_networks"), "dmz": nets.get("vms_dmz_networks")}.get(zone)
         if declared and not any(addr in net for net in declared):
             var = "vms_server_networks" if zone == "servers" else "vms_dmz_networks"
@@ -61,12 +68,8 @@ def check_routed_public(ctx: Context) -> None:
     address: every other host is reached from the Internet only through the edge's forwards.
 
     From: seed 001 (only the Mobile Server reachable from the Internet, in a DMZ)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        addr = found[1]
-        zone = zone_of(ctx.site, host)
+    for host, _variable, addr, _nets in _addressed_hosts(ctx):
+        zone = _zone(ctx, host)
         routed = ctx.site.var(host, "vms_routed_public", None)
         if routed and zone != "dmz":
             ctx.err(host, "vms_routed_public", routed, f"is set on a host in zone {zone}; only a DMZ host may have "
@@ -82,14 +85,11 @@ def check_servers_outside_camera_networks(ctx: Context) -> None:
     """No site host has an address inside a camera network: the camera network holds only cameras.
 
     From: seed 001 (the camera subnet connected only to the recording server subnet)."""
-    for host in ctx.site.hosts:
-        found = _address(ctx, host)
-        if found is None:
-            continue
-        variable, addr = found
-        for net in host_networks(ctx, host).get("vms_camera_networks") or ():
-            if addr in net:
-                ctx.err(host, variable, str(addr), f"is in the camera network {net} (host in zone "
-                        f"{zone_of(ctx.site, host)})",
-                        "keep servers out of the camera network: give the host an address on the server or client "
-                        "network, or correct vms_camera_networks")
+    index = ctx.identity_memo("network_index")
+    for host, variable, addr, nets in _addressed_hosts(ctx):
+        cameras = index.get(checks.network_index, nets.get("vms_camera_networks") or ())
+        for net in checks.networks_holding(cameras, addr):
+            zone = _zone(ctx, host)
+            ctx.err(host, variable, str(addr), f"is in the camera network {net} (host in zone {zone})",
+                    "keep servers out of the camera network: give the host an address on the server or client "
+                    "network, or correct vms_camera_networks")
