@@ -16,6 +16,7 @@ from conftest import EXAMPLES_DIR, example, plan_of
 
 from vms_deploy import cli
 from vms_deploy.diff import diff_plans, render_json, render_markdown, render_text
+from vms_deploy.plan_warnings import line
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,9 @@ def plans():
 
 def test_new_warning_is_in_every_format(plans):
     old, new = plans
-    fresh = sorted(set(new["warnings"]) - set(old["warnings"]))
-    assert any("0.0.0.0/0" in w for w in fresh), new["warnings"]
+    # A plan's warnings are {group, text, fix} records; the diff writes each as one line (plan_warnings.line).
+    fresh = sorted({line(w) for w in new["warnings"]} - {line(w) for w in old["warnings"]})
+    assert any("0.0.0.0/0" in w and w.startswith("router: ") and "Fix: " in w for w in fresh), new["warnings"]
     changes = diff_plans(old, new)
     warning_changes = [c for c in changes if c.kind == "warning"]
     assert [c.new for c in warning_changes] == fresh
