@@ -772,7 +772,7 @@ def test_xprotect_waves_private_folder_encryption_site_ca_and_rerun(tmp_path):
                    "xmobile": ["Mobile streaming media certificate"], "xevent": ["Event server certificate"]}
     assert state["xmgmt"]["served"]["443"] == site.thumbprints["xmgmt"]
     assert state["xmobile"]["served"]["8082"] == site.thumbprints["xmobile"]
-    assert all(state[h]["key_readers"] == ["NT AUTHORITY\\NETWORK SERVICE"] for h in enc)
+    assert all(state[h]["key_readers"] == ["S-1-5-20"] for h in enc)  # NETWORK SERVICE, any language
     # the site CA in LocalMachine\Root on every XProtect host, xfail (failover, installed by hand) too
     assert {h for h in site.windows if site.ca_thumbprint in state[h].get("stores", {}).get("Root",
                                                                                             [])} == set(site.windows)
