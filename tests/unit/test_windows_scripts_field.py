@@ -139,3 +139,19 @@ def test_native_call_detection_finds_the_calls_it_guards_against():
     sample = PARSER.parse(b"$o = & $Configurator @Arguments 2>&1\n$s = & netsh.exe http show sslcert 2>$null\n"
                           b"& $describe $a $b\nGet-Item x\n").root_node
     assert [c.text.decode().split()[1] for c in native_calls(sample)] == ["$Configurator", "netsh.exe"]
+
+
+# --- issue 20, item 1: check mode on a host never deployed ------------------------------------------
+
+def test_iis_binding_predicts_in_check_mode_before_iis_or_the_site_exists():
+    """Import-Module WebAdministration throws on a host without the IIS role, and the Valerus Web Proxy
+    site exists only once Valerus installed: in check mode (-WhatIf) both are predictions, not errors."""
+    code = code_only(BINDING)
+    guard = code.index("Get-Module -ListAvailable -Name WebAdministration")
+    load = code.index("Import-Module -Name WebAdministration")
+    assert guard < load and code.count("Import-Module") == 1
+    assert "if ($WhatIfPreference) { Exit-VmsNotInstalledYet" in code[guard:load]
+    missing = code.index("not found: run the install stage")
+    assert "if ($WhatIfPreference) { Exit-VmsNotInstalledYet" in code[load:missing]
+    [predict] = functions(tree(BINDING), "Exit-VmsNotInstalledYet")
+    assert "$Ansible.Changed = $true" in predict and "action = 'add'" in predict
