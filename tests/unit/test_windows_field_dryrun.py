@@ -158,3 +158,45 @@ def test_probe_gives_up_after_its_timeout_with_the_manual_step(tmp_path):
     assert rc != 0 and "Server Configurator" in out
     probes = [c for c in site.calls() if c["args"].get("path") == "Get-VmsServedCertificate.ps1"]
     assert len(probes) == 1 + 3  # first try + ceil(3 s / 1 s) retries (the harness's bounded settings)
+
+
+def test_unc_installers_are_copied_over_the_winrm_session_before_become_runs_them(tmp_path):
+    """Item 3: win_package runs as SYSTEM (become); on the network that is the computer account, which the
+    workgroup share does not admit ("cannot be reached", win_package.ps1). The installer is read in the
+    WinRM session, copied to a private folder, installed from there and removed."""
+    site = FakeSite("valerus_separate_app_server", tmp_path)
+    assert site.settings["vms_win_installer_source"].startswith("\\\\")
+    rc, out = site.run("--limit", "vapp,vrec1")
+    assert rc == 0, out
+    calls = site.calls()
+    for host in ("vapp", "vrec1"):
+        packages = [c for c in calls if c["host"] == host and c["module"] == "ansible.windows.win_package"]
+        assert packages and all(c["args"]["path"].startswith("C:\\ProgramData\\vms-deploy\\installers\\")
+                                for c in packages), packages
+        copies = _order(calls, lambda c, h=host: c["host"] == h and c["args"].get("path") == "Copy-VmsInstaller.ps1"
+                        and not c["args"]["parameters"].get("TestOnly"))
+        installs = _order(calls, lambda c, h=host: c["host"] == h and c["module"] == "ansible.windows.win_package")
+        assert copies and max(copies) < min(installs)
+        state = site.state()[host]
+        assert state["services"] and not [f for f in state["files"] if "installers" in f], "installer copy left"
+        assert "c:\\programdata\\vms-deploy\\installers" in state["private_dirs"]
+
+
+def test_a_share_that_does_not_admit_the_session_stops_with_the_fix_in_check_mode_too(tmp_path):
+    site = FakeSite("valerus_separate_app_server", tmp_path)
+    state = site.state()
+    state["vrec1"]["share"]["admits_session"] = False
+    site.write_state(state)
+    rc, out = site.run("--check", "--limit", "vrec1")
+    assert rc != 0 and "cannot be read as the WinRM session's user" in out, out
+    assert not [c for c in site.calls() if c["module"] == "ansible.windows.win_package"]
+
+
+def test_a_lost_connection_under_the_install_task_is_the_restart_to_wait_for():
+    """Item 8, the decision: an unreachable install result (ignore_unreachable) means wait, then check."""
+    from vms_deploy.render import windows_install
+    assert windows_install.reboot_action({"unreachable": True, "msg": "connection reset"}) == "wait"
+    assert windows_install.reboot_action({"rc": 0, "failed": False}) == "none"
+    for name in ("valerus.yml", "xprotect.yml"):
+        text = (ROOT / "roles" / "windows_install" / "tasks" / name).read_text()
+        assert "ignore_unreachable: true" in text and "failed_when" not in text, name

@@ -219,7 +219,8 @@ def test_valerus_installer_restart_downloads_delayed_start_vault_pfx_and_foreign
         {h: state[h].get("downloads") for h in site.windows}
     for host in site.windows:  # item 7: the bootstrap rule open to Any on WinRM is off, RDP (not planned) stays
         foreign = {r["name"]: r["enabled"] for r in state[host]["foreign_rules"]}
-        assert foreign == {"Bootstrap-WinRM-HTTPS": False, "RemoteDesktop-UserMode-In-TCP": True}, host
+        assert foreign == {"Bootstrap-WinRM-HTTPS": False, "RemoteDesktop-UserMode-In-TCP": True,
+                           "WINRM-HTTP-In-TCP": True, "WINRM-HTTP-In-TCP-PUBLIC": True}, host  # 5985: not planned
 
     rc, out = site.run(*vault)
     assert rc == 0, out

@@ -221,6 +221,14 @@ def win_package(args, state, check):
         # win_package.ps1: a URL without product_id is downloaded BEFORE the idempotence check, also in check mode
         state.setdefault("downloads", []).append(path)
         state["persist"] = True
+    share = state.get("share", {})
+    if path.startswith("\\\\") and not check and not share.get("admits_computer_account"):
+        # win_package.ps1 l.1368: Test-Path of a UNC path as the become'd SYSTEM, which is the computer
+        # account (anonymous in a workgroup) on the network, before the idempotence check
+        return {"failed": True, "msg": "the file at the path '%s' cannot be reached" % path}
+    source = state.get("copies", {}).get(path.lower())
+    if source:  # a local copy made by Copy-VmsInstaller.ps1: the installer behaves as the share's file
+        path = source
     key = args.get("creates_service")
     done = key in services if key else args.get("product_id") in state.setdefault("products", [])
     if done or check:
@@ -360,9 +368,13 @@ def powershell(args, state, check):
         private = state.setdefault("private_dirs", [])
         changed = path not in dirs or path not in private
         if changed and not check:
-            if win_dir(path) not in dirs:
-                return {"failed": True, "msg": "New-Item: parent of %s missing" % path}
-            state["dirs"] = sorted(set(dirs) | {path})
+            # New-Item -ItemType Directory creates missing intermediate folders too (inheriting their
+            # parent's ACL); only the folder itself gets the restrictive ACL
+            made, parent = {path}, win_dir(path)
+            while parent and parent not in dirs:
+                made.add(parent)
+                parent = win_dir(parent)
+            state["dirs"] = sorted(set(dirs) | made)
             state["private_dirs"] = sorted(set(private) | {path})
         return {"changed": changed, "result": {"created": path not in dirs, "acl_changed": path not in private}}
     if script == "Set-VmsFirewallRuleGroup.ps1":
@@ -384,6 +396,22 @@ def powershell(args, state, check):
             if not check:
                 state["firewall"] = [dict(r) for r in p["Rules"]]
         return result
+    if script == "Copy-VmsInstaller.ps1":
+        share = state.get("share", {})
+        who = "as %s" % p["ShareUser"] if p.get("ShareUser") else "as the WinRM session's user"
+        admitted = share.get("admits_share_user") if p.get("ShareUser") else share.get("admits_session", True)
+        if not admitted:
+            return {"failed": True, "msg": "installer '%s' cannot be read %s" % (p["Source"], who)}
+        if p.get("TestOnly"):
+            return {"changed": False, "result": {"source": p["Source"], "reachable": True, "copied": False}}
+        dest = p["Destination"].lower()
+        if win_dir(dest) not in [d.lower() for d in state.setdefault("dirs", [])]:
+            return {"failed": True, "msg": "Copy-Item: could not find a part of the path '%s'" % p["Destination"]}
+        new = state.setdefault("copies", {}).get(dest) != p["Source"]
+        if new and not check:
+            state["copies"][dest] = p["Source"]
+            state.setdefault("files", {})[dest] = "<copy of %s>" % p["Source"]
+        return {"changed": new, "result": {"source": p["Source"], "destination": p["Destination"], "copied": new}}
     if script == "Get-VmsServedCertificate.ps1":
         served = state.get("served", {})
         if state.get("served_after_probes", 0) > 0 and not check:
@@ -590,6 +618,9 @@ class FakeSite:
         # harness plays: disk space, the WinRM session's peers, what each installer creates.
         state = fresh_windows_server()
         state.update({"free_bytes": {"C:": 500 * 1024 ** 3}, "installs": installs,
+                      # the installer share (a workgroup file server): it admits the WinRM session's user,
+                      # not the computer account that SYSTEM is on the network
+                      "share": {"admits_session": True, "admits_computer_account": False},
                       "winrm_peers": [SETTINGS["vms_win_controller_address"], "127.0.0.1"],
                       "configurator_output": CONFIGURATOR_OUTPUT, "serves_by_group": SERVES_BY_GROUP})
         return state
