@@ -200,3 +200,38 @@ def test_a_lost_connection_under_the_install_task_is_the_restart_to_wait_for():
     for name in ("valerus.yml", "xprotect.yml"):
         text = (ROOT / "roles" / "windows_install" / "tasks" / name).read_text()
         assert "ignore_unreachable: true" in text and "failed_when" not in text, name
+
+
+def _ports():
+    from hypothesis import strategies as st
+    single = st.integers(1, 65535).map(str)
+    span = st.tuples(st.integers(1, 65535), st.integers(1, 65535)).map(lambda t: f"{min(t)}-{max(t)}")
+    return st.lists(st.one_of(single, span, st.just("Any"), st.just("RPC")), min_size=1, max_size=5)
+
+
+def _addresses():
+    from hypothesis import strategies as st
+    net = st.tuples(st.integers(0, 255), st.integers(0, 255), st.sampled_from([8, 16, 24, 32])).map(
+        lambda t: f"10.{t[0]}.{t[1]}.0/{t[2]}" if t[2] <= 24 else f"10.{t[0]}.{t[1]}.7")
+    return st.lists(st.one_of(net, st.just("Any"), st.just("LocalSubnet")), min_size=1, max_size=4)
+
+
+def test_foreign_rules_read_the_same_as_lists_or_as_win_powershell_strings():
+    """Item 1, as a property: a foreign rule's ports and addresses mean the same whether they arrive as
+    lists (depth 4) or as the strings win_powershell makes of them below its depth (depth 2)."""
+    from hypothesis import given, settings
+    from windows_harness.ps_output import ps_string
+    plan = {"schema": 1, "product": "valerus", "zones": {"management": ["10.9.0.0/24"]},
+            "hosts": {"win1": {"address": "10.0.0.10", "platform": "windows", "components": ["recorder"], "inbound": [
+                {"protocol": "tcp", "ports": [554, 554], "sources": ["10.1.0.0/24"], "component": "recorder",
+                 "service": "rtsp", "purpose": "video"}]}}}
+    group = windows_firewall.rules_for_host(plan, "win1", 5986)
+
+    @settings(max_examples=60, deadline=None)
+    @given(_ports(), _addresses())
+    def same(ports, addresses):
+        as_list = dict(BOOTSTRAP_RULES[0], local_ports=ports, remote_addresses=addresses)
+        as_text = dict(as_list, local_ports=ps_string(ports), remote_addresses=ps_string(addresses))
+        assert windows_foreign.exceeding(group, [as_list]) == windows_foreign.exceeding(group, [as_text])
+
+    same()
