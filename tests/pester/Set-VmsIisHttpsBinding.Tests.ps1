@@ -1,7 +1,9 @@
 # Pester tests of roles/windows_certificates/files/Set-VmsIisHttpsBinding.ps1, fed the golden input
 # (tests/golden/windows/valerus_separate_app_server.json, host vgw: binding_script, current bindings).
-# IIS (WebAdministration) and netsh are mocked: the mocks keep a binding list and an http.sys table the
-# way IIS does, in particular http.sys' 0.0.0.0:3001 entry survives Remove-WebBinding.
+# IIS (WebAdministration), netsh and http.sys' SslBindingInfo registry key are mocked: the mocks keep a
+# binding list and an http.sys table the way IIS does, in particular http.sys' 0.0.0.0:3001 entry
+# survives Remove-WebBinding. The script reads the current entry from the registry (SslCertHash,
+# REG_BINARY), never from netsh's localised labels.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $Script = Get-RoleScript 'windows_certificates' 'Set-VmsIisHttpsBinding.ps1'
@@ -12,7 +14,7 @@ BeforeAll {
         $verb = $args[1]; $ipport = ($args[3] -replace '^ipport=', '')
         $global:LASTEXITCODE = 0
         switch ($verb) {
-            'show' { if ($script:SslCert[$ipport]) { "    Certificate Hash             : $($script:SslCert[$ipport].ToLower())" } }
+            'show' { if ($script:SslCert[$ipport]) { "    Zertifikathash               : $($script:SslCert[$ipport].ToLower())" } }  # German labels
             'delete' { if ($script:SslCert.Contains($ipport)) { $script:SslCert.Remove($ipport) } else { $global:LASTEXITCODE = 1 } }
             'add' {
                 if ($script:SslCert.Contains($ipport)) { $global:LASTEXITCODE = 183; 'SSL Certificate add failed, Error: 183' }
@@ -32,8 +34,17 @@ Describe 'Set-VmsIisHttpsBinding.ps1 (golden input of vgw)' {
         $script:Bindings = [Collections.Generic.List[object]]::new()
         $script:Bindings.Add([pscustomobject] @{ bindingInformation = '*:3001:'; protocol = 'https' })
         $script:Bindings.Add([pscustomobject] @{ bindingInformation = '*:3000:'; protocol = 'http' })
+        $script:SiteName = $Golden.binding_script.SiteName
+        $script:IisInstalled = $true
+        Mock Get-Module { if ($script:IisInstalled) { [pscustomobject] @{ Name = 'WebAdministration' } } } -ParameterFilter { $ListAvailable }
         Mock Import-Module { $null }
-        Mock Get-Website { [pscustomobject] @{ Name = $Name } }
+        Mock Get-Website { [pscustomobject] @{ Name = $script:SiteName } }
+        Mock Get-ItemProperty {
+            $key = Split-Path -Path $LiteralPath -Leaf
+            if ($script:SslCert[$key]) {
+                [pscustomobject] @{ SslCertHash = [byte[]] @($script:SslCert[$key] -split '(..)' -ne '' | ForEach-Object { [Convert]::ToByte($_, 16) }) }
+            }
+        } -ParameterFilter { $LiteralPath -like 'HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\*' }
         Mock Get-WebBinding { $script:Bindings }
         Mock Remove-WebBinding { $script:Bindings.RemoveAll({ param($b) $b.bindingInformation -eq "${IPAddress}:${Port}:${HostHeader}" }) | Out-Null }
         Mock New-WebBinding { $script:Bindings.Add([pscustomobject] @{ bindingInformation = "${IPAddress}:${Port}:${HostHeader}"; protocol = $Protocol }) }
@@ -75,5 +86,24 @@ Describe 'Set-VmsIisHttpsBinding.ps1 (golden input of vgw)' {
         { & $Script -SiteName $p.SiteName -Port $p.Port -Thumbprint $p.Thumbprint } | Should -Throw '*failed and was rolled back*'
         $script:SslCert['0.0.0.0:3001'] | Should -Be $SelfSigned
         @($script:Bindings | Where-Object { $_.bindingInformation -eq '*:3001:' -and $_.protocol -eq 'https' }).Count | Should -Be 1
+    }
+
+    It 'predicts the binding in check mode on a host without IIS (issue 20, item 1)' {
+        $script:IisInstalled = $false
+        & $Script -SiteName $p.SiteName -Port $p.Port -Thumbprint $p.Thumbprint -WhatIf
+        $Ansible.Changed | Should -BeTrue
+        $Ansible.Result.action | Should -Be 'add'
+        Should -Invoke Import-Module -Times 0 -Exactly
+    }
+
+    It 'predicts the binding in check mode before Valerus created its site' {
+        $script:SiteName = 'Default Web Site'
+        & $Script -SiteName $p.SiteName -Port $p.Port -Thumbprint $p.Thumbprint -WhatIf
+        $Ansible.Result.action | Should -Be 'add'
+    }
+
+    It 'stops with the fix when IIS is missing in a real run' {
+        $script:IisInstalled = $false
+        { & $Script -SiteName $p.SiteName -Port $p.Port -Thumbprint $p.Thumbprint } | Should -Throw '*IIS is not installed*'
     }
 }

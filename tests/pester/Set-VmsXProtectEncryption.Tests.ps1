@@ -17,6 +17,7 @@ if "%1"=="/listcertificategroups" (
   echo Mobile streaming media certificate: 33333333-3333-4333-8333-333333333333
   exit /b 0
 )
+if exist "$TestDrive\stderr" ( echo Another instance of Server Configurator is running 1>&2 )
 if exist "$TestDrive\exitcode" ( set /p CODE=<"$TestDrive\exitcode" ) else ( set CODE=0 )
 exit /b %CODE%
 "@
@@ -30,7 +31,7 @@ AfterAll {
 
 Describe 'Set-VmsXProtectEncryption.ps1 (golden groups of xrec1)' {
     BeforeEach {
-        Remove-Item -LiteralPath $Log, "$TestDrive\exitcode" -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $Log, "$TestDrive\exitcode", "$TestDrive\stderr" -ErrorAction SilentlyContinue
         Remove-Item -LiteralPath 'HKLM:\SOFTWARE\vms-deploy\XProtectEncryption' -Recurse -ErrorAction SilentlyContinue
         $global:Ansible = New-AnsibleStub
     }
@@ -61,5 +62,19 @@ Describe 'Set-VmsXProtectEncryption.ps1 (golden groups of xrec1)' {
         & $Script -Configurator $Fake -Thumbprint $cert.Thumbprint -Groups $Golden.Groups -ServiceAccount $Golden.ServiceAccount -WhatIf
         $Ansible.Changed | Should -BeTrue
         @(Get-Content -LiteralPath $Log | Where-Object { $_ -like '*/enableencryption*' }).Count | Should -Be 0
+    }
+
+    It 'reruns after a run that stopped between two groups (marker key without this group, StrictMode)' {
+        $null = New-Item -Path 'HKLM:\SOFTWARE\vms-deploy\XProtectEncryption' -Force
+        Set-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\vms-deploy\XProtectEncryption' -Name '11111111-1111-4111-8111-111111111111' -Value $cert.Thumbprint
+        { & $Script -Configurator $Fake -Thumbprint $cert.Thumbprint -Groups $Golden.Groups -ServiceAccount 'S-1-5-20' } | Should -Not -Throw
+        $Ansible.Result.enabled | Should -Be @('Streaming media certificate')
+    }
+
+    It 'reads the exit code of a configurator that writes to stderr (Windows PowerShell 5.1, Stop preference)' {
+        Set-Content -LiteralPath "$TestDrive\stderr" -Value 'x'
+        Set-Content -LiteralPath "$TestDrive\exitcode" -Value '-3'
+        { & $Script -Configurator $Fake -Thumbprint $cert.Thumbprint -Groups $Golden.Groups -ServiceAccount 'S-1-5-20' } |
+            Should -Throw '*exited -3 (invalid argument value)*'
     }
 }

@@ -22,7 +22,6 @@ param (
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
-Import-Module -Name WebAdministration
 
 function Get-VmsHttpSysKey([string] $Ip, [int] $P) {
     # Python: http_sys_key.
@@ -30,24 +29,39 @@ function Get-VmsHttpSysKey([string] $Ip, [int] $P) {
     return '{0}:{1}' -f $Ip, $P
 }
 
+function Invoke-VmsNative([string] $FilePath, [string[]] $ArgumentList = @()) {
+    # vms-deploy: Invoke-VmsNative (the same text in every script that runs a native command).
+    # Windows PowerShell 5.1 under $ErrorActionPreference = 'Stop' turns a native command's first stderr
+    # line, redirected with 2>&1 (or 2>$null), into a terminating NativeCommandError before
+    # $LASTEXITCODE can be read. Here the preference is 'Continue' for this call only, each stderr record
+    # becomes its text, and the exit code is read at once.
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object {
+            if ($_ -is [Management.Automation.ErrorRecord]) { "$($_.Exception.Message)" } else { "$_" } })
+    $code = $LASTEXITCODE
+    if ($null -eq $code) { $code = -1 }
+    [pscustomobject] @{ ExitCode = [int] $code; Output = $lines }
+}
+
 function Get-VmsSslCertHash([string] $IpPort) {
-    # http.sys' certificate for an ipport, or '' (netsh prints nothing usable when there is none).
-    $out = & netsh.exe http show sslcert "ipport=$IpPort" 2>$null
-    foreach ($line in @($out)) {
-        if ("$line" -match 'Certificate Hash\s*:\s*([0-9a-fA-F]{40})') { return $Matches[1].ToUpperInvariant() }
-    }
-    return ''
+    # http.sys' certificate for an ipport, or ''. Read from where http.sys keeps its SSL bindings (one
+    # key per ip:port, the certificate hash in the REG_BINARY value SslCertHash), not from the labels of
+    # "netsh http show sslcert", which are localised ("Zertifikathash" on German Windows; issue 22, item 4).
+    $key = "HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\$IpPort"
+    $entry = Get-ItemProperty -LiteralPath $key -Name SslCertHash -ErrorAction SilentlyContinue
+    if ($null -eq $entry) { return '' }
+    return (@($entry.SslCertHash | ForEach-Object { ([byte] $_).ToString('X2') }) -join '')
 }
 
 function Remove-VmsSslCert([string] $IpPort) {
-    $out = & netsh.exe http delete sslcert "ipport=$IpPort" 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "netsh http delete sslcert ipport=$IpPort failed: $out" }
+    $run = Invoke-VmsNative 'netsh.exe' @('http', 'delete', 'sslcert', "ipport=$IpPort")
+    if ($run.ExitCode -ne 0) { throw "netsh http delete sslcert ipport=$IpPort exited $($run.ExitCode): $($run.Output -join ' ')" }
 }
 
 function Add-VmsSslCert([string] $IpPort, [string] $Hash) {
     # The application id is IIS' own ({4dc3e181-...}), as IIS Manager writes it.
-    $out = & netsh.exe http add sslcert "ipport=$IpPort" "certhash=$Hash" 'appid={4dc3e181-e14b-4a21-b022-59fc669b0914}' 'certstorename=MY' 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "netsh http add sslcert ipport=$IpPort failed: $out" }
+    $run = Invoke-VmsNative 'netsh.exe' @('http', 'add', 'sslcert', "ipport=$IpPort", "certhash=$Hash", 'appid={4dc3e181-e14b-4a21-b022-59fc669b0914}', 'certstorename=MY')
+    if ($run.ExitCode -ne 0) { throw "netsh http add sslcert ipport=$IpPort exited $($run.ExitCode): $($run.Output -join ' ')" }
 }
 
 function Get-VmsBinding {
@@ -78,8 +92,23 @@ function Get-VmsBindingSwap($Bindings, [string] $Current) {
     }
 }
 
+function Exit-VmsNotInstalledYet([string] $What) {
+    # Check mode on a host never deployed: IIS (the install stage adds it) or the site (the Valerus
+    # installer creates it) is not there yet. Predict the binding the real run adds (issue 20, item 1).
+    $Ansible.Changed = $true
+    $Ansible.Result = @{ action = 'add'; removed_bindings = @(); deleted_sslcert = @(); note = "$What is not installed yet" }
+    $Ansible.Diff = @{ before = ''; after = "https ${IPAddress}:${Port}:${HostName}`nhttp.sys $(Get-VmsHttpSysKey $IPAddress $Port): $Thumbprint`n" }
+}
+
 $Thumbprint = $Thumbprint.Replace(' ', '').ToUpperInvariant()
-if (-not (Get-Website -Name $SiteName)) {
+if (-not (Get-Module -ListAvailable -Name WebAdministration)) {
+    if ($WhatIfPreference) { Exit-VmsNotInstalledYet 'IIS (WebAdministration)'; return }
+    throw "IIS is not installed (no WebAdministration module): run the install stage (it adds the IIS features Valerus needs)"
+}
+Import-Module -Name WebAdministration
+# Get-Website -Name does not filter on every IIS version: compare the names here.
+if (-not @(Get-Website | Where-Object { $_.Name -eq $SiteName })) {
+    if ($WhatIfPreference) { Exit-VmsNotInstalledYet "IIS site '$SiteName'"; return }
     throw "IIS site '$SiteName' not found: run the install stage (Valerus creates it) or set vms_win_valerus_site"
 }
 if (-not (Test-Path -LiteralPath "Cert:\LocalMachine\My\$Thumbprint") -and -not $WhatIfPreference) {

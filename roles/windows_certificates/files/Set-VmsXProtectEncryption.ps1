@@ -15,7 +15,8 @@
 # the thumbprint is not applied again. The role then verifies by the certificate the ports serve.
 #
 # Input  : -Configurator (path of ServerConfigurator.exe), -Thumbprint, -Groups (names as listed by
-#          /listcertificategroups), -ServiceAccount (e.g. 'NT AUTHORITY\NETWORK SERVICE').
+#          /listcertificategroups), -ServiceAccount (a SID such as 'S-1-5-20',
+#          NETWORK SERVICE, or an account name).
 # Output : $Ansible.Result = {groups: {name: guid}, enabled: [names], key_acl_changed}; check mode
 #          (-WhatIf) predicts only.
 [CmdletBinding(SupportsShouldProcess)]
@@ -44,11 +45,26 @@ function ConvertFrom-VmsGroupList([string[]] $Lines) {
     return $map
 }
 
+function Invoke-VmsNative([string] $FilePath, [string[]] $ArgumentList = @()) {
+    # vms-deploy: Invoke-VmsNative (the same text in every script that runs a native command).
+    # Windows PowerShell 5.1 under $ErrorActionPreference = 'Stop' turns a native command's first stderr
+    # line, redirected with 2>&1 (or 2>$null), into a terminating NativeCommandError before
+    # $LASTEXITCODE can be read. Here the preference is 'Continue' for this call only, each stderr record
+    # becomes its text, and the exit code is read at once.
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object {
+            if ($_ -is [Management.Automation.ErrorRecord]) { "$($_.Exception.Message)" } else { "$_" } })
+    $code = $LASTEXITCODE
+    if ($null -eq $code) { $code = -1 }
+    [pscustomobject] @{ ExitCode = [int] $code; Output = $lines }
+}
+
 function Invoke-VmsConfigurator([string[]] $Arguments) {
     # Runs Server Configurator; retries while another instance runs (-4); throws with the code's meaning.
     for ($try = 0; $try -le $BusyRetries; $try++) {
-        $out = @(& $Configurator @Arguments 2>&1 | ForEach-Object { "$_" })
-        $code = [int] $LASTEXITCODE
+        $run = Invoke-VmsNative $Configurator $Arguments
+        $code = $run.ExitCode
+        $out = $run.Output
         if ($code -ne -4) { break }
         Start-Sleep -Seconds 10
     }
@@ -57,6 +73,16 @@ function Invoke-VmsConfigurator([string[]] $Arguments) {
         throw "Server Configurator $($Arguments -join ' ') exited $code ($meaning): $($out -join ' ')"
     }
     return $out
+}
+
+function Get-VmsRecordedThumbprint($Recorded, [string] $Guid) {
+    # StrictMode-safe read of the marker (issue 22, item 2): the key can exist without a value for this
+    # group (a run that failed between groups, a component added later); under Set-StrictMode 3.0
+    # ".Value" of the missing property ($null) throws.
+    if ($null -eq $Recorded) { return '' }
+    $property = $Recorded.PSObject.Properties[$Guid]
+    if ($null -eq $property) { return '' }
+    return "$($property.Value)"
 }
 
 function Get-VmsKeyFile($Cert) {
@@ -95,7 +121,10 @@ $aclChanged = $false
 if ($cert) {
     $keyFile = Get-VmsKeyFile $cert
     $acl = Get-Acl -LiteralPath $keyFile
-    $sid = ([Security.Principal.NTAccount] $ServiceAccount).Translate([Security.Principal.SecurityIdentifier])
+    # A SID (S-1-5-20, NETWORK SERVICE) is the same on every display language; an account name is
+    # localised ("NT-AUTORITÄT\NETZWERKDIENST" on German Windows) and only translated when given.
+    if ($ServiceAccount -match '^S-1-[0-9-]+$') { $sid = [Security.Principal.SecurityIdentifier]::new($ServiceAccount) }
+    else { $sid = ([Security.Principal.NTAccount] $ServiceAccount).Translate([Security.Principal.SecurityIdentifier]) }
     $has = @($acl.GetAccessRules($true, $true, [Security.Principal.SecurityIdentifier]) | Where-Object {
             $_.IdentityReference -eq $sid -and $_.AccessControlType -eq 'Allow' -and ($_.FileSystemRights -band [Security.AccessControl.FileSystemRights]::Read) -eq [Security.AccessControl.FileSystemRights]::Read })
     if (-not $has) {
@@ -126,7 +155,7 @@ foreach ($name in $Groups) {
     $ids[$name] = $listed[$hit]
 }
 $recorded = Get-ItemProperty -LiteralPath $marker -ErrorAction SilentlyContinue
-$todo = @($ids.Keys | Where-Object { -not $recorded -or "$($recorded.PSObject.Properties[$ids[$_]].Value)" -ne $Thumbprint })
+$todo = @($ids.Keys | Where-Object { (Get-VmsRecordedThumbprint $recorded $ids[$_]) -ne $Thumbprint })
 $Ansible.Changed = $aclChanged -or $todo.Count -gt 0
 $Ansible.Result = @{ groups = $ids; enabled = $todo; key_acl_changed = $aclChanged }
 if ($WhatIfPreference -or $todo.Count -eq 0) { return }

@@ -225,7 +225,7 @@ def encryption_parameters(plan: dict, host: str, thumbprint: str, configurator: 
                                 "set the path of ServerConfigurator.exe on the host")
     if not str(service_account or "").strip():
         raise WindowsInputError(host, "vms_win_xprotect_service_account", service_account, "is empty",
-                                r"set the account XProtect's services run as, e.g. NT AUTHORITY\NETWORK SERVICE")
+                                "set the account XProtect's services run as, e.g. S-1-5-20 (NETWORK SERVICE)")
     return {"Configurator": str(configurator), "Thumbprint": str(thumbprint).replace(" ", "").upper(),
             "Groups": [g["name"] for g in encryption_groups(plan, host, names)],
             "ServiceAccount": str(service_account)}

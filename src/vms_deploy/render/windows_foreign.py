@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 from collections.abc import Iterable
 
 from vms_deploy.ports import port_range
@@ -44,9 +45,18 @@ def _protocols(value) -> list[str]:
     return [text] if text in PORT_PROTOCOLS else ["OTHER:" + text]
 
 
+def _items(value, default: str) -> list:
+    """A list as the script sent it, or the string win_powershell makes of a list below its
+    serialisation depth (option depth, default 2: "[string]" of an array joins it with spaces,
+    "5985 5986"), or a comma-separated string. No item of a port or address list holds a space."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return re.split(r"[\s,]+", str(value or default).strip())
+
+
 def _ranges(ports) -> tuple[list[tuple[int, int]], list[str]]:
     """Windows LocalPort values -> numeric ranges and keywords (RPC, IPHTTPSIn, ...). Any = every port."""
-    items = ports if isinstance(ports, (list, tuple)) else str(ports or "Any").split(",")
+    items = _items(ports, "Any")
     ranges, keywords = [], []
     for raw in items:
         part = str(raw).strip()
@@ -65,7 +75,7 @@ def _ranges(ports) -> tuple[list[tuple[int, int]], list[str]]:
 
 def _nets(addresses) -> tuple[list[Net], list[str]]:
     """Remote addresses as IPv4 networks, plus what cannot be (keywords, IPv6): never inside the plan."""
-    items = addresses if isinstance(addresses, (list, tuple)) else [addresses]
+    items = _items(addresses, "Any")
     nets, other = [], []
     for raw in items or ["Any"]:
         text = str(raw).strip()

@@ -237,6 +237,11 @@ def reboot_action(result: dict | None) -> str:
     result = result or {}
     if result.get("skipped"):
         return "none"
+    if result.get("unreachable"):
+        # the connection dropped under the install task (ignore_unreachable): an installer that restarts
+        # the host (1641) tears the WinRM shell down before its result arrives. Wait, then the boot-time
+        # check says whether the host did restart (issue 22, item 8).
+        return "wait"
     rc = int(result.get("rc") or 0)
     if rc == 1641:
         return "wait"
