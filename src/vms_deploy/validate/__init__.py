@@ -17,6 +17,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
 | `zones` | a host's address against its zone's networks |
 | `tls` | TLS mode, lifetimes, provided certificate files |
+| `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
 | `groups`, `features` | the product's groups and optional features |
 | `ports`, `segmentation` | management port, overrides, custom services, camera ports; who may reach them |
 | `forwards`, `remote_access`, `vpn`, `edge_backend` | router forwards, remote access, the VPN, the edge backend |
