@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import size_problem
-from .connection_checks import connection_warnings, host_connection
+from .connection_checks import connection_warnings, host_connection, host_transport
 from .errors import InputError, Preview, ValidationFailed, merge_errors, preview, show_value
 from .memo import IdentityMemo
 from .secrets import host_secrets, may_hold_secret, password_warnings
@@ -424,6 +424,7 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     hosts: dict[str, dict] = {}
     secrets: dict[str, dict] = {}
     connections: dict[str, dict] = {}
+    transports: dict[str, dict] = {}
     resolver = _DataOnly(getattr(loader, "vaulted_files", ())) if untrusted else _Resolver(loader)
     errors: list[InputError] = []
     inventory_dirs: dict[str, str] = {}
@@ -455,11 +456,13 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
         # Weak or plain-text passwords are judged on values that still carry Ansible's vault tag.
         secrets[host.name] = host_secrets(hvars, lambda value, hv=hvars: resolver.template(hv, value))
         connections[host.name] = host_connection(hvars, lambda value, hv=hvars: resolver.template(hv, value))
+        transports[host.name] = host_transport(hvars, lambda value, hv=hvars: resolver.template(hv, value))
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
     site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
     warnings = password_warnings(secrets, site) + connection_warnings(connections)
-    return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs}, errors
+    return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs,
+            "connections": transports}, errors
 
 
 def _use_vault_password(loader, password: str) -> None:

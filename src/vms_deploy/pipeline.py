@@ -9,6 +9,7 @@ from __future__ import annotations
 from .compiler import compile_site
 from .errors import ValidationFailed
 from .model import Site
+from .nat_warnings import double_nat_warnings
 from .plan_warnings import HOST, merged, split_fix
 from .tls_names import server_name_warnings
 from .validate import validate, windows_install_errors
@@ -32,5 +33,6 @@ def compile_plan(data: dict, extra_errors=None) -> dict:
     # vms_deploy.secrets writes its fix after "; fix: ".
     found = [w if isinstance(w, dict) else split_fix(w, HOST) for w in data.get("warnings", ())]
     plan["warnings"] = merged(plan["warnings"], found,
-                              server_name_warnings(site, plan, data.get("inventory_dirs")))
+                              server_name_warnings(site, plan, data.get("inventory_dirs")),
+                              double_nat_warnings(site))
     return plan
