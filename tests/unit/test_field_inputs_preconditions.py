@@ -160,3 +160,40 @@ def test_a_real_public_address_gives_no_double_nat_warning(tmp_path, capsys):
     code, out, err = _run(capsys, "plan", site)
     assert code == 0, err
     assert not [w for w in json.loads(out)["warnings"] if "double NAT" in w["text"]]
+
+
+# --- Windows installer inputs: one rule for relative controller paths ------------------------------------
+@pytest.mark.parametrize("variable", ["vms_win_xprotect_args_base", "vms_win_xprotect_license_file"])
+def test_a_missing_installer_file_is_refused_by_the_plan_naming_the_path_it_looked_for(tmp_path, capsys, variable):
+    site = _example(tmp_path, "xprotect_all_in_one")
+    with open(site / "group_vars" / "all.yml", "a", encoding="utf-8") as fh:
+        fh.write(f"{variable}: files/missing.xml\n")
+    code, _, err = _run(capsys, "plan", site)
+    assert code == 2
+    line = _error_line(err, "xp1", variable)
+    assert str(site / "files" / "missing.xml") in line and "inventory directory" in line
+
+
+def test_a_relative_installer_file_is_found_next_to_the_inventory_from_any_directory(tmp_path, capsys, monkeypatch):
+    site = _example(tmp_path, "xprotect_all_in_one")
+    (site / "files").mkdir()
+    (site / "files" / "Arguments.xml").write_text("<ArgumentsXmlV2/>\n")
+    with open(site / "group_vars" / "all.yml", "a", encoding="utf-8") as fh:
+        fh.write("vms_win_xprotect_args_base: files/Arguments.xml\n")
+    monkeypatch.chdir(tmp_path)  # not the inventory directory
+    code, _, err = _run(capsys, "plan", site)
+    assert code == 0, err
+
+
+def test_the_install_role_resolves_a_relative_file_by_the_same_rule():
+    """roles/windows_install's defaults (read by its assert, lookup and win_copy) resolve against inventory_dir."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    defaults = DataLoader().load_from_file(str(ROOT / "roles" / "windows_install" / "defaults" / "main.yml"),
+                                           trusted_as_template=True)
+    for role_var, variable in (("windows_install_xprotect_args_base", "vms_win_xprotect_args_base"),
+                               ("windows_install_xprotect_license_file", "vms_win_xprotect_license_file")):
+        for given, expected in (("files/a.xml", "/srv/sites/hq/files/a.xml"), ("/abs/a.xml", "/abs/a.xml"), ("", "")):
+            templar = Templar(loader=DataLoader(), variables={variable: given, "inventory_dir": "/srv/sites/hq"})
+            assert templar.template(defaults[role_var]).strip() == expected

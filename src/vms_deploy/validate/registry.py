@@ -159,6 +159,7 @@ RULES: tuple[Rule, ...] = (
             windows_inputs.check_winrm_source,
             windows_inputs.check_windows_connection,
             windows_inputs.check_linux_connection,
+            windows_inputs.check_windows_installer_files,
             public_address.check_forward_public_address,
             public_address.check_placeholder_public_address),
     *_phase(Phase.CLEAN,

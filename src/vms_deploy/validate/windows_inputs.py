@@ -14,6 +14,8 @@ ansible_psrp_*; in group_vars/windows.yml as new-site writes it); an inventory w
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..resolve import platform_of
 from .context import Context
 
@@ -101,3 +103,38 @@ def check_linux_connection(ctx: Context) -> None:
                 "move the Windows connection settings (ansible_connection, ansible_port, ansible_winrm_*, "
                 "ansible_password) out of group_vars/all into group_vars/windows.yml, and list the Windows hosts in a "
                 "`windows` group (docs/windows.md, Connecting)")
+
+
+# Controller files the Windows install stage reads (roles/windows_install): a relative path is relative to the
+# inventory directory, as the role's defaults resolve it for its assert, lookup and copy.
+CONTROLLER_FILES = {"vms_win_xprotect_args_base": "the XProtect installer's --generateargsfile Arguments.xml",
+                    "vms_win_xprotect_license_file": "the XProtect licence file (.lic)"}
+
+
+def controller_path(value: str, inventory_dir: str | None) -> Path:
+    """A controller path as the Windows install stage opens it: absolute, else relative to the inventory directory
+    (the working directory when the site has none, e.g. data built in code)."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or not inventory_dir:
+        return path
+    return Path(inventory_dir) / path
+
+
+def check_windows_installer_files(ctx: Context) -> None:
+    """A given vms_win_xprotect_args_base or vms_win_xprotect_license_file is a file on the controller, a relative
+    path being relative to the inventory directory (the rule the windows_install role applies too).
+
+    From: docs/windows.md, "XProtect arguments file" (the --generateargsfile base and the licence on the
+    controller)."""
+    dirs = ctx.data.get("inventory_dirs") if isinstance(ctx.data, dict) else None
+    for host in _platform_hosts(ctx, "windows"):
+        for name, what in CONTROLLER_FILES.items():
+            value = ctx.site.var(host, name, None)
+            if not isinstance(value, str) or not value or ctx.reported(host, name):
+                continue
+            path = controller_path(value, (dirs or {}).get(host))
+            if not path.is_file():
+                ctx.err(host, name, value, f"is not a file on the controller (looked for {path}; a relative path is "
+                        "relative to the inventory directory)",
+                        f"copy {what} to the controller and give its path, absolute or relative to the inventory "
+                        "directory (docs/windows.md, \"XProtect arguments file\")")
