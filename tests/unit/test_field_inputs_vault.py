@@ -39,7 +39,9 @@ def _site(tmp_path: Path, capsys, encrypt: bool = True) -> Path:
     site = tmp_path / "s1"
     vault = "---\n" + "".join(f"{k}: '{v}'\n" for k, v in SECRETS.items())
     (site / "group_vars" / "all" / "vault.yml").write_bytes(_encrypt(vault) if encrypt else vault.encode())
-    with open(site / "group_vars" / "all" / "main.yml", "a", encoding="utf-8") as fh:
+    main = site / "group_vars" / "all" / "main.yml"
+    main.write_text(main.read_text().replace("vms_public_address: 100.64.0.10", "vms_public_address: 47.21.27.216"))
+    with open(main, "a", encoding="utf-8") as fh:
         fh.write('vms_tls_pfx_password: "{{ vault_tls_pfx_password }}"\n')
     (site / "group_vars" / "vms_app_servers.yml").write_text(
         "---\nansible_user: Administrator\nansible_password: \"{{ vault_windows_admin_password }}\"\n")
