@@ -80,6 +80,12 @@ def load_inventory_data(path: str) -> dict[str, Any]:
         text = str(getattr(exc, "message", "") or exc).splitlines()[0]
         hint = ("pass --vault-password-file FILE or set ANSIBLE_VAULT_PASSWORD_FILE" if "vault" in text.lower()
                 else "fix the inventory files")
+        if "vault" not in text.lower():
+            from vms_deploy.yaml_errors import locate
+
+            where = locate(path)
+            if where:
+                text, hint = f"{text} (in {where})", "correct that line"
         raise UserError(f"cannot read inventory {path}: {text}: {hint}") from None
 
 
@@ -329,8 +335,9 @@ def cmd_new_site(args: argparse.Namespace) -> int:
                          force=args.force):
         print(f"wrote {path}")
     site_dir = os.path.join(args.dir, args.name)
-    print(f"next: edit {site_dir}/group_vars/all.yml and hosts.yml, encrypt {site_dir}/group_vars/all/vault.yml "
-          f"with ansible-vault, then run: vms-deploy plan {site_dir}")
+    print(f"next: edit {site_dir}/group_vars/all/main.yml and {site_dir}/hosts.yml (the placeholder addresses), "
+          f"put the secrets in {site_dir}/group_vars/all/vault.yml and encrypt it with ansible-vault, then run: "
+          f"vms-deploy plan {site_dir}")
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ Ansible's own connection variables, not vms_* ones, so the site model never sees
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,3 +60,41 @@ def connection_warnings(hosts: dict[str, dict[str, str]]) -> list[dict[str, str]
         label = ("host " if len(names) == 1 else "hosts ") + ", ".join(names)
         out.append(warning(HOST, f"{label}: {name} is {weak}: {why}", fix))
     return out
+
+
+# How Ansible reaches a host: read with the inventory (inventory.collect, as data["connections"]) for the
+# validator's connection rules (vms_deploy.validate.windows_inputs).
+TRANSPORT_VARIABLES = ("ansible_connection", "ansible_port")
+# The settings that say the inventory means to connect to the host (user, password, port, WinRM/PSRP options).
+_CONNECTION_SETTING = re.compile(r"^ansible_(user|password|pass|port|connection|winrm_\w+|psrp_\w+)$")
+
+
+def host_transport(hvars: dict, template: Callable[[Any], Any]) -> dict[str, Any]:
+    """{ansible_connection, ansible_port, origin} of one host: each value as Ansible would use it (None when
+    unset or not plain data: a template review mode refuses), and the file ansible_connection is set in."""
+    found: dict[str, Any] = {name: None for name in TRANSPORT_VARIABLES}
+    found["origin"] = None
+    found["settings"] = sorted(str(name) for name in hvars if _CONNECTION_SETTING.match(str(name)))
+    for name in TRANSPORT_VARIABLES:
+        if name not in hvars:
+            continue
+        try:
+            value = template(hvars[name])
+        except Exception:  # noqa: BLE001 - AnsibleError, or review mode's refusal: not this check's to report
+            continue
+        if isinstance(value, str):
+            found[name] = str.__str__(value).strip()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            found[name] = int(value)
+        if name == "ansible_connection":
+            found["origin"] = _origin(hvars[name])
+    return found
+
+
+def _origin(value: Any) -> str | None:
+    try:
+        from ansible._internal._datatag._tags import Origin
+    except ImportError:  # pragma: no cover - ansible internals moved
+        return None
+    origin = Origin.get_tag(value)
+    return str(origin.path) if origin and origin.path else None

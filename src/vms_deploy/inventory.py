@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .checks import size_problem
-from .connection_checks import connection_warnings, host_connection
+from .connection_checks import connection_warnings, host_connection, host_transport
 from .errors import InputError, Preview, ValidationFailed, merge_errors, preview, show_value
 from .memo import IdentityMemo
-from .secrets import host_secrets, password_warnings
+from .secrets import host_secrets, may_hold_secret, password_warnings
 
 # Inventory plugins that only parse files: the others (script, auto -> any plugin named in the file,
 # host_list, toml is harmless but unused) may run code or reach out, so untrusted mode never loads them.
@@ -32,9 +32,16 @@ JINJA_MARKERS = ("{{", "{%", "{#")
 VAULTED = "(vault-encrypted)"
 UNTRUSTED_TEMPLATE_PROBLEM = ("is a Jinja template; --untrusted (review mode) never evaluates templates or lookups, "
                               "so the value cannot be planned")
-UNTRUSTED_TEMPLATE_FIX = ("write the literal value (no {{ }}, {% %} or {# #}) in the inventory; a template that must "
-                          "stay is planned only by a trusted run (without --untrusted) after a maintainer has reviewed "
-                          "it")
+UNTRUSTED_TEMPLATE_FIX = ("write the literal value (no {{ }}, {% %} or {# #}) in the inventory (never a password: "
+                          "those stay in Ansible Vault); a template that must stay is planned only by a trusted run "
+                          "(without --untrusted) after a maintainer has reviewed it")
+# A secret is never fixed by writing it out: it stays in the vault, referenced by a bare variable name.
+UNTRUSTED_SECRET_FIX = ("keep the secret in Ansible Vault: in a vault-encrypted file of the host's groups (e.g. "
+                        "group_vars/all/vault.yml, `ansible-vault encrypt`) referenced as VARIABLE: "
+                        "\"{{ vault_VARIABLE }}\", or as an `ansible-vault encrypt_string` value; review mode reads "
+                        "either as an opaque secret, any other template only in a trusted run")
+# A value that is one bare variable name, e.g. "{{ vault_tls_pfx_password }}": no filter, lookup or test runs.
+BARE_REFERENCE = re.compile(r"^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 VAULT_FIX = ("give the vault password (--ask-vault-pass or --vault-id), or re-encrypt the value with "
              "the site's vault password (ansible-vault encrypt_string)")
 
@@ -79,7 +86,7 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     oversized = oversized_files(path)
     if oversized:
         raise ValidationFailed(oversized)
-    loader = DataLoader()
+    loader = ReviewLoader() if untrusted else DataLoader()
     if vault_password is not None:
         _use_vault_password(loader, vault_password)
     try:
@@ -417,7 +424,8 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     hosts: dict[str, dict] = {}
     secrets: dict[str, dict] = {}
     connections: dict[str, dict] = {}
-    resolver = _DataOnly() if untrusted else _Resolver(loader)
+    transports: dict[str, dict] = {}
+    resolver = _DataOnly(getattr(loader, "vaulted_files", ())) if untrusted else _Resolver(loader)
     errors: list[InputError] = []
     inventory_dirs: dict[str, str] = {}
     # inventory.hosts, not get_hosts(): inside a play get_hosts() honours the play's host pattern.
@@ -441,18 +449,20 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
                 errors.append(variable_error(host.name, name, exc))
             except TemplateRefused as refused:
                 errors.append(InputError(host.name, name, refused.text, UNTRUSTED_TEMPLATE_PROBLEM,
-                                         UNTRUSTED_TEMPLATE_FIX))
+                                         UNTRUSTED_SECRET_FIX if may_hold_secret(name) else UNTRUSTED_TEMPLATE_FIX))
         # Relative TLS file names are found next to the inventory, as vms_cert_check finds them.
         if isinstance(hvars.get("inventory_dir"), str):
             inventory_dirs[host.name] = str.__str__(hvars["inventory_dir"])
         # Weak or plain-text passwords are judged on values that still carry Ansible's vault tag.
         secrets[host.name] = host_secrets(hvars, lambda value, hv=hvars: resolver.template(hv, value))
         connections[host.name] = host_connection(hvars, lambda value, hv=hvars: resolver.template(hv, value))
+        transports[host.name] = host_transport(hvars, lambda value, hv=hvars: resolver.template(hv, value))
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
     site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
     warnings = password_warnings(secrets, site) + connection_warnings(connections)
-    return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs}, errors
+    return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs,
+            "connections": transports}, errors
 
 
 def _use_vault_password(loader, password: str) -> None:
@@ -568,11 +578,76 @@ def _has_vault(value: Any) -> bool:
     return isinstance(value, EncryptedString) or VaultHelper.get_ciphertext(value, with_tags=True) is not None
 
 
+def _review_loader_class():
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.parsing.vault import is_encrypted
+
+    class _ReviewLoader(DataLoader):
+        """Review mode's loader: a file encrypted as a whole (group_vars/all/vault.yml) is never decrypted; it
+        reads as an empty mapping and its path is kept (vaulted_files), so a bare reference to one of its
+        variables is known for an opaque secret (_DataOnly)."""
+
+        def __init__(self):
+            super().__init__()
+            self.vaulted_files: list[str] = []
+
+        def _get_file_contents(self, file_name: str) -> tuple[bytes, bool]:
+            path = self.path_dwim(file_name)
+            try:
+                with open(path, "rb") as handle:
+                    head = handle.read(64)
+            except OSError:
+                head = b""
+            if is_encrypted(head.split(b"\n", 1)[0] + b"\n"):
+                self.vaulted_files.append(path)
+                return b"{}\n", False
+            return super()._get_file_contents(file_name)
+
+    return _ReviewLoader
+
+
+def ReviewLoader():  # noqa: N802 - a class made on first use: ansible is imported only when an inventory is read
+    """A DataLoader that never decrypts a whole-file vault (review mode)."""
+    return _review_loader_class()()
+
+
+def _vault_owners(paths) -> set[str]:
+    """The hosts and groups whose variables the vault-encrypted files at paths hold: group_vars/NAME(.yml)
+    or group_vars/NAME/*, host_vars/NAME(.yml) or host_vars/NAME/*."""
+    owners = set()
+    for path in paths:
+        parts = Path(path).parts
+        for index, part in enumerate(parts[:-1]):
+            if part in _VARS_DIRS:
+                name = parts[index + 1]
+                owners.add(name if index + 2 < len(parts) else Path(name).stem if Path(name).suffix in
+                           (".yml", ".yaml", ".json") else name)
+    return owners
+
+
 class _DataOnly:
-    """The resolver of untrusted mode: the same interface as _Resolver, and no Templar anywhere."""
+    """The resolver of untrusted mode: the same interface as _Resolver, and no Templar anywhere.
+
+    One template is data: a bare reference ("{{ vault_x }}") to a variable that a vault-encrypted value or
+    file of the host holds. It runs no filter or lookup and names a secret that review mode never decrypts,
+    so it reads as VAULTED, like an inline vault value."""
+
+    def __init__(self, vaulted_files=()):
+        self.vaulted_files = vaulted_files
+
+    def _opaque_reference(self, hvars: dict, value: Any) -> bool:
+        match = BARE_REFERENCE.match(value) if isinstance(value, str) else None
+        if match is None:
+            return False
+        name = match.group(1)
+        if name in hvars:
+            return _has_vault(hvars[name])
+        entities = {"all", str(hvars.get("inventory_hostname", ""))} | {str(g) for g in hvars.get("group_names", ())}
+        return bool(entities & _vault_owners(self.vaulted_files))
 
     def resolve(self, hvars: dict, value: Any) -> Any:
-        del hvars
+        if self._opaque_reference(hvars, value):
+            return VAULTED
         text = _template_text(value)
         if text is not None:
             raise TemplateRefused(text)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from .compiler import compile_site
 from .errors import ValidationFailed
 from .model import Site
+from .nat_warnings import double_nat_warnings
 from .plan_warnings import HOST, merged, split_fix
+from .tls_names import server_name_warnings
 from .validate import validate, windows_install_errors
 
 
@@ -30,5 +32,7 @@ def compile_plan(data: dict, extra_errors=None) -> dict:
     # Warnings found while reading the inventory (weak passwords, connection settings: inventory.collect);
     # vms_deploy.secrets writes its fix after "; fix: ".
     found = [w if isinstance(w, dict) else split_fix(w, HOST) for w in data.get("warnings", ())]
-    plan["warnings"] = merged(plan["warnings"], found)
+    plan["warnings"] = merged(plan["warnings"], found,
+                              server_name_warnings(site, plan, data.get("inventory_dirs")),
+                              double_nat_warnings(site))
     return plan

@@ -245,6 +245,7 @@ class Resolver:
             self.warnings.append(warning(
                 ROUTER, "remote access is port_forward but there is no vms_edge host and no vms_public_address: no "
                 "router forwards were computed",
-                "set vms_public_address in group_vars/all.yml to get the router sheet"))
+                "set vms_public_address in group_vars/all/main.yml (or group_vars/all.yml) to get the router "
+                "sheet"))
             return {}
         return wanted

@@ -92,9 +92,46 @@ def is_vaulted(value: Any) -> bool | None:
         return True
     if not isinstance(value, str):
         return None
-    if VaultedValue.is_tagged_on(value):
+    if VaultedValue.is_tagged_on(value) or from_vaulted_file(value):
         return True
     return False if type(value) is not str else None
+
+
+VAULT_HEADER = b"$ANSIBLE_VAULT;"
+
+
+def from_vaulted_file(value: Any) -> bool:
+    """True when Ansible read the value from a file encrypted as a whole (`ansible-vault encrypt FILE`, as the
+    new-site README says for group_vars/all/vault.yml). Ansible tags only that file's container, so the value
+    is told by its origin: the file it was read from starts with the vault header. A `{{ vault_x }}`
+    reference keeps the origin of the value it resolves to."""
+    try:
+        from ansible._internal._datatag._tags import Origin
+    except ImportError:  # pragma: no cover - ansible internals moved
+        return False
+    origin = Origin.get_tag(value)
+    return bool(origin and origin.path) and file_is_vaulted(origin.path)
+
+
+def file_is_vaulted(path: str) -> bool:
+    """The file at path is an Ansible Vault file (its first bytes are the vault header)."""
+    import os
+
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    return _starts_with_vault_header(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _starts_with_vault_header(path: str, mtime_ns: int, size: int) -> bool:
+    del mtime_ns, size  # part of the cache key: a file re-encrypted or decrypted is read again
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(VAULT_HEADER) + 8).lstrip().startswith(VAULT_HEADER)
+    except OSError:
+        return False
 
 
 def _text(value: Any) -> str | None:
@@ -164,8 +201,9 @@ def password_problems(value: Any, context_words: Iterable[str] = ()) -> list[str
 
 
 FIX = ("choose a random password of at least 12 characters mixing upper and lower case, digits and "
-       "symbols (or a passphrase of 20+ characters), set it on the device/service too, and store it with "
-       "`ansible-vault encrypt_string --name VARIABLE`")
+       "symbols (or a passphrase of 20+ characters), set it on the device/service too, and keep it in Ansible "
+       "Vault: in a file encrypted as a whole (`ansible-vault encrypt group_vars/all/vault.yml`, referenced as "
+       "VARIABLE: \"{{ vault_VARIABLE }}\") or with `ansible-vault encrypt_string --name VARIABLE`")
 
 
 def password_warnings(hosts: dict[str, dict], site_name: str | None = None) -> list[str]:

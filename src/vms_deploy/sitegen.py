@@ -3,7 +3,8 @@
 The templates (package data in vms_deploy/templates/newsite_*.j2, so the command also works from
 a plain pip install or an execution environment) describe one site for a product, topology and
 remote-access mode. Addresses are placeholders in private ranges that the user replaces; the
-output compiles as is, so `vms-deploy plan` works right away and shows what the site will get.
+output compiles once its placeholder public address (port forwarding or VPN) is replaced, which the plan
+asks for by name, so `vms-deploy plan` shows what the site will get.
 """
 from __future__ import annotations
 
@@ -123,8 +124,10 @@ def render_site(name: str, product: str, topology: str, remote_access: str = "po
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     catalog = load_catalog(product)
+    windows_hosts = [h.name for h in hosts if (h.platform or catalog.traits["default_platform"]) == "windows"]
     context = {"name": name, "product": product, "product_title": catalog.title, "topology": topology,
-               "remote_access": remote_access, "hosts": hosts, "groups": groups, "net": NETWORKS,
+               "windows_hosts": windows_hosts, "remote_access": remote_access, "hosts": hosts, "groups": groups,
+               "net": NETWORKS,
                "wireguard_port": WIREGUARD_PORT,
                "has_dmz": any(h.address.startswith("10.20.4.") for h in hosts),
                "group_notes": group_notes(product), "forwards_to": forwards_to(product),
@@ -135,6 +138,8 @@ def render_site(name: str, product: str, topology: str, remote_access: str = "po
         "group_vars/all/vault.yml": "newsite_vault.yml.j2",
         "README.md": "newsite_README.md.j2",
     }
+    if windows_hosts:
+        files["group_vars/windows.yml"] = "newsite_windows.yml.j2"
     return {path: env.get_template(template).render(**context) for path, template in files.items()}
 
 

@@ -105,10 +105,17 @@ def test_console_script_and_version():
 
 
 @needs_compiler
+def _public_address(site):
+    """The one edit a new site needs before it plans: its public address instead of the placeholder."""
+    main = site / "group_vars" / "all" / "main.yml"
+    main.write_text(main.read_text().replace("vms_public_address: 100.64.0.10", "vms_public_address: 47.21.27.216"))
+
+
 def test_encrypted_vault_needs_the_password(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
     assert cli.main(["new-site", "sec", "--product", "valerus", "--topology", "all_in_one",
                      "--dir", str(tmp_path)]) == 0
+    _public_address(tmp_path / "sec")
     vault = tmp_path / "sec" / "group_vars" / "all" / "vault.yml"
     vault.write_text("vault_windows_admin_password: s3cret\n")
     password = tmp_path / "vault-pass"
@@ -133,6 +140,7 @@ def test_explain_names_the_port_override_and_its_line(tmp_path, capsys):
     assert cli.main(["new-site", "ovr", "--product", "valerus", "--topology", "all_in_one",
                      "--dir", str(tmp_path)]) == 0
     main = tmp_path / "ovr" / "group_vars" / "all" / "main.yml"
+    _public_address(tmp_path / "ovr")
     main.write_text(main.read_text() + "vms_port_overrides:\n  recorder_streaming:\n    port: 1554\n")
     lines = main.read_text().splitlines()
     capsys.readouterr()

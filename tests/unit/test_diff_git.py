@@ -33,6 +33,8 @@ def site_repo(tmp_path):
     git(repo, "init", "-q", "-b", "main")
     assert cli.main(["new-site", "lobby", "--product", "valerus", "--topology", "separate_app_server",
                      "--dir", str(repo / "inventories")]) == 0
+    main = repo / "inventories" / "lobby" / "group_vars" / "all" / "main.yml"  # the placeholder replaced
+    main.write_text(main.read_text().replace("vms_public_address: 100.64.0.10", "vms_public_address: 47.21.27.216"))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "new site")
     hosts_file = repo / "inventories" / "lobby" / "hosts.yml"

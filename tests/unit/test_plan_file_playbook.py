@@ -2,8 +2,9 @@
 
 A saved, reviewed plan is applied as it is; an inventory that now compiles to another plan stops the
 run before any host is contacted and names the differences; partial inventories (AWX slices) never
-compile a plan of their own. The hosts of the example inventory do not exist (ansible_connection ssh
-to addresses nobody answers), so any task that reached one would show up as unreachable.
+compile a plan of their own. The hosts of the example inventory do not exist (its own connections, WinRM for
+the windows group and SSH for the edge, with one-second timeouts, to addresses nobody answers), so any task
+that reached one would show up as unreachable.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def site(tmp_path_factory):
 
 def run(inventory, playbook, *extra):
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / playbook), "-e", "ansible_connection=ssh",
-           "-e", "ansible_ssh_common_args='-o ConnectTimeout=1'", *extra]
+    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / playbook),
+           "-e", "ansible_ssh_common_args='-o ConnectTimeout=1'", "-e", "ansible_winrm_connection_timeout=1", *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -133,8 +133,10 @@ def test_prechecks_stop_bad_input_before_any_host_is_touched(tmp_path):
 
 
 def test_prechecks_group_hosts_by_platform_without_connecting():
-    rc, out = run_playbook(EXAMPLES_DIR / "valerus_separate_app_server", "playbooks/stages/prechecks.yml",
-                           "-e", "ansible_connection=ssh")
+    # The example's own connections (WinRM for its windows group, SSH for the edge) to hosts that do not exist:
+    # any task that reached one would leave it unreachable. (ssh for every host is refused before that now:
+    # a Windows host needs winrm or psrp, issue 20 item 3.)
+    rc, out = run_playbook(EXAMPLES_DIR / "valerus_separate_app_server", "playbooks/stages/prechecks.yml")
     assert rc == 0, out
     assert "unreachable=1" not in out
     for host in ("vapp", "vrec1", "vrec2", "vgw", "vedge"):

@@ -37,6 +37,7 @@ EXPECTED = [
     (Phase.SHAPE, ["shape.check_hosts_given", "shape.check_groups_mapping", "shape.check_hosts_grouped"]),
     (Phase.FORM, ["sizes.check_sizes",                                   # check_sizes
                   "names.check_host_names",                              # check_host_names
+                  "tls_mode.check_tls_switch_name", "tls_mode.check_tls_ca_given_once",  # issue 20 item 4
                   "variables.check_known_variables", "variables.check_not_null", "variables.check_types",
                   "variables.check_list_items", "variables.check_choices",  # check_variables
                   "site_wide.check_site_consistency",                    # check_site_consistency
@@ -68,7 +69,11 @@ EXPECTED = [
                      "edge_device.check_edge_device_settings_read", "edge_device.check_edge_interfaces",
                      "edge_device.check_vendor_edge_remote_access",
                      "edge_device.check_edge_policy_id_base",            # new with issue 21 (vendor edges)
-                     "windows.check_windows_installer_source", "windows.check_windows_packages"]),
+                     "windows.check_windows_installer_source", "windows.check_windows_packages",
+                     "windows_inputs.check_winrm_source", "windows_inputs.check_windows_connection",
+                     "windows_inputs.check_linux_connection", "windows_inputs.check_windows_installer_files",
+                     "public_address.check_forward_public_address",
+                     "public_address.check_placeholder_public_address"]),
     (Phase.CLEAN, ["conflicts.check_port_claims", "conflicts.check_forward_collisions"]),  # check_conflicts
     (Phase.COMPILED, ["windows.check_windows_install"]),                 # windows_install_errors
 ]

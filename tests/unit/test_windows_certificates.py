@@ -187,7 +187,7 @@ def test_site_ca_thumbprint_is_windows_sha1_of_the_der():
     pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     assert wc.pem_thumbprint("h",
                              pem) == hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    with pytest.raises(wc.WindowsInputError, match="vms_tls_ca_path"):
+    with pytest.raises(wc.WindowsInputError, match="vms_tls_trust_file"):
         wc.pem_thumbprint("h", "not a certificate")
 
 

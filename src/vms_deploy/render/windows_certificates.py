@@ -266,8 +266,9 @@ def pem_thumbprint(host: str, pem: str) -> str:
     try:
         cert = x509.load_pem_x509_certificate(str(pem).encode())
     except ValueError as exc:
-        raise WindowsInputError(host, "vms_tls_ca_path", "(file)", f"is not a PEM certificate ({exc})",
-                                "point it at the site CA certificate (ca.crt of the certificates stage)") from None
+        raise WindowsInputError(host, "vms_tls_trust_file", "(file)", f"is not a PEM certificate ({exc})",
+                                "with vms_tls_mode: provided, point vms_tls_trust_file at the root CA (PEM) that "
+                                "signed your certificate; with auto, run the certificates stage (its ca.crt)") from None
     return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()
 
 

@@ -17,11 +17,14 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
 | `zones` | a host's address against its zone's networks |
 | `tls` | TLS mode, lifetimes, provided certificate files |
+| `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
 | `groups`, `features` | the product's groups and optional features |
 | `ports`, `segmentation` | management port, overrides, custom services, camera ports; who may reach them |
 | `forwards`, `remote_access`, `vpn`, `edge_backend` | router forwards, remote access, the VPN, the edge backend |
 | `edge_device` | a FortiGate's or MikroTik's wiring (vms_edge_interfaces, vms_edge_policy_id_base) |
 | `windows` | Windows installer inputs (and, after compile, each Windows host's install) |
+| `windows_inputs` | how Ansible reaches the Windows hosts: WinRM kept open, winrm/psrp connections, none on Linux |
+| `public_address` | the public address the router forwards from: given, and not the template's placeholder |
 | `conflicts` | two services on one port, one router port forwarded twice |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".

@@ -122,9 +122,15 @@ def check_whole_internet(ctx: Context) -> None:
                             f"list the real networks in {name}; Internet access goes through vms_remote_allowlist")
 
 
+# A single admin address (/32) may sit inside the client network (docs/inventory.md, "Flat LAN"): the
+# management rules then open SSH/WinRM to that one PC, not to every client.
+ADMIN_HOST_PAIR = ("vms_management_networks", "vms_client_networks")
+
+
 def check_separate_networks(ctx: Context) -> None:
     """Networks the seeds keep apart do not overlap (SEPARATE): cameras apart from clients, servers and the
-    DMZ; management apart from cameras and clients; the DMZ apart from servers and clients.
+    DMZ; management apart from cameras and clients (one admin address, a /32, may sit inside the client
+    network: docs/inventory.md, "Flat LAN"); the DMZ apart from servers and clients.
 
     From: seed 001 (the camera subnet connected only to the recording server subnet; the Mobile Server in a
     DMZ with firewalls on both sides); docs/security.md, Hostile input class 3."""
@@ -135,6 +141,8 @@ def check_separate_networks(ctx: Context) -> None:
             # Site-wide lists are the same on every host: each pair of lists is compared once.
             pairs = overlaps.get(checks.overlapping_pairs, nets.get(left) or (), nets.get(right) or ())
             for a, b in pairs:
+                if (left, right) == ADMIN_HOST_PAIR and a.prefixlen == a.max_prefixlen:
+                    continue  # one admin PC on the client LAN (a flat LAN): only it reaches SSH/WinRM
                 ctx.err(host, left, str(a), f"overlaps {right} entry {b} ({why})",
                         f"make {left} and {right} separate networks, or correct the CIDR")
 

@@ -30,7 +30,8 @@ def check_site_consistency(ctx: Context) -> None:
             for host in sorted(h for hs in values.values() for h in hs):
                 ctx.err(host, name, ctx.site.hosts[host][name],
                         f"differs between hosts ({detail}); it is site-wide",
-                        f"set {name} once, in group_vars/all.yml, and remove it from host and group variables")
+                        f"set {name} once, in group_vars/all/main.yml (or group_vars/all.yml), and remove it from "
+                        "host and group variables")
 
 
 def check_product_set(ctx: Context) -> None:
@@ -40,7 +41,8 @@ def check_product_set(ctx: Context) -> None:
     for host in ctx.site.hosts:
         if ctx.site.hosts[host].get("vms_product") is None:
             ctx.err(host, "vms_product", MISSING, "is not set",
-                    f"set vms_product to one of {', '.join(PRODUCTS)} in group_vars/all.yml")
+                    f"set vms_product to one of {', '.join(PRODUCTS)} in group_vars/all/main.yml (or "
+                    "group_vars/all.yml)")
 
 
 def valid_product(ctx: Context) -> str | None:
@@ -63,7 +65,8 @@ def check_site_name(ctx: Context) -> None:
         value = hvars.get("vms_site", MISSING)
         if value is MISSING or value is None:
             ctx.err(host, "vms_site", MISSING, "is not set",
-                    "set vms_site (the site's short name, e.g. vms_site: hq) in group_vars/all.yml")
+                    "set vms_site (the site's short name, e.g. vms_site: hq) in group_vars/all/main.yml (or "
+                    "group_vars/all.yml)")
         elif checks.safe_name_problem(value):
             ctx.err(host, "vms_site", value, "is not a valid site name (it names a directory)",
                     f"use {checks.SAFE_NAME_RULE} (e.g. hq-01); a YAML block scalar (|) adds a newline: "

@@ -29,7 +29,7 @@ def check_known_variables(ctx: Context) -> None:
     known = sorted(set(spec) | others)
     for host, hvars in ctx.site.hosts.items():
         for name, value in sorted(hvars.items()):
-            if not name.startswith("vms_") or name in spec or name in others:
+            if not name.startswith("vms_") or name in spec or name in others or ctx.reported(host, name):
                 continue
             hint = did_you_mean(name, known + list(all_groups()))
             ctx.err(host, name, value, f"is not a vms-deploy variable{hint}",

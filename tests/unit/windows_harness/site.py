@@ -582,7 +582,7 @@ class FakeSite:
         vars_["vms_win_xprotect_args_base"] = str(GOLDEN / self.settings["vms_win_xprotect_args_base"])
         vars_["vms_win_xprotect_license_file"] = str(GOLDEN / self.settings["vms_win_xprotect_license_file"])
         vars_["vms_win_gateway_registered"] = True
-        vars_["vms_tls_ca_path"] = str(tmp / "site-ca.crt")
+        vars_["certificates_site_ca_path"] = str(tmp / "site-ca.crt")  # the certificates stage's fact
         vars_["vms_win_restart_delay"] = 0
         vars_["vms_win_cert_probe_timeout"], vars_["vms_win_cert_probe_delay"] = 3, 1  # bounded and quick here
         # runas on a local connection only works as the user Ansible already is (the real default is
