@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from vms_deploy import cli
+from vms_deploy.invariants import violations
 from vms_deploy.inventory import load_inventory
 from vms_deploy.pipeline import compile_plan
 from vms_deploy.render import windows_firewall as firewall
@@ -61,6 +62,7 @@ def test_the_plans_winrm_rule_is_the_connection_port_from_the_controller_and_man
         assert [(r["protocol"], r["ports"]) for r in rules] == [("tcp", [5985, 5985])], rules
         assert set(rules[0]["sources"]) == {MANAGEMENT, f"{CONTROLLER}/32"}
         assert not [r for r in plan["hosts"][host]["inbound"] if 5986 in range(r["ports"][0], r["ports"][1] + 1)]
+    assert not violations(plan)  # the independent oracle: management ports only from management sources
 
 
 def test_check_allows_the_controller_to_winrm(site, capsys):
