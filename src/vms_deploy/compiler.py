@@ -197,7 +197,13 @@ class _Compiler(Resolver):
         return {"internet": [ANYWHERE], "dmz": s.dmz_networks or by_zone("dmz"),
                 "servers": s.server_networks or by_zone("servers"), "clients": list(s.clients),
                 "cameras": list(s.cameras), "vpn": [s.vpn_network] if s.vpn_network else [],
-                "management": list(s.management)}
+                "management": self.management_zone()}
+
+    def management_zone(self) -> list[str]:
+        """vms_management_networks, then the Windows hosts' controller addresses: Ansible's own source is
+        management, so `check` and the invariants judge it as the WinRM rule does."""
+        extra = sorted_cidrs(c for h in self.site.hosts for c in self.controller_cidrs(h))
+        return list(self.s.management) + [c for c in extra if c not in self.s.management]
 
     @staticmethod
     def classify(source: str, zones: dict) -> str:

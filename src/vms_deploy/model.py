@@ -77,6 +77,9 @@ def sorted_cidrs(values) -> list[str]:
 class Site:
     hosts: dict[str, dict[str, Any]]
     groups: dict[str, list[str]] = field(default_factory=dict)
+    # Ansible's connection per host ({ansible_connection, ansible_port, ...}: vms_deploy.inventory.collect),
+    # empty for a site built in code: the WinRM rule opens the port Ansible really connects on.
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> Site:
@@ -93,7 +96,10 @@ class Site:
         members = {h for g, hs in groups.items() if g in known for h in hs}
         raw_hosts = data.get("hosts") or {}
         hosts = {str(name): dict(hvars or {}) for name, hvars in raw_hosts.items() if str(name) in members}
-        return cls(hosts=dict(sorted(hosts.items())), groups=groups)
+        found = data.get("connections")
+        connections = {str(h): dict(c) for h, c in found.items() if str(h) in hosts and isinstance(c, dict)} \
+            if isinstance(found, dict) else {}
+        return cls(hosts=dict(sorted(hosts.items())), groups=groups, connections=connections)
 
     def members(self, group: str) -> list[str]:
         return list(self.groups.get(group, []))

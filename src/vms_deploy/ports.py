@@ -21,6 +21,7 @@ WINRM_HTTPS_PORT = 5986
 # overrides it per host); Ansible reaches Windows hosts over WinRM HTTPS.
 MANAGEMENT_PORTS = {"linux": SSH_PORT, "windows": WINRM_HTTPS_PORT}
 MANAGEMENT_PURPOSES = {"linux": "administration (SSH)", "windows": "administration (WinRM HTTPS)"}
+WINRM_PURPOSES = {5985: "administration (WinRM HTTP)", 5986: "administration (WinRM HTTPS)"}
 # Both WinRM listeners: a Windows host's precheck never counts them as a VMS service's port.
 WINRM_PORTS = (WINRM_HTTP_PORT, WINRM_HTTPS_PORT)
 # WireGuard's registered port: the edge listens here unless vms_vpn_listen_port says otherwise.
@@ -52,6 +53,11 @@ def port_range(ports: Iterable[int], style: str = "range") -> str:
 def management_port(platform: str, override: int | None = None) -> int:
     """The management port of a host: its vms_management_port, else its platform's default."""
     return int(override) if override else MANAGEMENT_PORTS[platform]
+
+
+def winrm_port(ansible_port) -> int:
+    """The WinRM port Ansible uses: ansible_port when it is 5985 or 5986, else WinRM over HTTPS (5986)."""
+    return ansible_port if ansible_port in WINRM_PORTS and not isinstance(ansible_port, bool) else WINRM_HTTPS_PORT
 
 
 def free_management_port(taken: Iterable[tuple[int, int]]) -> int:

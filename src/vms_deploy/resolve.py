@@ -19,7 +19,7 @@ from .catalog import (
 )
 from .model import Site, cidr, sorted_cidrs
 from .plan_warnings import ROUTER, warning
-from .ports import MANAGEMENT_PURPOSES, management_port
+from .ports import MANAGEMENT_PURPOSES, WINRM_PURPOSES, management_port, winrm_port
 from .zones import ANYWHERE
 
 
@@ -157,15 +157,34 @@ class Resolver:
     def platform(self, host: str) -> str:
         return platform_of(self.site, host, self.s.product)
 
+    def controller_cidrs(self, host: str) -> list[str]:
+        """A Windows host's vms_win_controller_address as CIDR (validated before planning), else []."""
+        value = self.site.var(host, "vms_win_controller_address", None)
+        if value in (None, "") or self.platform(host) != "windows":
+            return []
+        return [cidr(value)]
+
+    def management_port(self, host: str) -> int:
+        """vms_management_port, else SSH on Linux and on Windows the WinRM port Ansible connects on (ansible_port)."""
+        platform = self.platform(host)
+        override = self.site.var(host, "vms_management_port", None)
+        if platform == "windows" and not override:
+            return winrm_port((self.site.connections.get(host) or {}).get("ansible_port"))
+        return management_port(platform, override)
+
     def management_rule(self, host: str) -> dict | None:
-        """The host's management inbound rule (SSH or WinRM from vms_management_networks), or None
-        when the site names no management network. Renderers draw management only from this rule."""
-        if not self.s.management:
+        """The host's management inbound rule (SSH or WinRM from vms_management_networks and, on Windows, from
+        vms_win_controller_address), or None when it has no such source. Renderers draw management only from
+        this rule (the Windows role adds no source of its own: docs/windows.md, Firewall)."""
+        sources = list(self.s.management) + [c for c in self.controller_cidrs(host) if c not in self.s.management]
+        if not sources:
             return None
         platform = self.platform(host)
-        port = management_port(platform, self.site.var(host, "vms_management_port", None))
-        return {"protocol": "tcp", "ports": [port, port], "sources": list(self.s.management),
-                "component": "management", "service": "management", "purpose": MANAGEMENT_PURPOSES[platform]}
+        port = self.management_port(host)
+        purpose = WINRM_PURPOSES.get(port, MANAGEMENT_PURPOSES[platform]) if platform == "windows" \
+            else MANAGEMENT_PURPOSES[platform]
+        return {"protocol": "tcp", "ports": [port, port], "sources": sources,
+                "component": "management", "service": "management", "purpose": purpose}
 
     # --- services per host ------------------------------------------------------------------
     def host_services(self, host: str) -> list[Service]:

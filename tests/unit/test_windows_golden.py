@@ -42,7 +42,6 @@ def _windows_hosts(plan: dict) -> list[str]:
 def render_host(plan: dict, host: str) -> dict:
     """Everything the Windows roles hand to modules for one host (same functions the filters call)."""
     s = SETTINGS
-    controller = [s["vms_win_controller_address"]]
     out: dict = {"host": host, "product": plan["product"]}
     out["prechecks"] = {
         "summary": install.host_summary(plan, host, s["vms_win_packages"]),
@@ -54,11 +53,10 @@ def render_host(plan: dict, host: str) -> dict:
     out["firewall"] = {
         "module": "ansible.windows.win_powershell",
         "params": {"path": "Set-VmsFirewallRuleGroup.ps1", "error_action": "stop",
-                   "parameters": firewall.script_parameters(plan, host, 5986, controller, host_digest(plan, host))},
+                   "parameters": firewall.script_parameters(plan, host, 5986, digest=host_digest(plan, host))},
         # A first run on a host with no rule of the group yet: everything is added.
         "first_run": {k: ([r["name"] for r in v] if k == "add" else v)
-                      for k, v in firewall.reconcile([], firewall.rules_for_host(plan, host, 5986,
-                                                                                 controller)).items()},
+                      for k, v in firewall.reconcile([], firewall.rules_for_host(plan, host, 5986)).items()},
     }
     components = out["install"]["components"]
     if plan["product"] == "xprotect" and components:

@@ -157,6 +157,7 @@ RULES: tuple[Rule, ...] = (
             windows.check_windows_installer_source,
             windows.check_windows_packages,
             windows_inputs.check_winrm_source,
+            windows_inputs.check_controller_address,
             windows_inputs.check_windows_connection,
             windows_inputs.check_linux_connection,
             windows_inputs.check_windows_installer_files,

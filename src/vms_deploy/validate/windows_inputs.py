@@ -14,15 +14,17 @@ ansible_psrp_*; in group_vars/windows.yml as new-site writes it); an inventory w
 """
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
+from .. import ports
 from ..resolve import platform_of
 from .context import Context
 
 WINDOWS_CONNECTIONS = ("winrm", "psrp")
 # `local` runs the Windows modules' stand-ins on the controller (tests/unit/test_windows_roles_dryrun.py).
 STAND_IN_CONNECTIONS = ("local",)
-WINRM_PORTS = (5985, 5986)
+WINRM_PORTS = ports.WINRM_PORTS
 CONNECTION_FIX = ("list the Windows hosts in a `windows` group and set ansible_connection: winrm (ansible_port: 5986, "
                   "ansible_winrm_transport) in group_vars/windows.yml, as `vms-deploy new-site` writes it "
                   "(docs/windows.md, Connecting)")
@@ -39,9 +41,8 @@ def _platform_hosts(ctx: Context, platform: str) -> list[str]:
 
 
 def winrm_port(connection: dict | None) -> int:
-    """The WinRM port Ansible uses: ansible_port when it is 5985 or 5986, else WinRM over HTTPS (5986)."""
-    port = (connection or {}).get("ansible_port")
-    return port if port in WINRM_PORTS else 5986
+    """The WinRM port Ansible uses (vms_deploy.ports.winrm_port of the host's ansible_port)."""
+    return ports.winrm_port((connection or {}).get("ansible_port"))
 
 
 def check_winrm_source(ctx: Context) -> None:
@@ -65,6 +66,21 @@ def check_winrm_source(ctx: Context) -> None:
                 f"(tcp {port}) open to no source and lock Ansible out, after the install stage changed the host",
                 "set vms_management_networks to the network Ansible connects from (e.g. [10.20.9.0/24]), or "
                 "vms_win_controller_address to the controller's address as the host sees it")
+
+
+def check_controller_address(ctx: Context) -> None:
+    """vms_win_controller_address is one IPv4 address or network: the plan opens WinRM to it (as a /32).
+
+    From: docs/windows.md, "Firewall" (the WinRM rule from vms_management_networks and vms_win_controller_address)."""
+    for host in _platform_hosts(ctx, "windows"):
+        value = ctx.site.var(host, "vms_win_controller_address", None)
+        if value in (None, "") or ctx.reported(host, "vms_win_controller_address"):
+            continue
+        try:
+            ipaddress.IPv4Network(str(value).strip(), strict=False)
+        except ValueError:
+            ctx.err(host, "vms_win_controller_address", value, "is not an IPv4 address or CIDR",
+                    "set the controller's address as the host sees it, e.g. 10.9.0.5")
 
 
 def check_windows_connection(ctx: Context) -> None:
