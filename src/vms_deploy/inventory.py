@@ -23,7 +23,7 @@ from .checks import size_problem
 from .connection_checks import connection_warnings, host_connection, host_transport
 from .errors import InputError, Preview, ValidationFailed, merge_errors, preview, show_value
 from .memo import IdentityMemo
-from .secrets import host_secrets, may_hold_secret, password_warnings
+from .secrets import host_secrets, may_hold_secret, password_warnings, remember_hosts
 
 # Inventory plugins that only parse files: the others (script, auto -> any plugin named in the file,
 # host_list, toml is harmless but unused) may run code or reach out, so untrusted mode never loads them.
@@ -460,6 +460,7 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
     site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
+    remember_hosts(secrets)  # every later message is masked with them (secrets.masked)
     warnings = password_warnings(secrets, site) + connection_warnings(connections)
     return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs,
             "connections": transports}, errors

@@ -64,7 +64,8 @@ def is_secret_variable(name: str) -> bool:
 
 # Looser than is_secret_variable, for deciding whether a message may show a value: also catches
 # misspelled names (vms_tls_pfx_pasword) and names that merely mention a secret.
-_MAY_HOLD_SECRET = re.compile(r"pass|pas+w|psw|pwd|secret|token|psk|private|credential|api_?key", re.IGNORECASE)
+# "priv", not "private": a misspelled vms_vpn_edge_privat_key is a private key too (issue 23, class 7).
+_MAY_HOLD_SECRET = re.compile(r"pass|pas+w|psw|pwd|secret|token|psk|priv|credential|api_?key", re.IGNORECASE)
 NOT_SHOWN = "(secret, not shown)"
 
 
@@ -288,6 +289,28 @@ def secret_values(hosts: dict[str, dict], min_length: int = 4) -> dict[str, str]
             if text is not None and len(text) >= min_length:
                 found.setdefault(text, f"{host} {variable}")
     return found
+
+
+# Secret texts this process has read (inventory.collect, and the validator on its error path): every
+# message is masked with them before it is shown (errors.InputError, plan warnings). Process-wide, never
+# written anywhere: a canary in any secret variable must appear in no message (issue 23, class 7), also
+# when the same text sits in a variable that is shown or in a list quoted by a site-wide comparison.
+_KNOWN: set[str] = set()
+
+
+def remember(texts: Iterable[str]) -> None:
+    """Add secret texts (at least 4 characters: shorter ones would mangle every message) to the mask."""
+    _KNOWN.update(t for t in texts if isinstance(t, str) and len(t) >= 4)
+
+
+def remember_hosts(hosts: dict[str, dict]) -> None:
+    """remember() every secret a {host: variables} mapping carries (secret_values)."""
+    remember(secret_values(hosts))
+
+
+def masked(text: str) -> str:
+    """text with every remembered secret replaced by REDACTED."""
+    return redact(text, _KNOWN) if _KNOWN and isinstance(text, str) else text
 
 
 def redact(text: str, secrets: Iterable[str], mask: str = REDACTED) -> str:

@@ -1,0 +1,30 @@
+"""Issue 23: one sample per hostile-input class through `ansible-playbook playbooks/plan.yml` (the third entry
+point; the CLI runs every case, trusted and --untrusted, in test_hostile_*.py). Each is refused before a plan
+is written, naming the variable and a fix, with no traceback, in bounded time. About 6 s a sample."""
+from __future__ import annotations
+
+import pytest
+from hostile23 import playbook, site
+
+CANARY = "CanaryQ7zx9"
+PEER = "{name: laptop, public_key: %s, private_key: %s}"
+SAMPLES = {
+    # class 7: a site-wide list holding a secret differs between hosts; the message must not quote it
+    "7-secret-differs": ("vms_remote_access: vpn\nvms_vpn_network: 10.99.0.0/24\n"
+                         f"vms_vpn_peers: [{PEER % ('k', CANARY + '1')}]\n",
+                         {"host_vars/xrec1.yml": f"vms_vpn_peers: [{PEER % ('k', CANARY + '2')}]\n"},
+                         "vms_vpn_peers = (secret, not shown) differs between hosts"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_plan_playbook_refuses_the_sample(tmp_path, name):
+    extra_all, files, expected = SAMPLES[name]
+    inv = site(tmp_path, extra_all, files)
+    out = tmp_path / "plan"
+    rc, text = playbook(inv, out)
+    assert rc != 0, text
+    assert expected in text, text
+    assert "Fix: " in text and "Traceback" not in text
+    assert CANARY not in text
+    assert not out.exists()
