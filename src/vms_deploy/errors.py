@@ -44,6 +44,12 @@ def show_value(value: Any, variable: str | None = None) -> str:
     return masked(str.__str__(preview(value)))
 
 
+def short_name(name: str) -> str:
+    """A variable or host name for a message, cut to SHOWN_LENGTH characters (a 5 MB name is never echoed)."""
+    name = str(name)
+    return name if len(name) <= SHOWN_LENGTH else name[:SHOWN_LENGTH - 3] + "..."
+
+
 @dataclass(frozen=True)
 class InputError:
     """One problem in the inventory: where (host), what (variable = value), why, and how to fix it.
@@ -63,18 +69,19 @@ class InputError:
             return "site"
         if self.host == "all":
             return "all hosts"
-        return ("hosts " if "," in self.host else "host ") + self.host
+        hosts = self.host if len(self.host) <= 4 * SHOWN_LENGTH else self.host[:4 * SHOWN_LENGTH - 3] + "..."
+        return ("hosts " if "," in self.host else "host ") + hosts
 
     def __str__(self) -> str:
         # masked: a secret's text never reaches a message, whatever part of it quotes it (issue 23, class 7).
-        return masked(f"{self.where()}: {self.variable} = {show_value(self.value, self.variable)} {self.problem}. "
-                      f"Fix: {self.fix}")
+        return masked(f"{self.where()}: {short_name(self.variable)} = {show_value(self.value, self.variable)} "
+                      f"{self.problem}. Fix: {self.fix}")
 
     def key(self) -> tuple:
         return (self.variable, show_value(self.value, self.variable), self.problem, self.fix)
 
     def as_dict(self) -> dict:
-        return {"host": masked(self.host), "variable": masked(self.variable),
+        return {"host": masked(self.host), "variable": masked(short_name(self.variable)),
                 "value": show_value(self.value, self.variable), "problem": masked(self.problem),
                 "fix": masked(self.fix), "message": str(self)}
 

@@ -59,7 +59,9 @@ def is_secret_variable(name: str) -> bool:
     """True when a variable name holds a secret (password, passphrase, key passphrase, token)."""
     if name in _CONNECTION_SECRETS:
         return True
-    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
+    # Both patterns end at the name's end: its last 64 characters decide, in bounded time (a 5 MB name).
+    tail = name[-64:]
+    return bool(_SECRET_NAME.search(tail)) and not _NOT_SECRET.search(tail)
 
 
 # Looser than is_secret_variable, for deciding whether a message may show a value: also catches
@@ -71,6 +73,8 @@ NOT_SHOWN = "(secret, not shown)"
 
 def may_hold_secret(name: str) -> bool:
     """True when a message must not show the value of this variable (errors, diffs, reports)."""
+    if len(name) > 256:  # no real variable is that long; searching a 5 MB name took seconds per message
+        return True
     return is_secret_variable(name) or bool(_MAY_HOLD_SECRET.search(name))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,8 +48,9 @@ def plan(capsys, inv: Path, out: Path, untrusted: bool) -> tuple[int, str, float
 
 def playbook(inv: Path, out: Path, timeout: int = 120) -> tuple[int, str]:
     """ansible-playbook playbooks/plan.yml on the inventory (the project's ansible.cfg: its guarded plugins)."""
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-           "PATH": f"{Path(os.sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # Without ANSIBLE_CONFIG: an in-process --untrusted run of the same test session sets it to an empty file.
+    env = {**{k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}, "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(ROOT / "playbooks" / "plan.yml"),
                            "-e", f"vms_plan_dir={out}"], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env, check=False)

@@ -3,6 +3,8 @@ point; the CLI runs every case, trusted and --untrusted, in test_hostile_*.py). 
 is written, naming the variable and a fix, with no traceback, in bounded time. About 6 s a sample."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from hostile23 import playbook, site
 
@@ -14,6 +16,11 @@ SAMPLES = {
                          f"vms_vpn_peers: [{PEER % ('k', CANARY + '1')}]\n",
                          {"host_vars/xrec1.yml": f"vms_vpn_peers: [{PEER % ('k', CANARY + '2')}]\n"},
                          "vms_vpn_peers = (secret, not shown) differs between hosts"),
+    # class 5: a FIFO in group_vars (the guard measured regular files only; Ansible then waited on it)
+    "5-fifo-group-vars": ("", {"group_vars/vms_recorders.yml": os.mkfifo},
+                          "is a FIFO (named pipe), not a regular file"),
+    "5-dev-zero-host-vars": ("", {"host_vars/xrec1.yml": lambda p: os.symlink("/dev/zero", p)},
+                             "is a character device, not a regular file"),
 }
 
 

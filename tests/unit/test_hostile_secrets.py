@@ -66,7 +66,7 @@ CASES = {
     "misspelled-edge-key": (f"vms_vpn_edge_privat_key: {WG_CANARY}\n", {}),
     "misspelled-pfx-password": (f"vms_tls_pfx_passwrd: {CANARY}\n", {}),
     # Oversized: the loader's preview of the value.
-    "oversized-secret": ("vms_tls_pfx_password: [" + ", ".join([CANARY] * 25000) + "]\n", {}),
+    "oversized-secret": (f"vms_tls_pfx_password: '{CANARY}{'y' * 70000}'\n", {}),
     # The secret's text reused in a variable that is shown (a name, a site).
     "secret-reused-as-name": (f"vms_tls_key_passphrase: '{CANARY}..x'\nvms_tls_names: ['{CANARY}..x']\n", {}),
     "connection-password-reused": (f"ansible_password: 'x {CANARY}'\nvms_public_name: 'x {CANARY}'\n", {}),

@@ -38,11 +38,24 @@ def run(data: Any, extra_errors=None) -> list[InputError]:
         _run(ctx, Phase.PRODUCT)
         if not ctx.errors:
             _run(ctx, Phase.CLEAN)
-    if ctx.errors and isinstance(ctx.data, dict) and isinstance(ctx.data.get("hosts"), dict):
-        # Only on the error path (a site of 1000 hosts is not walked for nothing): the messages about to be
-        # shown are masked with every secret the data carries (secrets.masked; issue 23, class 7).
-        remember_hosts({h: v for h, v in ctx.data["hosts"].items() if isinstance(v, dict)})
+    if ctx.errors:
+        _remember_secrets(ctx)
     return merge_errors(ctx.errors, set(ctx.site.hosts))
+
+
+def _remember_secrets(ctx: Context) -> None:
+    """Only on the error path (a valid site is not walked for nothing): the messages about to be shown are
+    masked with every secret the site's values carry (secrets.masked; issue 23, class 7). The values left
+    after the FORM phase (an oversized one is gone), each shared object once."""
+    seen: set[int] = set()
+    found: dict[str, dict] = {}
+    for host, hvars in ctx.site.hosts.items():
+        mine = found.setdefault(host, {})
+        for name, value in hvars.items():
+            if id(value) not in seen:
+                seen.add(id(value))
+                mine[name] = value
+    remember_hosts(found)
 
 
 def run_compiled(site: Site, plan: dict) -> list[InputError]:
