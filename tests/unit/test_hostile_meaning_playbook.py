@@ -21,6 +21,9 @@ SAMPLES = {
                           "is a FIFO (named pipe), not a regular file"),
     "5-dev-zero-host-vars": ("", {"host_vars/xrec1.yml": lambda p: os.symlink("/dev/zero", p)},
                              "is a character device, not a regular file"),
+    # class 8: a hand-written (empty) vms_plan_hosts group made site.yml skip the grouping: no firewall applied
+    "8-empty-plan-hosts": ("", {"extra.yml": "all:\n  children:\n    vms_plan_hosts:\n      hosts: {}\n"},
+                           "site: vms_plan_hosts = [] is a group vms-deploy makes from the plan at run time"),
 }
 
 

@@ -51,7 +51,9 @@ EXPECTED = [
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names
-                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files"]),  # check_tls
+                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files",  # check_tls
+                    "reserved.check_generated_groups", "reserved.check_lab_variables",
+                    "reserved.check_controller_address"]),  # issue 23, class 8
     (Phase.PRODUCT, ["groups.check_required_groups", "groups.check_product_groups", "groups.check_reserved_groups",
                      "groups.check_unknown_groups", "groups.check_single_host_groups", "groups.check_edge_alone",
                      "groups.check_one_edge",                            # check_groups

@@ -25,6 +25,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `windows` | Windows installer inputs (and, after compile, each Windows host's install) |
 | `windows_inputs` | how Ansible reaches the Windows hosts: WinRM kept open, winrm/psrp connections, none on Linux |
 | `public_address` | the public address the router forwards from: given, and not the template's placeholder |
+| `reserved` | names the playbooks own: generated groups, lab-only variables, the controller's WinRM address |
 | `conflicts` | two services on one port, one router port forwarded twice |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".
