@@ -65,7 +65,8 @@ def _lab_networks(value) -> dict[str, ipaddress.IPv4Network] | None:
 def check_lab_variables(ctx: Context) -> None:
     """vms_lab_* variables belong to lab inventories only: a host that carries one is a lab machine, i.e. the
     site names its lab (vms_lab_name), and when the lab declares its networks (vms_lab_networks) each of the
-    host's vms_lab_interfaces addresses is in the lab network it names. On a real NVR they would make linux_hosts.yml run the lab's stand-in listeners.
+    host's vms_lab_interfaces addresses is in the lab network it names. On a real NVR they would make
+    linux_hosts.yml run the lab's stand-in listeners.
 
     From: docs/inventory-reference.md (vms_lab_*: "Lab inventories only"); playbooks/stages/linux_hosts.yml
     (stand-in listeners when vms_lab_interfaces is defined); issue 23, class 8."""
