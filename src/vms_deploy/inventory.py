@@ -330,6 +330,9 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
             parent = open_collections[-1]
             if parent[2] and parent[3]:  # a key
                 parent[3], parent[4] = False, event.value if isinstance(event, yaml.ScalarEvent) else None
+                meaning = _key_problem(parent, event)
+                if meaning:
+                    return count, hosts.total, meaning
                 weight = range_hosts(parent[4]) if parent[4] is not None else 1
                 if parent[0] is not None:
                     parent[6] += weight
@@ -347,6 +350,9 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
                 hosts.add(None, anchor_keys.get(event.anchor, 0))
         if isinstance(event, yaml.ScalarEvent):
             count += 1
+            if "\x00" in event.value:
+                return count, hosts.total, (f"holds a NUL byte (line {event.start_mark.line + 1}): no name or value "
+                                            "may contain one", NUL_FIX)
             if event.anchor is not None:
                 anchors[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
@@ -357,12 +363,12 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
             count += anchors.get(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):
             open_collections.append([event.anchor, count, isinstance(event, yaml.MappingStartEvent), True, None,
-                                     role, 0])
+                                     role, 0, set()])
             count += 1
             if len(open_collections) > MAX_DEPTH:
                 return count, hosts.total, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, started, _, _, _, frame_role, keys = open_collections.pop()
+            anchor, started, _, _, _, frame_role, keys, _ = open_collections.pop()
             if anchor is not None:
                 anchors[anchor] = count - started
                 # the hosts of an anchored `hosts:` mapping are counted already: its aliases repeat them
@@ -373,6 +379,31 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
                                             ALIAS_FIX)
             return count, hosts.total, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
     return count, hosts.total if roots == [True] else None, None
+
+
+MAX_HOST_NAME = 255  # a file name: Ansible's fact cache and every per-host file are named after the host
+NUL_FIX = "remove the NUL byte (written \\0 or \\x00 in a quoted YAML string)"
+DUPLICATE_FIX = ("keep the key once in that mapping: merge the two values (for a list, one list with every entry); "
+                 "YAML keeps the last one without a word, so the first is silently dropped")
+
+
+def _key_problem(frame: list, event) -> tuple[str, str] | None:
+    """A mapping key that changes the file's meaning (issue 23, class 4): the same key twice in one mapping
+    (the last one would win without a word, e.g. a second allow-list), or a host name too long to be a file
+    name. From: docs/security.md, Hostile input class 4 (names are data)."""
+    import yaml
+
+    if not isinstance(event, yaml.ScalarEvent) or event.value == "<<":
+        return None
+    line = event.start_mark.line + 1
+    if frame[5] == "hosts" and len(event.value) > MAX_HOST_NAME:
+        return (f"names a host with {len(event.value)} characters (line {line}), more than {MAX_HOST_NAME}",
+                "rename the host: letters, digits, '.', '-' and '_', at most 63 characters")
+    seen = frame[7]
+    if event.value in seen:
+        return (f"has the key {preview(event.value)} twice in one mapping (line {line})", DUPLICATE_FIX)
+    seen.add(event.value)
+    return None
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -544,7 +575,12 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     for host in sorted((h for h in selected if h is not None), key=lambda h: h.name):
         hvars = variables.get_vars(host=host, include_hostvars=False)
         hosts[host.name] = {}
-        for name in sorted(hvars):
+        for name in sorted(hvars, key=str):
+            if not isinstance(name, str):
+                # a YAML key that is not a string (5:, true:, null:) where a variable name belongs
+                errors.append(InputError(host.name, "variable name", preview(name), "is not a string, so it names no "
+                                         "variable", "remove the line, or quote the key if it was meant as a name"))
+                continue
             if not wanted_variable(name):
                 continue
             # Before anything walks it: YAML aliases can make a small file an enormous value.

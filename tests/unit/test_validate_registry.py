@@ -36,7 +36,7 @@ SOURCE = re.compile(r"^From: (?:.|\n(?!\n))*?(seeds? 00[0-2]|docs/[\w.-]+\.md|pr
 EXPECTED = [
     (Phase.SHAPE, ["shape.check_hosts_given", "shape.check_groups_mapping", "shape.check_hosts_grouped"]),
     (Phase.FORM, ["sizes.check_sizes",                                   # check_sizes
-                  "names.check_host_names",                              # check_host_names
+                  "names.check_host_names", "names.check_host_name_meaning",  # check_host_names
                   "tls_mode.check_tls_switch_name", "tls_mode.check_tls_ca_given_once",  # issue 20 item 4
                   "variables.check_known_variables", "variables.check_not_null", "variables.check_types",
                   "variables.check_list_items", "variables.check_choices",  # check_variables

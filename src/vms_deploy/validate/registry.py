@@ -93,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     *_phase(Phase.FORM,
             sizes.check_sizes,
             names.check_host_names,
+            names.check_host_name_meaning,
             tls_mode.check_tls_switch_name,
             tls_mode.check_tls_ca_given_once,
             variables.check_known_variables,
