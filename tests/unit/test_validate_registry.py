@@ -48,6 +48,10 @@ EXPECTED = [
                     "networks.check_network_entries", "networks.check_network_coverage",
                     "networks.check_whole_internet", "networks.check_separate_networks",
                     "networks.check_public_management",                  # check_networks
+                    "network_meaning.check_management_apart_from_dmz", "network_meaning.check_management_shared_space",
+                    "network_meaning.check_sources_not_cameras",
+                    "network_meaning.check_public_address_outside_site",
+                    "network_meaning.check_clients_not_internet",  # issue 23, class 1
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names

@@ -15,6 +15,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `site_wide` | site-wide variables equal on every host, the product, the site name |
 | `addresses` | host addresses, duplicates, the public address |
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
+| `network_meaning` | networks that contradict each other or the seeds (management in the DMZ, camera sources) |
 | `zones` | a host's address against its zone's networks |
 | `tls` | TLS mode, lifetimes, provided certificate files |
 | `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
