@@ -24,6 +24,12 @@ SAMPLES = {
     # class 8: a hand-written (empty) vms_plan_hosts group made site.yml skip the grouping: no firewall applied
     "8-empty-plan-hosts": ("", {"extra.yml": "all:\n  children:\n    vms_plan_hosts:\n      hosts: {}\n"},
                            "site: vms_plan_hosts = [] is a group vms-deploy makes from the plan at run time"),
+    # class 4: a second allow-list key in the same file (YAML keeps the last one without a word)
+    "4-duplicate-allowlist": ("vms_remote_allowlist: [0.0.0.0/0]\n", {},
+                              "has the key 'vms_remote_allowlist' twice in one mapping"),
+    # class 1: event sources on the camera network (seed 001: cameras talk to recorders only)
+    "1-events-from-cameras": ("vms_event_source_networks: [10.50.50.0/24]\n", {},
+                              "vms_event_source_networks = '10.50.50.0/24' overlaps vms_camera_networks"),
 }
 
 

@@ -109,18 +109,18 @@ def check_clients_not_internet(ctx: Context) -> None:
     From: seed 000 and 001 (only the Internet Gateway / Mobile Server is reachable from the Internet)."""
     from .. import checks
 
-    judged: dict[tuple, tuple | None] = ctx.table("clients_not_internet")
+    judged: dict[tuple, tuple] = ctx.table("clients_not_internet")
     for host in ctx.site.hosts:
         nets = host_networks(ctx, host)
         for name in CLIENT_SOURCES:
             value = nets.get(name)
             if not value or ctx.reported(host, name):
                 continue
-            key = (name, value)
-            if key not in judged:
-                judged[key] = next(((n, checks.public_addresses(n)) for n in value
-                                    if checks.public_addresses(n) > MAX_PUBLIC_CLIENT_ADDRESSES), None)
-            hit = judged[key]
+            key = (name, id(value))  # the parsed tuple is shared by every host (host_networks): judged once
+            if key not in judged or judged[key][0] is not value:
+                judged[key] = (value, next(((n, checks.public_addresses(n)) for n in value
+                                            if checks.public_addresses(n) > MAX_PUBLIC_CLIENT_ADDRESSES), None))
+            hit = judged[key][1]
             if hit:
                 ctx.err(host, name, str(hit[0]),
                         f"holds {hit[1]} Internet addresses: the servers would open their ports to that part of the "
