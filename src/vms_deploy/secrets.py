@@ -299,22 +299,30 @@ def secret_values(hosts: dict[str, dict], min_length: int = 4) -> dict[str, str]
 # message is masked with them before it is shown (errors.InputError, plan warnings). Process-wide, never
 # written anywhere: a canary in any secret variable must appear in no message (issue 23, class 7), also
 # when the same text sits in a variable that is shown or in a list quoted by a site-wide comparison.
-_KNOWN: set[str] = set()
+# One set per source, each replaced by its next call: the inventory last read (inventory.collect) and the
+# validator's last run (on its error path), so a long-lived process (a test session) never masks with the
+# secrets of an inventory it read before.
+_KNOWN: dict[str, frozenset[str]] = {}
 
 
-def remember(texts: Iterable[str]) -> None:
-    """Add secret texts (at least 4 characters: shorter ones would mangle every message) to the mask."""
-    _KNOWN.update(t for t in texts if isinstance(t, str) and len(t) >= 4)
+def remember(texts: Iterable[str], source: str = "inventory") -> None:
+    """The secret texts (at least 4 characters: shorter ones would mangle every message) of one source."""
+    _KNOWN[source] = frozenset(t for t in texts if isinstance(t, str) and len(t) >= 4)
 
 
-def remember_hosts(hosts: dict[str, dict]) -> None:
+def remember_hosts(hosts: dict[str, dict], source: str = "inventory") -> None:
     """remember() every secret a {host: variables} mapping carries (secret_values)."""
-    remember(secret_values(hosts))
+    remember(secret_values(hosts), source)
 
 
 def masked(text: str) -> str:
     """text with every remembered secret replaced by REDACTED."""
-    return redact(text, _KNOWN) if _KNOWN and isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    for texts in _KNOWN.values():
+        if texts:
+            text = redact(text, texts)
+    return text
 
 
 def redact(text: str, secrets: Iterable[str], mask: str = REDACTED) -> str:

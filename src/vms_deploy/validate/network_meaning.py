@@ -88,6 +88,8 @@ def check_public_address_outside_site(ctx: Context) -> None:
             continue
         nets = host_networks(ctx, host)
         for name in SITE_NETWORKS:
+            if ctx.reported(host, name):
+                continue
             inside = next((n for n in nets.get(name) or () if address in n), None)
             if inside is not None:
                 ctx.err(host, "vms_public_address", value, f"is inside {name} ({inside}), a network of the site",

@@ -6,7 +6,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..errors import InputError, merge_errors
 from ..model import Site
-from ..secrets import remember_hosts
+from ..secrets import remember, remember_hosts
 from .context import Context
 from .registry import Phase, rules
 from .site_wide import valid_product
@@ -38,6 +38,7 @@ def run(data: Any, extra_errors=None) -> list[InputError]:
         _run(ctx, Phase.PRODUCT)
         if not ctx.errors:
             _run(ctx, Phase.CLEAN)
+    remember((), "validator")  # this run's secrets replace the last run's
     if ctx.errors:
         _remember_secrets(ctx)
     return merge_errors(ctx.errors, set(ctx.site.hosts))
@@ -55,7 +56,7 @@ def _remember_secrets(ctx: Context) -> None:
             if id(value) not in seen:
                 seen.add(id(value))
                 mine[name] = value
-    remember_hosts(found)
+    remember_hosts(found, "validator")
 
 
 def run_compiled(site: Site, plan: dict) -> list[InputError]:
