@@ -183,7 +183,7 @@ def load_trust_anchors(extra_files: Sequence[str] = (), use_system: bool = True)
     files = list(extra_files) + (list(SYSTEM_TRUST_FILES) if use_system else [])
     for name in files:
         path = Path(name)
-        if path.is_file():
+        if path.is_file() and path.stat().st_size <= MAX_TLS_FILE_BYTES:
             try:
                 anchors.extend(_load_pem_certs(path.read_bytes()))
             except ValueError:
@@ -261,6 +261,10 @@ class CheckResult:
         return not self.errors
 
 
+# A certificate chain, key or PFX is a few kilobytes; a system CA bundle about 200 KB.
+MAX_TLS_FILE_BYTES = 4 * 1024 * 1024
+
+
 def _read(inp: CheckInput, variable: str, path: str | None, result: CheckResult) -> bytes | None:
     if path in inp.contents:
         return inp.contents[path]
@@ -270,7 +274,15 @@ def _read(inp: CheckInput, variable: str, path: str | None, result: CheckResult)
                                        f"point {variable} at an existing file on the controller", inp.host))
         return None
     try:
-        return p.read_bytes()
+        size = p.stat().st_size
+        if size > MAX_TLS_FILE_BYTES:
+            # Measured before it is read: a 2 GB file was read whole (issue 23, class 5).
+            result.errors.append(CertIssue("error", variable, path, f"is {size} bytes, more than {MAX_TLS_FILE_BYTES}",
+                                           f"point {variable} at the PEM or PFX file itself (a certificate chain "
+                                           "is a few kilobytes)", inp.host))
+            return None
+        with p.open("rb") as handle:
+            return handle.read(MAX_TLS_FILE_BYTES + 1)
     except OSError as exc:
         result.errors.append(CertIssue("error", variable, path, f"cannot read it ({exc.strerror})",
                                        "make it readable by the user running ansible-playbook", inp.host))

@@ -5,7 +5,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any
 
-from .secrets import NOT_SHOWN, shown_value
+from .secrets import NOT_SHOWN, masked, may_hold_secret, shown_value
 
 # Marker for "the variable is not set" so a message can say so instead of printing None.
 MISSING = object()
@@ -35,11 +35,19 @@ def show_value(value: Any, variable: str | None = None) -> str:
     Values of variables that may hold a secret (by name, or a password inside) are never shown."""
     if value is MISSING:
         return "(not set)"
+    if variable is not None and may_hold_secret(variable):
+        return NOT_SHOWN
     if isinstance(value, Preview):
-        return str.__str__(value)
+        return masked(str.__str__(value))
     if variable is not None and shown_value(variable, value) == NOT_SHOWN:
         return NOT_SHOWN
-    return str.__str__(preview(value))
+    return masked(str.__str__(preview(value)))
+
+
+def short_name(name: str) -> str:
+    """A variable or host name for a message, cut to SHOWN_LENGTH characters (a 5 MB name is never echoed)."""
+    name = str(name)
+    return name if len(name) <= SHOWN_LENGTH else name[:SHOWN_LENGTH - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -61,18 +69,21 @@ class InputError:
             return "site"
         if self.host == "all":
             return "all hosts"
-        return ("hosts " if "," in self.host else "host ") + self.host
+        hosts = self.host if len(self.host) <= 4 * SHOWN_LENGTH else self.host[:4 * SHOWN_LENGTH - 3] + "..."
+        return ("hosts " if "," in self.host else "host ") + hosts
 
     def __str__(self) -> str:
-        return (f"{self.where()}: {self.variable} = {show_value(self.value, self.variable)} {self.problem}. "
-                f"Fix: {self.fix}")
+        # masked: a secret's text never reaches a message, whatever part of it quotes it (issue 23, class 7).
+        return masked(f"{self.where()}: {short_name(self.variable)} = {show_value(self.value, self.variable)} "
+                      f"{self.problem}. Fix: {self.fix}")
 
     def key(self) -> tuple:
         return (self.variable, show_value(self.value, self.variable), self.problem, self.fix)
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "variable": self.variable, "value": show_value(self.value, self.variable),
-                "problem": self.problem, "fix": self.fix, "message": str(self)}
+        return {"host": masked(self.host), "variable": masked(short_name(self.variable)),
+                "value": show_value(self.value, self.variable), "problem": masked(self.problem),
+                "fix": masked(self.fix), "message": str(self)}
 
 
 class ValidationFailed(Exception):

@@ -13,7 +13,9 @@ template is refused with an InputError naming the host and the variable. docs/se
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import stat as stat_module
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from .checks import size_problem
 from .connection_checks import connection_warnings, host_connection, host_transport
 from .errors import InputError, Preview, ValidationFailed, merge_errors, preview, show_value
 from .memo import IdentityMemo
-from .secrets import host_secrets, may_hold_secret, password_warnings
+from .secrets import host_secrets, may_hold_secret, password_warnings, remember_hosts
 
 # Inventory plugins that only parse files: the others (script, auto -> any plugin named in the file,
 # host_list, toml is harmless but unused) may run code or reach out, so untrusted mode never loads them.
@@ -83,6 +85,9 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     if not path.exists():
         raise ValidationFailed([InputError("", "inventory", str(path), "does not exist",
                                            "give the path of an inventory directory or hosts.yml")])
+    refused = entry_problems(path, untrusted)
+    if refused:
+        raise ValidationFailed(refused)
     oversized = oversized_files(path)
     if oversized:
         raise ValidationFailed(oversized)
@@ -90,7 +95,7 @@ def load_inventory(path: str | Path, vault_password: str | None = None, untruste
     if vault_password is not None:
         _use_vault_password(loader, vault_password)
     try:
-        with data_only_plugins(untrusted):
+        with data_only_plugins(untrusted), skipped_by_ansible():
             inventory = InventoryManager(loader=loader, sources=[str(path)])
         variables = VariableManager(loader=loader, inventory=inventory)
     except AnsibleError as exc:
@@ -121,7 +126,12 @@ MAX_DEPTH = 100
 # largest site the project benchmarks (bench/gen_site.py, 1000 recorders) has 1003 hosts.
 MAX_HOSTS = 5000
 _VARS_DIRS = ("group_vars", "host_vars")
-_SKIPPED_SUFFIXES = (".md", ".txt", ".j2", ".pem", ".key", ".crt", ".pfx", ".p12", ".lic", ".orig", ".retry", ".pyc")
+# The files Ansible skips in an inventory directory: ansible.cfg's ignore_extensions, which load_inventory also
+# gives Ansible in every mode (skipped_by_ansible), so the guard measures exactly the files Ansible parses
+# (issue 23, class 6: a `.pem` holding a million INI hosts was skipped here and parsed by the review run).
+_SKIPPED_SUFFIXES = (".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+                     ".pem", ".key", ".crt", ".cer", ".der", ".csr", ".pfx", ".p12", ".lic", ".j2", ".csv", ".html",
+                     ".pdf")
 ALIAS_FIX = (f"write the values out without YAML anchors and aliases (&name, *name) that multiply them: a file may "
              f"expand to at most {MAX_EXPANDED_NODES} values")
 NESTING_FIX = f"nest values at most {MAX_DEPTH} levels deep (lists of mappings of lists are plenty)"
@@ -133,18 +143,116 @@ TOTAL_FIX = (f"an inventory with its group_vars and host_vars may hold at most {
              f"most {MAX_FILES} files: remove what the site does not use, or make it several sites")
 
 
+def _skipped(name: str) -> bool:
+    return name.startswith(".") or name.lower().endswith(_SKIPPED_SUFFIXES)
+
+
 def _inventory_files(path: Path) -> list[Path]:
+    """The files Ansible may read for an inventory: every entry that is not a directory (a FIFO, a device or
+    a symlink to one too: entry_problems refuses those before _measure would open them)."""
     roots = [path] if path.is_dir() else [path] + [path.parent / d for d in _VARS_DIRS]
     files: list[Path] = []
     for root in roots:
-        if root.is_file():
+        if root.is_dir():
+            files.extend(sorted(f for f in root.rglob("*") if not f.is_dir() and not _skipped(f.name)
+                                and not any(part.startswith(".") for part in f.relative_to(root).parts)))
+        elif root.exists() or root.is_symlink():
             files.append(root)
-        elif root.is_dir():
-            files.extend(sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
-                                and f.suffix.lower() not in _SKIPPED_SUFFIXES))
         if len(files) > MAX_FILES:
             break
     return files[:MAX_FILES + 1]  # one more than allowed: oversized_files refuses the inventory
+
+
+_KINDS = ((stat_module.S_ISFIFO, "a FIFO (named pipe)"), (stat_module.S_ISCHR, "a character device"),
+          (stat_module.S_ISBLK, "a block device"), (stat_module.S_ISSOCK, "a socket"))
+NOT_A_FILE_FIX = ("replace it with a regular YAML or INI file, or remove it: Ansible would open it and wait or "
+                  "read without end")
+OUTSIDE_FIX = ("copy the file into the inventory directory instead of linking to it: review mode (--untrusted) "
+               "reads nothing outside the inventory")
+SCRIPT_FIX = ("if it is data, remove the execute bit (chmod -x); an inventory script is planned only by a trusted "
+              "run (without --untrusted), after a maintainer has read the script")
+
+
+def not_a_file(file: Path) -> str | None:
+    """What a path is when it is not a regular file (following symlinks), without opening it: a FIFO would
+    block the reader, /dev/zero would never end. None for a regular file or a missing one."""
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return None  # missing or a dangling link: Ansible reports it
+    if stat_module.S_ISREG(mode) or stat_module.S_ISDIR(mode):
+        return None
+    kind = next((word for test, word in _KINDS if test(mode)), "not a regular file")
+    return f"is {kind}, not a regular file" if kind != "not a regular file" else "is not a regular file"
+
+
+def _inside(file: Path, root: Path) -> bool:
+    try:
+        file.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _runs_as_script(file: Path) -> bool:
+    """True when Ansible's script inventory plugin would run the file: executable, and a program (a #! line
+    or an ELF binary; without either, running it fails and the next plugin parses it as data)."""
+    if not os.access(file, os.X_OK):
+        return False
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head == b"\x7fELF" or head[:2] == b"#!"
+
+
+def entry_problems(path: Path, untrusted: bool = False) -> list[InputError]:
+    """InputErrors for inventory entries no parser may open: a FIFO, device or socket (also behind a symlink),
+    and in review mode a symlink that leads outside the inventory, or a program Ansible's script plugin would
+    run (the trusted run would plan what it prints; review mode cannot).
+
+    From: docs/security.md, Bounded (every file is measured before a parser reads it) and "Which runs trust
+    the inventory" (review mode reads data only, the inventory's own); issue 23, classes 5 and 6."""
+    root = path if path.is_dir() else path.parent
+    errors = []
+    for file in _inventory_files(path)[:MAX_FILES]:
+        where = Preview(repr(str(file)))
+        kind = not_a_file(file)
+        if kind:
+            errors.append(InputError("", "inventory file", where, kind, NOT_A_FILE_FIX))
+        elif untrusted and file != path and not _inside(file, root):
+            errors.append(InputError("", "inventory file", where,
+                                     f"links outside the inventory ({preview(str(file.resolve()))})", OUTSIDE_FIX))
+        elif untrusted and _defines_hosts(file, path) and _runs_as_script(file):
+            errors.append(InputError("", "inventory file", where,
+                                     "is an executable program: a trusted run (ansible-playbook, vms-deploy without "
+                                     "--untrusted) runs it as an inventory script and plans the hosts it prints, "
+                                     "which review mode never runs", SCRIPT_FIX))
+    if untrusted:
+        for directory in (path,) if path.is_dir() else ():
+            for sub in directory.rglob("*"):
+                if sub.is_dir() and sub.is_symlink() and not _inside(sub, root):
+                    errors.append(InputError("", "inventory directory", Preview(repr(str(sub))),
+                                             f"links outside the inventory ({preview(str(sub.resolve()))})",
+                                             OUTSIDE_FIX))
+    return errors
+
+
+@contextlib.contextmanager
+def skipped_by_ansible() -> Iterator[None]:
+    """While Ansible reads an inventory directory, skip the files the guard skips (_SKIPPED_SUFFIXES, the
+    project's ignore_extensions), whatever configuration this process has (review mode gives Ansible an
+    empty one, whose defaults would parse a `.pem` as INI)."""
+    from ansible.inventory import manager
+
+    saved = manager.IGNORED
+    extra = b"|".join(re.escape(suffix.encode()) + b"$" for suffix in _SKIPPED_SUFFIXES)
+    manager.IGNORED = re.compile(saved.pattern + b"|" + extra, saved.flags)
+    try:
+        yield
+    finally:
+        manager.IGNORED = saved
 
 
 def yaml_problem(text: str) -> tuple[str, str] | None:
@@ -222,6 +330,9 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
             parent = open_collections[-1]
             if parent[2] and parent[3]:  # a key
                 parent[3], parent[4] = False, event.value if isinstance(event, yaml.ScalarEvent) else None
+                meaning = _key_problem(parent, event)
+                if meaning:
+                    return count, hosts.total, meaning
                 weight = range_hosts(parent[4]) if parent[4] is not None else 1
                 if parent[0] is not None:
                     parent[6] += weight
@@ -239,6 +350,9 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
                 hosts.add(None, anchor_keys.get(event.anchor, 0))
         if isinstance(event, yaml.ScalarEvent):
             count += 1
+            if "\x00" in event.value:
+                return count, hosts.total, (f"holds a NUL byte (line {event.start_mark.line + 1}): no name or value "
+                                            "may contain one", NUL_FIX)
             if event.anchor is not None:
                 anchors[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
@@ -249,12 +363,12 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
             count += anchors.get(event.anchor, 1)
         elif isinstance(event, yaml.CollectionStartEvent):
             open_collections.append([event.anchor, count, isinstance(event, yaml.MappingStartEvent), True, None,
-                                     role, 0])
+                                     role, 0, set()])
             count += 1
             if len(open_collections) > MAX_DEPTH:
                 return count, hosts.total, (f"nests values too deeply (more than {MAX_DEPTH} levels)", NESTING_FIX)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, started, _, _, _, frame_role, keys = open_collections.pop()
+            anchor, started, _, _, _, frame_role, keys, _ = open_collections.pop()
             if anchor is not None:
                 anchors[anchor] = count - started
                 # the hosts of an anchored `hosts:` mapping are counted already: its aliases repeat them
@@ -265,6 +379,31 @@ def _yaml_values(text: str) -> tuple[int, int | None, tuple[str, str] | None]:
                                             ALIAS_FIX)
             return count, hosts.total, (f"holds more than {MAX_EXPANDED_NODES} values", SIZE_FIX)
     return count, hosts.total if roots == [True] else None, None
+
+
+MAX_HOST_NAME = 255  # a file name: Ansible's fact cache and every per-host file are named after the host
+NUL_FIX = "remove the NUL byte (written \\0 or \\x00 in a quoted YAML string)"
+DUPLICATE_FIX = ("keep the key once in that mapping: merge the two values (for a list, one list with every entry); "
+                 "YAML keeps the last one without a word, so the first is silently dropped")
+
+
+def _key_problem(frame: list, event) -> tuple[str, str] | None:
+    """A mapping key that changes the file's meaning (issue 23, class 4): the same key twice in one mapping
+    (the last one would win without a word, e.g. a second allow-list), or a host name too long to be a file
+    name. From: docs/security.md, Hostile input class 4 (names are data)."""
+    import yaml
+
+    if not isinstance(event, yaml.ScalarEvent) or event.value == "<<":
+        return None
+    line = event.start_mark.line + 1
+    if frame[5] == "hosts" and len(event.value) > MAX_HOST_NAME:
+        return (f"names a host with {len(event.value)} characters (line {line}), more than {MAX_HOST_NAME}",
+                "rename the host: letters, digits, '.', '-' and '_', at most 63 characters")
+    seen = frame[7]
+    if event.value in seen:
+        return (f"has the key {preview(event.value)} twice in one mapping (line {line})", DUPLICATE_FIX)
+    seen.add(event.value)
+    return None
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -322,7 +461,10 @@ def _measure(file: Path) -> tuple[InputError | None, int, int]:
     if key in _MEASURED:
         return _MEASURED[key]
     count, hosts, problem = 0, None, None
-    if stat.st_size > MAX_FILE_BYTES:
+    kind = not_a_file(file)
+    if kind:  # never opened: a FIFO would block, /dev/zero never ends (the plugins' path too)
+        problem = kind, NOT_A_FILE_FIX
+    elif stat.st_size > MAX_FILE_BYTES:
         problem = f"is {stat.st_size} bytes, more than {MAX_FILE_BYTES}", SIZE_FIX
     else:
         try:
@@ -433,7 +575,12 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     for host in sorted((h for h in selected if h is not None), key=lambda h: h.name):
         hvars = variables.get_vars(host=host, include_hostvars=False)
         hosts[host.name] = {}
-        for name in sorted(hvars):
+        for name in sorted(hvars, key=str):
+            if not isinstance(name, str):
+                # a YAML key that is not a string (5:, true:, null:) where a variable name belongs
+                errors.append(InputError(host.name, "variable name", preview(name), "is not a string, so it names no "
+                                         "variable", "remove the line, or quote the key if it was meant as a name"))
+                continue
             if not wanted_variable(name):
                 continue
             # Before anything walks it: YAML aliases can make a small file an enormous value.
@@ -460,6 +607,7 @@ def collect(inventory, variables, loader, names=None, untrusted: bool = False) -
     groups = {name: sorted(h.name for h in group.get_hosts() if h.name in hosts)
               for name, group in inventory.groups.items() if name not in ("all", "ungrouped")}
     site = next((v.get("vms_site") for v in hosts.values() if v.get("vms_site")), None)
+    remember_hosts(secrets)  # every later message is masked with them (secrets.masked)
     warnings = password_warnings(secrets, site) + connection_warnings(connections)
     return {"hosts": hosts, "groups": groups, "warnings": warnings, "inventory_dirs": inventory_dirs,
             "connections": transports}, errors

@@ -59,17 +59,22 @@ def is_secret_variable(name: str) -> bool:
     """True when a variable name holds a secret (password, passphrase, key passphrase, token)."""
     if name in _CONNECTION_SECRETS:
         return True
-    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
+    # Both patterns end at the name's end: its last 64 characters decide, in bounded time (a 5 MB name).
+    tail = name[-64:]
+    return bool(_SECRET_NAME.search(tail)) and not _NOT_SECRET.search(tail)
 
 
 # Looser than is_secret_variable, for deciding whether a message may show a value: also catches
 # misspelled names (vms_tls_pfx_pasword) and names that merely mention a secret.
-_MAY_HOLD_SECRET = re.compile(r"pass|pas+w|psw|pwd|secret|token|psk|private|credential|api_?key", re.IGNORECASE)
+# "priv", not "private": a misspelled vms_vpn_edge_privat_key is a private key too (issue 23, class 7).
+_MAY_HOLD_SECRET = re.compile(r"pass|pas+w|psw|pwd|secret|token|psk|priv|credential|api_?key", re.IGNORECASE)
 NOT_SHOWN = "(secret, not shown)"
 
 
 def may_hold_secret(name: str) -> bool:
     """True when a message must not show the value of this variable (errors, diffs, reports)."""
+    if len(name) > 256:  # no real variable is that long; searching a 5 MB name took seconds per message
+        return True
     return is_secret_variable(name) or bool(_MAY_HOLD_SECRET.search(name))
 
 
@@ -288,6 +293,36 @@ def secret_values(hosts: dict[str, dict], min_length: int = 4) -> dict[str, str]
             if text is not None and len(text) >= min_length:
                 found.setdefault(text, f"{host} {variable}")
     return found
+
+
+# Secret texts this process has read (inventory.collect, and the validator on its error path): every
+# message is masked with them before it is shown (errors.InputError, plan warnings). Process-wide, never
+# written anywhere: a canary in any secret variable must appear in no message (issue 23, class 7), also
+# when the same text sits in a variable that is shown or in a list quoted by a site-wide comparison.
+# One set per source, each replaced by its next call: the inventory last read (inventory.collect) and the
+# validator's last run (on its error path), so a long-lived process (a test session) never masks with the
+# secrets of an inventory it read before.
+_KNOWN: dict[str, frozenset[str]] = {}
+
+
+def remember(texts: Iterable[str], source: str = "inventory") -> None:
+    """The secret texts (at least 4 characters: shorter ones would mangle every message) of one source."""
+    _KNOWN[source] = frozenset(t for t in texts if isinstance(t, str) and len(t) >= 4)
+
+
+def remember_hosts(hosts: dict[str, dict], source: str = "inventory") -> None:
+    """remember() every secret a {host: variables} mapping carries (secret_values)."""
+    remember(secret_values(hosts), source)
+
+
+def masked(text: str) -> str:
+    """text with every remembered secret replaced by REDACTED."""
+    if not isinstance(text, str):
+        return text
+    for texts in _KNOWN.values():
+        if texts:
+            text = redact(text, texts)
+    return text
 
 
 def redact(text: str, secrets: Iterable[str], mask: str = REDACTED) -> str:

@@ -36,7 +36,7 @@ SOURCE = re.compile(r"^From: (?:.|\n(?!\n))*?(seeds? 00[0-2]|docs/[\w.-]+\.md|pr
 EXPECTED = [
     (Phase.SHAPE, ["shape.check_hosts_given", "shape.check_groups_mapping", "shape.check_hosts_grouped"]),
     (Phase.FORM, ["sizes.check_sizes",                                   # check_sizes
-                  "names.check_host_names",                              # check_host_names
+                  "names.check_host_names", "names.check_host_name_meaning",  # check_host_names
                   "tls_mode.check_tls_switch_name", "tls_mode.check_tls_ca_given_once",  # issue 20 item 4
                   "variables.check_known_variables", "variables.check_not_null", "variables.check_types",
                   "variables.check_list_items", "variables.check_choices",  # check_variables
@@ -48,10 +48,16 @@ EXPECTED = [
                     "networks.check_network_entries", "networks.check_network_coverage",
                     "networks.check_whole_internet", "networks.check_separate_networks",
                     "networks.check_public_management",                  # check_networks
+                    "network_meaning.check_management_apart_from_dmz", "network_meaning.check_management_shared_space",
+                    "network_meaning.check_sources_not_cameras",
+                    "network_meaning.check_public_address_outside_site",
+                    "network_meaning.check_clients_not_internet",  # issue 23, class 1
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names
-                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files"]),  # check_tls
+                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files",  # check_tls
+                    "reserved.check_generated_groups", "reserved.check_lab_variables",
+                    "reserved.check_controller_address"]),  # issue 23, class 8
     (Phase.PRODUCT, ["groups.check_required_groups", "groups.check_product_groups", "groups.check_reserved_groups",
                      "groups.check_unknown_groups", "groups.check_single_host_groups", "groups.check_edge_alone",
                      "groups.check_one_edge",                            # check_groups

@@ -15,6 +15,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `site_wide` | site-wide variables equal on every host, the product, the site name |
 | `addresses` | host addresses, duplicates, the public address |
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
+| `network_meaning` | networks that contradict each other or the seeds (management in the DMZ, camera sources) |
 | `zones` | a host's address against its zone's networks |
 | `tls` | TLS mode, lifetimes, provided certificate files |
 | `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
@@ -25,6 +26,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `windows` | Windows installer inputs (and, after compile, each Windows host's install) |
 | `windows_inputs` | how Ansible reaches the Windows hosts: WinRM kept open, winrm/psrp connections, none on Linux |
 | `public_address` | the public address the router forwards from: given, and not the template's placeholder |
+| `reserved` | names the playbooks own: generated groups, lab-only variables, the controller's WinRM address |
 | `conflicts` | two services on one port, one router port forwarded twice |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".

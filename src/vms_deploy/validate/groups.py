@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..catalog import all_groups
 from ..resolve import platform_of
 from .context import Context
+from .reserved import generated_group
 from .spec import did_you_mean
 
 # Groups created at run time by stages/prechecks.yml (add_host, once per run); reserved, never inventory topology.
@@ -66,7 +67,7 @@ def check_unknown_groups(ctx: Context) -> None:
 
     From: docs/security.md, Hostile input class 5 (reserved and unknown names)."""
     for group, hosts in sorted(ctx.site.groups.items()):
-        if group.startswith("vms_") and group not in set(all_groups()) \
+        if group.startswith("vms_") and group not in set(all_groups()) and not generated_group(group) \
                 and not group.startswith(RUNTIME_GROUP_PREFIX) and group != VANTAGE_GROUP:
             for host in hosts:
                 ctx.err(host, group, host, f"is not a vms-deploy group{did_you_mean(group, all_groups())}",

@@ -19,6 +19,33 @@ def check_host_names(ctx: Context) -> None:
                     f"rename the host in the inventory: {checks.SAFE_NAME_RULE} (e.g. rec-01)")
 
 
+# Names Ansible gives a meaning of their own: `localhost` is the controller (an implicit host Ansible runs
+# locally), so a site host by that name would plan and apply the site's firewall on the controller.
+CONTROLLER_NAMES = frozenset(("localhost", "localhost.localdomain", "127.0.0.1", "::1"))
+
+
+def check_host_name_meaning(ctx: Context) -> None:
+    """A site host is not named like the controller (localhost) and no two host names differ only by case: Ansible
+    keeps both, but DNS, Windows and file systems that ignore case (the plan's per-host files, a report) see one.
+
+    From: docs/security.md, Hostile input class 4 (names are data); issue 23, class 4."""
+    by_folded: dict[str, list[str]] = {}
+    for host in ctx.site.hosts:
+        if ctx.reported(host, "inventory_hostname"):
+            continue
+        if host.lower() in CONTROLLER_NAMES:
+            ctx.err(host, "inventory_hostname", host,
+                    "is the controller's own name in Ansible (it runs there, locally)",
+                    "name the host as the site knows it (e.g. nvr-01) and give its address in ansible_host")
+        by_folded.setdefault(host.lower(), []).append(host)
+    for names in by_folded.values():
+        if len(names) > 1:
+            for host in names:
+                ctx.err(host, "inventory_hostname", host, f"differs from {', '.join(n for n in names if n != host)} "
+                        "only by case", "give each host a name of its own (names that ignore case are one host "
+                        "to DNS and Windows)")
+
+
 def check_public_name(ctx: Context) -> None:
     """vms_public_name is a DNS name: it reaches the nginx configuration and the certificates.
 

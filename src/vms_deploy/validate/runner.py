@@ -6,6 +6,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..errors import InputError, merge_errors
 from ..model import Site
+from ..secrets import remember, remember_hosts
 from .context import Context
 from .registry import Phase, rules
 from .site_wide import valid_product
@@ -37,7 +38,25 @@ def run(data: Any, extra_errors=None) -> list[InputError]:
         _run(ctx, Phase.PRODUCT)
         if not ctx.errors:
             _run(ctx, Phase.CLEAN)
+    remember((), "validator")  # this run's secrets replace the last run's
+    if ctx.errors:
+        _remember_secrets(ctx)
     return merge_errors(ctx.errors, set(ctx.site.hosts))
+
+
+def _remember_secrets(ctx: Context) -> None:
+    """Only on the error path (a valid site is not walked for nothing): the messages about to be shown are
+    masked with every secret the site's values carry (secrets.masked; issue 23, class 7). The values left
+    after the FORM phase (an oversized one is gone), each shared object once."""
+    seen: set[int] = set()
+    found: dict[str, dict] = {}
+    for host, hvars in ctx.site.hosts.items():
+        mine = found.setdefault(host, {})
+        for name, value in hvars.items():
+            if id(value) not in seen:
+                seen.add(id(value))
+                mine[name] = value
+    remember_hosts(found, "validator")
 
 
 def run_compiled(site: Site, plan: dict) -> list[InputError]:

@@ -5,7 +5,7 @@ from typing import Any
 
 from .. import checks
 from ..catalog import PRODUCTS
-from ..errors import MISSING
+from ..errors import MISSING, show_value
 from .context import Context
 from .spec import SITE_VARS
 
@@ -23,10 +23,13 @@ def check_site_consistency(ctx: Context) -> None:
                 key = ctx.content_key(value) or ("object", id(value))
                 by_object.setdefault(key, (value, []))[1].append(host)
         values: dict[str, list[str]] = {}
+        shown: dict[str, str] = {}
         for value, hosts in by_object.values():
             values.setdefault(repr(value), []).extend(hosts)
+            # a list holding a secret (a VPN peer's key) is never quoted (issue 23, class 7)
+            shown.setdefault(repr(value), show_value(value, name))
         if len(values) > 1:
-            detail = "; ".join(f"{', '.join(sorted(h))}: {v}" for v, h in sorted(values.items()))
+            detail = "; ".join(f"{', '.join(sorted(h))}: {shown[v]}" for v, h in sorted(values.items()))
             for host in sorted(h for hs in values.values() for h in hs):
                 ctx.err(host, name, ctx.site.hosts[host][name],
                         f"differs between hosts ({detail}); it is site-wide",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import checks
-from ..errors import preview
+from ..errors import preview, short_name
 from .context import Context
 
 
@@ -33,5 +33,6 @@ def check_sizes(ctx: Context) -> None:
                 hit = measured[id(value)] = (value, problem)
             if hit[1]:
                 ctx.err(host, str(name), preview(value), hit[1],
-                        f"give {name} a value of normal size; check the file for YAML anchors and aliases (&, *)")
+                        f"give {short_name(name)} a value of normal size; check the file for YAML anchors and "
+                        "aliases (&, *)")
                 del hvars[name]  # no later check may walk it

@@ -58,6 +58,8 @@ def role_variables(spec_dir: str = str(SPEC_DIR)) -> frozenset[str]:
 
 
 def did_you_mean(word: str, choices) -> str:
+    if len(word) > 100:  # no documented name is that long; difflib is quadratic (a 5 MB name hung the run)
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
 
