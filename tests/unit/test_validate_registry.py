@@ -51,7 +51,9 @@ EXPECTED = [
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names
-                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files"]),  # check_tls
+                    "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files",  # check_tls
+                    "cameras.check_camera_keys", "cameras.check_camera_addresses",  # issue 25, after the package
+                    "cameras.check_camera_fields", "cameras.check_camera_audit_settings"]),
     (Phase.PRODUCT, ["groups.check_required_groups", "groups.check_product_groups", "groups.check_reserved_groups",
                      "groups.check_unknown_groups", "groups.check_single_host_groups", "groups.check_edge_alone",
                      "groups.check_one_edge",                            # check_groups

@@ -26,6 +26,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `windows_inputs` | how Ansible reaches the Windows hosts: WinRM kept open, winrm/psrp connections, none on Linux |
 | `public_address` | the public address the router forwards from: given, and not the template's placeholder |
 | `conflicts` | two services on one port, one router port forwarded twice |
+| `cameras` | the camera list (vms_cameras) and the camera audit's settings (docs/cameras.md) |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".
 """

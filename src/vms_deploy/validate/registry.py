@@ -29,6 +29,7 @@ from enum import Enum
 
 from . import (
     addresses,
+    cameras,
     conflicts,
     edge_backend,
     edge_device,
@@ -119,7 +120,11 @@ RULES: tuple[Rule, ...] = (
             names.check_tls_names,
             tls.check_tls_mode,
             tls.check_tls_days,
-            tls.check_tls_files),
+            tls.check_tls_files,
+            cameras.check_camera_keys,
+            cameras.check_camera_addresses,
+            cameras.check_camera_fields,
+            cameras.check_camera_audit_settings),
     *_phase(Phase.PRODUCT,
             groups.check_required_groups,
             groups.check_product_groups,
