@@ -328,6 +328,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
 
 
+def cmd_cameras(args: argparse.Namespace) -> int:
+    from vms_deploy.cameras import command
+
+    return command.run(args, load_inventory_data, compile_data, UserError)
+
+
 def cmd_new_site(args: argparse.Namespace) -> int:
     from vms_deploy.sitegen import new_site
 
@@ -435,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     from vms_deploy.probe import add_arguments as probe_arguments
     probe_arguments(p)
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("cameras", parents=[vault], help="find the site's cameras (WS-Discovery) and audit them over "
+                       "ONVIF, read-only (docs/cameras.md)")
+    from vms_deploy.cameras.command import add_arguments as camera_arguments
+    camera_arguments(p)
+    p.set_defaults(func=cmd_cameras)
 
     p = sub.add_parser("new-site", help="start a new site inventory from the template")
     p.add_argument("name", help="site name (letters, digits, - and _)")

@@ -63,3 +63,18 @@ def test_request_from_site():
     req = audit_request(site.site_var, discovery_seconds=3, max_probes=512)
     assert [c["address"] for c in req["cameras"]] == ["10.30.0.3", "10.30.0.12"]
     assert req["camera_networks"] == ["10.30.0.0/24"] and req["try_default_credentials"] is False
+
+
+def test_plan_opens_ws_discovery_from_recorders_to_cameras_only():
+    """Issue 25: WS-Discovery (UDP 3702, ONVIF's probe) and ONVIF (TCP 80) only between recorders and cameras,
+    and the invariant "only recorders reach cameras" covers UDP 3702 too."""
+    from vms_deploy import invariants
+    from vms_deploy.pipeline import compile_plan
+
+    plan = compile_plan(site_with())
+    to_cameras = [f for f in plan["zone_flows"] if f["to"] == "cameras"]
+    wsd = [f for f in to_cameras if (f["protocol"], f["ports"]) == ("udp", [3702, 3702])]
+    assert wsd and all(f["component"] == "recorder" for f in wsd)
+    recorders = sorted(plan["hosts"][h]["address"] + "/32" for h in ("rec1", "rec2"))
+    assert sorted(s for f in wsd for s in f["sources"]) == recorders
+    assert ("udp", 3702) in invariants.CAMERA_PORTS and ("tcp", 80) in invariants.CAMERA_PORTS
