@@ -3,6 +3,7 @@ on a finding; the fake devices on loopback stand where cameras would (tests/unit
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from camera_fakes import Device, Responder
 from test_cameras_audit import free_udp_port
@@ -60,3 +61,20 @@ def test_audit_writes_json_and_markdown_and_exits_1_on_the_stranger(tmp_path, ca
     assert found == {"127.77.1.2": [], "127.77.1.3": ["allow_list", "authentication"]}
     markdown = (out / "cameras.md").read_text()
     assert "| 127.77.1.3 | - | NO | yes |" in markdown and "S3cure-Camera-Pass" not in markdown + captured.out
+
+
+def test_report_shows_the_camera_table(tmp_path, capsys):
+    result = {"devices": [{"address": "10.60.1.9", "name": "", "named": False, "discovered": True,
+                           "facts": {"unauthenticated": "answered", "info": {"Manufacturer": "PythonCam",
+                                                                              "Model": "VirtualCam-1"}},
+                           "findings": [{"check": "allow_list", "severity": "finding", "seed": "seed 001",
+                                         "text": "is on a camera network but not in the inventory (vms_cameras)"}]}],
+              "findings": [], "discovery": {}}
+    (tmp_path / "cameras.json").write_text(json.dumps(result))
+    inv = str(Path(__file__).resolve().parents[2] / "inventories" / "examples" / "generic_nvr_home")
+    code = cli.main(["report", inv, "--out", str(tmp_path / "r"), "--no-picture", "--cameras",
+                     str(tmp_path / "cameras.json")])
+    assert code == 0, capsys.readouterr().err
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert 'id="cameras"' in page and "<td class=\"num\">10.60.1.9</td><td>-</td><td>NO</td>" in page
+    assert "PythonCam VirtualCam-1" in page and "not in the inventory" in page
