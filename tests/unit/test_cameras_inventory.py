@@ -78,3 +78,21 @@ def test_plan_opens_ws_discovery_from_recorders_to_cameras_only():
     recorders = sorted(plan["hosts"][h]["address"] + "/32" for h in ("rec1", "rec2"))
     assert sorted(s for f in wsd for s in f["sources"]) == recorders
     assert ("udp", 3702) in invariants.CAMERA_PORTS and ("tcp", 80) in invariants.CAMERA_PORTS
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HOSTILE = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20), st.lists(st.integers(), max_size=3),
+                    st.dictionaries(st.text(max_size=8), st.integers(), max_size=3))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(HOSTILE, st.fixed_dictionaries(
+    {"address": HOSTILE}, optional={"name": HOSTILE, "onvif_port": HOSTILE, "model": HOSTILE,
+                                    "username": HOSTILE})), max_size=4))
+def test_hostile_camera_lists_give_errors_never_a_traceback(entries):
+    errors = validate(site_with(vms_cameras=entries))  # never raises
+    if any(not isinstance(e, dict) or not isinstance(e.get("address"), str) for e in entries):
+        assert errors, entries  # a non-dict item or an entry without an address string is always named
+    assert all(e.variable.startswith("vms_cameras") for e in errors), [str(e) for e in errors]
