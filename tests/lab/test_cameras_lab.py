@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,8 +70,9 @@ all:
 """
 
 
-def sh(*argv: str, stdin: str | None = None, timeout: int = 120, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=timeout)
+def sh(*argv: str, stdin: str | None = None, timeout: int = 120, check: bool = True,
+       env: dict | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
     if check and done.returncode:
         raise AssertionError(f"{' '.join(argv)}: rc {done.returncode}\n{done.stdout}\n{done.stderr}")
     return done
@@ -89,7 +91,8 @@ def container(name: str, network: str, address: str, *extra: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    sh(str(ROOT / "lab" / "cameras" / "build-image.sh"), timeout=900)
+    sh(str(ROOT / "lab" / "cameras" / "build-image.sh"), timeout=900,
+       env=dict(os.environ, PIP=os.environ.get("PIP", f"{sys.executable} -m pip")))
     teardown()
     inventory = tmp_path_factory.mktemp("camlab")
     (inventory / "hosts.yml").write_text(INVENTORY)
