@@ -162,3 +162,21 @@ def test_not_swept_network_is_a_finding():
     result = audit.run(request([], camera_networks=["127.78.0.0/22"], max_probes=8, discovery_seconds=0.2))
     assert [f["check"] for f in result["findings"]] == ["discovery"]
     assert report.exit_code(result) == 1
+
+
+def test_the_auditing_host_part_needs_only_this_package_and_onveef():
+    """playbooks/cameras.yml copies vms_deploy/__init__.py and vms_deploy/cameras/ alone to the auditing host."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    package = Path(audit.__file__).parent
+    for name in ("__main__", "audit", "checks", "device", "discovery", "report"):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 1 or (node.module or "").split(".")[0] in {*sys.stdlib_module_names, "onveef"}, \
+                    f"{name}.py imports {node.module} (level {node.level})"
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in {*sys.stdlib_module_names, "onveef"} for a in node.names), name
+    assert "import" not in (package.parent / "__init__.py").read_text().split('"""')[-1]
