@@ -8,10 +8,17 @@ from __future__ import annotations
 import json
 import sys
 
-from .audit import run
-
 
 def main() -> int:
+    try:
+        import onveef  # noqa: F401 - imported lazily by the audit; missing, it is better said at once
+
+        from .audit import run
+    except ImportError as exc:
+        print(f"vms_deploy.cameras: this host cannot run the camera audit ({exc}): install onveef for its "
+              "python3 (pip install onveef), or audit from another host (-e vms_camera_auditor=HOST)",
+              file=sys.stderr)
+        return 3
     try:
         request = json.loads(sys.stdin.read() or "{}")
     except ValueError as exc:
