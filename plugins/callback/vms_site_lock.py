@@ -14,7 +14,7 @@ description:
   - A second run against the same site waits up to C(vms_lock_wait) seconds (default 0, refuse at once),
     then stops with exit code 75 and a message naming the holder (user, pid, controller host, playbook,
     start time).
-  - Playbooks listed in O(exempt_playbooks) (read-only ones such as plan.yml and audit.yml) take no lock.
+  - Playbooks listed in O(exempt_playbooks) (read-only ones such as plan.yml, audit.yml and cameras.yml) take no lock.
     C(--syntax-check) and C(--list-*) runs take none either (Ansible sends no callbacks for them).
 requirements:
   - a POSIX controller (fcntl)
@@ -31,7 +31,7 @@ options:
     description: Playbook file names that never take the lock (they change no managed host).
     type: list
     elements: str
-    default: [plan.yml, audit.yml, report.yml]
+    default: [plan.yml, audit.yml, report.yml, cameras.yml]
     env:
       - name: VMS_LOCK_EXEMPT_PLAYBOOKS
     ini:

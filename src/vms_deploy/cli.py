@@ -301,6 +301,22 @@ def report_context(path: str | None) -> tuple[str | None, dict[str, Any] | None]
     return doc.get("inventory") or None, doc.get("host_settings")
 
 
+def camera_result(path: str | None, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The camera audit's result for the report: --cameras FILE, else build/cameras/SITE/cameras.json if any."""
+    default = os.path.join("build", "cameras", str(plan.get("site")), "cameras.json")
+    if not path and not os.path.isfile(default):
+        return None
+    try:
+        with open(path or default, encoding="utf-8") as fh:
+            result = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--cameras {path or default}: cannot be read as JSON ({exc}): pass the cameras.json "
+                        "that vms-deploy cameras wrote") from None
+    if not isinstance(result, dict) or not isinstance(result.get("devices"), list):
+        raise UserError(f"{path or default} is not a camera audit result (no devices list)")
+    return result
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from vms_deploy.claims import settings_from_inventory
     from vms_deploy.provenance.facts import collect
@@ -313,7 +329,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.out or os.path.join("build", "report", str(plan.get("site")))
     provenance = collect(plan, inventory, stamped=True)
     for path in write_report(plan, out, picture=not args.no_picture, pdf=args.pdf, provenance=provenance,
-                             settings=settings):
+                             settings=settings, cameras=camera_result(args.cameras, plan)):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -326,6 +342,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return probe.run(args, plan)
     except probe.ProbeError as exc:
         raise UserError(str(exc)) from None
+
+
+def cmd_cameras(args: argparse.Namespace) -> int:
+    from vms_deploy.cameras import command
+
+    return command.run(args, load_inventory_data, compile_data, UserError)
 
 
 def cmd_new_site(args: argparse.Namespace) -> int:
@@ -424,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default build/report/SITE)")
     p.add_argument("--no-picture", action="store_true", help="skip the Graphviz picture (no 'dot' needed)")
     p.add_argument("--pdf", action="store_true", help="also write report.pdf (WeasyPrint, installed by bin/setup)")
+    p.add_argument("--cameras", metavar="FILE", help="the camera audit's cameras.json for the camera section "
+                   "(default build/cameras/SITE/cameras.json when it exists)")
     p.add_argument("--context", metavar="FILE",
                    help="for a plan.json: JSON {inventory, host_settings} with what the plan does not record "
                         "(playbooks/report.yml writes it)")
@@ -435,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     from vms_deploy.probe import add_arguments as probe_arguments
     probe_arguments(p)
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("cameras", parents=[vault], help="find the site's cameras (WS-Discovery) and audit them over "
+                       "ONVIF, read-only (docs/cameras.md)")
+    from vms_deploy.cameras.command import add_arguments as camera_arguments
+    camera_arguments(p)
+    p.set_defaults(func=cmd_cameras)
 
     p = sub.add_parser("new-site", help="start a new site inventory from the template")
     p.add_argument("name", help="site name (letters, digits, - and _)")

@@ -32,6 +32,8 @@ DEFAULT_CAMERA_PORTS = (
     {"protocol": "tcp", "port": 80, "purpose": "camera HTTP and ONVIF"},
     {"protocol": "tcp", "port": 443, "purpose": "camera HTTPS"},
     {"protocol": "tcp", "port": 554, "purpose": "camera RTSP streams"},
+    # ONVIF's WS-Discovery probe, sent unicast by the camera audit (docs/cameras.md, issue 25).
+    {"protocol": "udp", "port": 3702, "purpose": "camera WS-Discovery (ONVIF)"},
 )
 
 

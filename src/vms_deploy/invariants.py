@@ -39,7 +39,8 @@ Judge = Callable[[str, str, str, int], bool]
 # Deliberately not vms_deploy.ports: an independent oracle, wider than what the compiler opens (SMB,
 # RDP and both WinRM ports too), so a compiler that opened one of them to anyone else is caught.
 MANAGEMENT_PORTS = (("tcp", 22), ("tcp", 445), ("tcp", 3389), ("tcp", 5985), ("tcp", 5986))
-CAMERA_PORTS = (("tcp", 80), ("tcp", 443), ("tcp", 554))
+# Cameras: HTTP/ONVIF, HTTPS, RTSP and ONVIF's WS-Discovery (UDP 3702, ONVIF Core 7.3) from recorders only.
+CAMERA_PORTS = (("tcp", 80), ("tcp", 443), ("tcp", 554), ("udp", 3702))
 RECORDER_COMPONENTS = {"recorder", "failover_recorder"}
 CLIENT_ROLES = {"clients", "vpn"}
 # Sources outside every site network: a documentation-free public address, tried when no vantage is given.

@@ -334,7 +334,7 @@ def test_vms_zone_overrides_the_default_zone():
 def test_zone_flows_classify_sources_and_only_recorders_reach_cameras():
     plan = plan_of(valerus_split(vms_remote_allowlist=["100.64.1.0/24"]))
     camera_flows = [f for f in plan["zone_flows"] if f["to"] == "cameras"]
-    assert {f["ports"][0] for f in camera_flows} == {80, 443, 554}
+    assert {f["ports"][0] for f in camera_flows} == {80, 443, 554, 3702}  # 3702: WS-Discovery (issue 25)
     assert all(f["sources"] == ["10.9.1.21/32", "10.9.1.22/32"] and f["destinations"] == ["10.9.50.0/24"]
                for f in camera_flows)
     # The Internet enters through the forwards to the gateway only: no routed Internet flow at all.

@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = sorted([*(ROOT / "playbooks" / "stages").glob("*.yml"), ROOT / "playbooks" / "audit.yml"])
 # Playbooks that act on a site's hosts (or report on one): each imports stages/prechecks.yml first.
-PLAN_USERS = ["site.yml", "audit.yml", "verify.yml", "rotate_certificates.yml", "report.yml"]
+PLAN_USERS = ["site.yml", "audit.yml", "verify.yml", "rotate_certificates.yml", "report.yml", "cameras.yml"]
 # The only task call sites of vms_plan: the one that loads the plan for every run, and plan.yml
 # (which writes the plan's files and never touches a host).
 PLAN_CALL_SITES = {"roles/validate_inventory/tasks/main.yml", "playbooks/plan.yml"}

@@ -57,7 +57,9 @@ EXPECTED = [
                     "names.check_public_name", "names.check_tls_names",  # check_names
                     "tls.check_tls_mode", "tls.check_tls_days", "tls.check_tls_files",  # check_tls
                     "reserved.check_generated_groups", "reserved.check_lab_variables",
-                    "reserved.check_controller_address"]),  # issue 23, class 8
+                    "reserved.check_controller_address",  # issue 23, class 8
+                    "cameras.check_camera_keys", "cameras.check_camera_addresses",  # issue 25, after the package
+                    "cameras.check_camera_fields", "cameras.check_camera_audit_settings"]),
     (Phase.PRODUCT, ["groups.check_required_groups", "groups.check_product_groups", "groups.check_reserved_groups",
                      "groups.check_unknown_groups", "groups.check_single_host_groups", "groups.check_edge_alone",
                      "groups.check_one_edge",                            # check_groups

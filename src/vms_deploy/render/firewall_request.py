@@ -35,7 +35,7 @@ COLUMNS = ("rule", "action", "from_zone", "sources", "source_hosts", "to_zone", 
 ANY = "any"
 ORDER = ("internet", *ZONES)
 CAMERA_SEED = ("seed 001: cameras are reached by the recording servers only; ports from vms_camera_ports (default HTTP "
-               "and ONVIF 80, HTTPS 443, RTSP 554, as in seed 002)")
+               "and ONVIF 80, HTTPS 443, RTSP 554, as in seed 002; WS-Discovery UDP 3702, ONVIF's probe)")
 MANAGEMENT_SEED = ("vms-deploy: administration from vms_management_networks and, on Windows hosts, "
                    "vms_win_controller_address (SSH, or WinRM on the port Ansible uses), not in the seeds")
 CUSTOM_SEED = "the site's own service (vms_custom_services), not in the seeds"

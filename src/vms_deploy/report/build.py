@@ -11,14 +11,15 @@ from vms_deploy.report.html import render_html
 
 
 def write_report(plan: dict[str, Any], out_dir: str, picture: bool = True, pdf: bool = False,
-                 provenance=None, settings: dict[str, Any] | None = None) -> list[str]:
+                 provenance=None, settings: dict[str, Any] | None = None,
+                 cameras: dict[str, Any] | None = None) -> list[str]:
     """Write index.html, network.dot, network.svg (when `picture`), plan.json, firewall-rules.csv/.md (the
     page links them) and report.pdf (when `pdf`); return the paths written. provenance and settings: see
-    render_html."""
+    render_html (cameras: the camera audit's result, for the camera section)."""
     os.makedirs(out_dir, exist_ok=True)
     written = []
     dot_text, svg = render_picture(plan) if picture else (plan_to_dot(plan), None)
-    page = render_html(plan, svg, provenance, settings)
+    page = render_html(plan, svg, provenance, settings, cameras)
     files = {"index.html": page, "network.dot": dot_text, "plan.json": plan_json(plan),
              **firewall_request.render(plan)}
     if svg:

@@ -29,6 +29,7 @@ from enum import Enum
 
 from . import (
     addresses,
+    cameras,
     conflicts,
     edge_backend,
     edge_device,
@@ -130,7 +131,11 @@ RULES: tuple[Rule, ...] = (
             tls.check_tls_files,
             reserved.check_generated_groups,
             reserved.check_lab_variables,
-            reserved.check_controller_address),
+            reserved.check_controller_address,
+            cameras.check_camera_keys,
+            cameras.check_camera_addresses,
+            cameras.check_camera_fields,
+            cameras.check_camera_audit_settings),
     *_phase(Phase.PRODUCT,
             groups.check_required_groups,
             groups.check_product_groups,

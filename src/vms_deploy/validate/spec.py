@@ -26,7 +26,9 @@ NETWORK_VARS = ("vms_client_networks", "vms_camera_networks", "vms_remote_allowl
 # Variables that describe the whole site: every host must see the same value (set them in group_vars/all).
 SITE_VARS = ("vms_product", "vms_site", "vms_remote_access", "vms_edge_backend", "vms_web_player",
              "vms_enabled_features", "vms_tls_enabled", "vms_device_count", "vms_camera_ports", "vms_vpn_listen_port",
-             "vms_vpn_network", "vms_vpn_peers") + NETWORK_VARS
+             "vms_vpn_network", "vms_vpn_peers", "vms_cameras", "vms_camera_username",
+             "vms_camera_firmware_minimums", "vms_camera_clock_tolerance",
+             "vms_camera_try_default_credentials") + NETWORK_VARS
 TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "list": "a list",
               "dict": "a mapping (key: value)", "raw": "a value"}
 
