@@ -376,3 +376,13 @@ def test_nft_accepts_the_merged_edge_of_a_generated_site(tmp_path):
     path.write_text(render_edge_ruleset(_generated_plan(tmp_path, 10), "edge1"))
     res = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_edge_refuses_forged_sources_before_conntrack_and_dnat():
+    """Issue 21 item 5 (BCP 38 / RFC 3704 strict): a strict reverse-path check in a prerouting chain
+    of raw priority, binding every zone to the interface its networks are routed on (no names)."""
+    text = render_edge_ruleset(load("plan_valerus_aio"), "edge1")
+    chain = text[text.index("chain ingress {"):text.index("chain forward {")]
+    assert "type filter hook prerouting priority raw; policy accept;" in chain
+    assert "fib saddr . iif oif missing drop" in chain
+    assert "eth0" not in text and "iifname" not in text

@@ -19,7 +19,15 @@ camera LAN). Its table `inet vms_deploy` holds:
   destinations) is then exactly the union of the flows, never a wider cross product;
 - postrouting masquerade only for internal sources leaving toward the internet, so DNAT'ed
   flows keep their real source address and host firewalls can enforce allow-lists;
-- input chain: the edge's own services, default drop (same as a host firewall).
+- input chain: the edge's own services, default drop (same as a host firewall);
+- ingress chain (prerouting, raw priority, before conntrack and DNAT): a strict reverse-path
+  check, `fib saddr . iif oif missing drop`. A packet is kept only when the edge would route
+  its source back out of the interface it came in on, so a packet from the Internet with an
+  internal or site source, and a packet from a zone's interface with a source outside the
+  networks routed there, never reach the forward or input chains (BCP 38 / RFC 3704 strict
+  mode; NIST SP 800-53 SC-7). The interfaces are the kernel's, so the table names none (no
+  eth0/eth1): each zone is bound to the interface its networks are routed on. rp_filter is
+  not relied on (it is off in containers and per-namespace elsewhere).
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from .nft_common import (
     render_set,
 )
 
+INGRESS_RULE = ("fib saddr . iif oif missing drop comment \"source not routed back out its ingress interface "
+                "(forged, BCP 38)\"")
 MAX_EXPANDED_PORTS = 1024  # a generic NVR media range (seed 002: 100 ports) moved to other external ports
 
 
@@ -105,6 +115,10 @@ def ruleset(model: EdgeModel) -> str:
         lines += render_set(entry.name, entry.cidrs, entry.comment)
     lines += input_chain_lines({"kind": s.kind, "sources": s.sources, "protocol": s.protocol, "ports": s.ports,
                                 "comment": s.comment} for s in model.input_services)
+    lines += ["\tchain ingress {",
+              "\t\ttype filter hook prerouting priority raw; policy accept;",
+              f"\t\t{INGRESS_RULE}",
+              "\t}"]
     lines += ["\tchain forward {",
               "\t\ttype filter hook forward priority filter; policy drop;",
               "\t\tct state established,related accept",
