@@ -117,8 +117,12 @@ def test_edge_structure():
             "dnat ip to 172.28.12.10:9080") in text
     fwd = text[text.index("chain forward"):text.index("chain prerouting")]
     assert "policy drop" in fwd and "log prefix" in fwd and "limit rate" in fwd
-    assert ("ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 accept"
-            in fwd)
+    # Issue 21 item 7: the connection's original destination too (public address and external port), so a
+    # DNAT another table adds toward the gateway (public 8888 -> 9080) is not a planned forward.
+    assert ("ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 "
+            "ct original ip daddr 172.28.10.2 ct original proto-dst 80 accept" in fwd)
+    assert all("ct original ip daddr 172.28.10.2 ct original proto-dst" in ln
+               for ln in fwd.splitlines() if "ct status dnat" in ln)
     # same-zone flows never reach the edge
     assert "servers->servers" not in fwd
     # cameras only towards recorders: no rule has the camera zone as source except plan flows

@@ -9,7 +9,9 @@ camera LAN). Its table `inet vms_deploy` holds:
 - prerouting DNAT from `vms_public_address` for each plan forward, limited to the forward's
   source allow-list;
 - forward chain, policy drop: established/related, the DNAT'ed forwards (source allow-list
-  again, so a forward cannot be reached by a source that slipped past prerouting), the plan's
+  again, so a forward cannot be reached by a source that slipped past prerouting; and the
+  connection's original destination, public address and external ports, so a DNAT that another
+  table or a hand-made rule adds toward a planned destination is not accepted), the plan's
   zone flows whose zones differ (same-zone flows never cross the edge; host firewalls enforce
   them), and a rate-limited log of every drop. Cameras get nothing but what the plan's
   zone flows give them, which is the recorders only. The plan has one flow per destination
@@ -100,9 +102,12 @@ def ruleset(model: EdgeModel) -> str:
     pre, fwd_lines = [], []
     for fwd in sorted(model.forwards, key=lambda f: f.name):
         pre += _dnat_rules(fwd, public, internal)
+        # The connection's original destination too: a DNAT nobody planned (another table's, a
+        # hand-made rule) to a planned destination is not a planned forward.
         fwd_lines.append(
             f'\t\tct status dnat ip saddr != @{internal} ip saddr @{fwd.sources} ip daddr {fwd.to_address} '
-            f'{fwd.protocol} dport {port_expr(fwd.to_ports)} accept comment "{quote("forward " + fwd.name)}"')
+            f'{fwd.protocol} dport {port_expr(fwd.to_ports)} ct original ip daddr {public} '
+            f'ct original proto-dst {port_expr(fwd.external_ports)} accept comment "{quote("forward " + fwd.name)}"')
     for flow in model.flows:
         # "internet" is every address no other zone holds: 0.0.0.0/0 must not let cameras or clients in.
         outside = f"ip saddr != @{internal} " if flow.outside_only else ""
