@@ -12,8 +12,9 @@ nftables rulesets (tests/kernel), or real packets in the container lab (playbook
    to an Internet-facing catalog service (the gateway / Mobile Server, an NVR's forwarded service, a
    declared custom service): seeds 000 and 002, "one gateway, not one forward per device".
 2. cameras: a camera reaches only recorders, and only on ports whose catalog service names cameras
-   as a source (or a service the inventory declares on that recorder); only recorders reach cameras
-   (seed 001: devices talk to recording servers).
+   as a source (or a service the inventory declares on that recorder), never a forward through the
+   public address (NAT reflection is for clients); only recorders reach cameras (seed 001: devices
+   talk to recording servers).
 3. management: SSH, WinRM, RDP and SMB only from the management networks.
 4. restricted and closed ports: a catalog service marked `restricted` admits only the hosts its
    connects_from names (XProtect Management Server TCP 9000: only recording servers, seed 001);
@@ -252,6 +253,12 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
             for cam in facts.samples("cameras"):
                 for proto, port in CAMERA_PORTS:
                     add(src, cam, proto, port, True, "2 cameras: only recorders reach cameras")
+        # NAT reflection (vms_nat_reflection) serves the client LAN only: a camera never reaches a forward
+        # through the public address.
+        if facts.public and src_zone == "cameras":
+            for fwd in plan.get("forwards") or []:
+                add(src, facts.public, fwd["protocol"], fwd["external_ports"][0], True,
+                    "2 cameras: a camera never reaches a forward through the public address (no NAT reflection)")
         # The public address: only planned forwards, each from its allow-list.
         if facts.public and src_zone == "internet":
             for proto, port in _public_ports(plan, facts):

@@ -131,6 +131,8 @@ class EdgeModel:
     # edge host (plan edge.interfaces); what a vendor backend binds its rules to. Empty for the others.
     interfaces: tuple[tuple[str, str], ...] = ()
     policy_id_base: int | None = None  # a FortiGate's first policy id (vms_edge_policy_id_base), when set
+    # vms_nat_reflection: clients on the LAN reach the forwards through the public address (nftables only).
+    nat_reflection: bool = False
 
     def address_set(self, name: str) -> AddressSet:
         for entry in self.sets:
@@ -338,4 +340,4 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
         flows=tuple(flows), routed_public=tuple(sorted(n for n, h in hosts.items() if h.get("routed_public"))),
         vpn=vpn, warnings=tuple(plan.get("warnings") or ()),
         interfaces=tuple(sorted((str(z), str(i)) for z, i in (edge.get("interfaces") or {}).items())),
-        policy_id_base=edge.get("policy_id_base"))
+        policy_id_base=edge.get("policy_id_base"), nat_reflection=bool(edge.get("nat_reflection")))

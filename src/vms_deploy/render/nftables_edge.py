@@ -21,6 +21,10 @@ camera LAN). Its table `inet vms_deploy` holds:
   destinations) is then exactly the union of the flows, never a wider cross product;
 - postrouting masquerade only for internal sources leaving toward the internet, so DNAT'ed
   flows keep their real source address and host firewalls can enforce allow-lists;
+- with vms_nat_reflection, prerouting DNAT of the same forwards for the client LAN's sources
+  (hairpin NAT: a laptop or the mobile app using the site's public name on the LAN), never for
+  cameras or any other zone; the reflected connection is then the client's direct one (zone
+  flows and the host firewall decide it), with no source NAT;
 - input chain: the edge's own services, default drop (same as a host firewall);
 - ingress chain (prerouting, raw priority, before conntrack and DNAT): a strict reverse-path
   check, `fib saddr . iif oif missing drop`. A packet is kept only when the edge would route
@@ -50,16 +54,25 @@ from .nft_common import (
 
 INGRESS_RULE = ("fib saddr . iif oif missing drop comment \"source not routed back out its ingress interface "
                 "(forged, BCP 38)\"")
+CLIENTS_ZONE = "clients"  # NAT reflection serves this zone only, never cameras (issue 21 item 6)
 MAX_EXPANDED_PORTS = 1024  # a generic NVR media range (seed 002: 100 ports) moved to other external ports
 
 
-def _dnat_rules(fwd: Forward, public: str, internal: str) -> list[str]:
-    """Prerouting rule(s) for one forward; equal-length port ranges are mapped port by port."""
+def _dnat_rules(fwd: Forward, public: str, internal: str, reflect: str | None = None) -> list[str]:
+    """Prerouting rule(s) for one forward; equal-length port ranges are mapped port by port.
+    reflect: the clients' set, for the forward's NAT reflection rule(s) (vms_nat_reflection)."""
     proto, to = fwd.protocol, fwd.to_address
     ext, dst = list(fwd.external_ports), list(fwd.to_ports)
-    comment = f"forward {fwd.name}"
-    # Forwards serve the Internet; internal hosts use the internal addresses (no hairpin NAT).
-    match = f"ip daddr {public} ip saddr != @{internal} ip saddr @{fwd.sources} {proto} dport"
+    if reflect:
+        # Hairpin NAT for the client LAN only: cameras and every other zone keep reaching the edge itself
+        # (its input chain drops them). No source NAT: the reflected connection is then exactly the client's
+        # direct one (zone flow and host firewall decide), and the answer returns through the edge.
+        comment = f"reflection {fwd.name}"
+        match = f"ip daddr {public} ip saddr @{reflect} {proto} dport"
+    else:
+        # Forwards serve the Internet; internal hosts use the internal addresses (or reflection, above).
+        comment = f"forward {fwd.name}"
+        match = f"ip daddr {public} ip saddr != @{internal} ip saddr @{fwd.sources} {proto} dport"
     if ext == dst:
         return [f'\t\t{match} {port_expr(ext)} dnat ip to {to} comment "{quote(comment)}"']
     if dst[0] == dst[1]:
@@ -92,6 +105,17 @@ def render_edge_ruleset(plan: dict, host: str) -> str:
     return ruleset(build(plan, host, backend=NAME))
 
 
+def reflection_set(model: EdgeModel) -> str | None:
+    """The set NAT reflection admits (the client LAN's zone set), or None when it is off or the site has
+    no client network. A forward to a host on the client LAN itself is not reflected: without source NAT
+    its answer would not return through the edge."""
+    if not model.nat_reflection:
+        return None
+    name = f"zone_{CLIENTS_ZONE}"
+    entry = next((e for e in model.sets if e.name == name), None)
+    return name if entry is not None and entry.cidrs else None
+
+
 def ruleset(model: EdgeModel) -> str:
     host = model.host
     if host is None:
@@ -100,8 +124,11 @@ def ruleset(model: EdgeModel) -> str:
     public, internal = model.public_address, model.internal
 
     pre, fwd_lines = [], []
+    reflect = reflection_set(model)
     for fwd in sorted(model.forwards, key=lambda f: f.name):
         pre += _dnat_rules(fwd, public, internal)
+        if reflect and fwd.to_zone != "clients":
+            pre += _dnat_rules(fwd, public, internal, reflect)
         # The connection's original destination too: a DNAT nobody planned (another table's, a
         # hand-made rule) to a planned destination is not a planned forward.
         fwd_lines.append(
