@@ -8,6 +8,7 @@ minute or two), so one scenario proves it (SCENARIOS), not every lab.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -55,8 +56,11 @@ def test_a_foreign_forward_neither_works_nor_passes_the_audit(plan, vantages, tm
 
         audit = _playbook("playbooks/audit.yml", "-e", f"vms_audit_dir={tmp_path / 'audit'}")
         assert audit.returncode == 2, audit.stdout[-4000:]
-        named = [ln for ln in audit.stdout.splitlines() if f"foreign nftables table ip {TABLE}" in ln]
-        assert named and any(f"{PORT}" in ln and "dnat" in ln for ln in named), audit.stdout[-4000:]
+        report = json.loads((tmp_path / "audit" / "audit.json").read_text())
+        named = [f for f in report["findings"] if f["check"] == f"foreign nftables table ip {TABLE}"]
+        assert [f["host"] for f in named] == [edge_host] and named[0]["status"] == "drift", report["findings"]
+        assert f"dport {PORT} dnat to {fwd['to_address']}:{fwd['to_ports'][0]}" in named[0]["detail"], named
+        assert any(f"foreign nftables table ip {TABLE}" in d for d in report["drift"]), report["drift"]
 
         removed = _playbook("playbooks/site.yml", "--tags", "edge", "--limit", edge_host,
                             "-e", '{"vms_remove_foreign_tables": true}')
