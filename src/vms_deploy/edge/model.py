@@ -9,7 +9,8 @@ in its own syntax (nftables, a router sheet, later RouterOS address lists or OPN
 - the edge's own input services (`InputService`): management, the services the plan opens on the
   edge host, the WireGuard listen port (only when the plan has an edge host);
 - the port forwards (`Forward`): DNAT from the public address, for sources outside the site only
-  (`internal` is never DNAT'ed: no hairpin NAT), limited to the forward's allow-list;
+  (`internal` is never DNAT'ed: no hairpin NAT, except the client zone with `nat_reflection`),
+  limited to the forward's allow-list;
 - the zone flows that cross the edge (`Flow`), merged by destination: flows that differ only in
   their destination become one flow whose destination set is the union. Only flows with the same
   (collapsed) source list are merged, so sources x union(destinations) is exactly the union of the
