@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run inside a lab vantage container (python3 only): send forged-source TCP SYNs and UDP datagrams.
 
-argv[1]: base64 JSON [{"source", "destination", "protocol", "port"}]. Each forged source is added as
+argv[1]: the vantage's own address; argv[2]: base64 JSON [[source, destination, protocol, port], ...]
+(or the same as objects). Each forged source is added as
 a /32 to the interface that holds the vantage's own address (found by address, never by name), one
 SYN or datagram is sent per tuple from a socket bound to it, and the addresses are removed again.
 No handshake can complete (replies go to the real holder of the address, or nowhere), so what
@@ -25,7 +26,9 @@ def interface_of(address):
 
 
 def main():
-    own, probes = sys.argv[1], json.loads(base64.b64decode(sys.argv[2]))
+    own, raw = sys.argv[1], json.loads(base64.b64decode(sys.argv[2]))
+    keys = ("source", "destination", "protocol", "port")
+    probes = [p if isinstance(p, dict) else dict(zip(keys, p, strict=True)) for p in raw]
     dev = interface_of(own)
     sources = sorted({p["source"] for p in probes})
     for src in sources:

@@ -49,5 +49,7 @@ def counts(listing: str) -> dict[str, int]:
 
 def sender_command(own_address: str, batch: list[dict]) -> str:
     script = base64.b64encode(SENDER.read_bytes()).decode()
-    payload = base64.b64encode(json.dumps(batch).encode()).decode()
+    # Only what the sender needs, compact: the whole command is one argument of docker exec (128 KiB at most).
+    slim = [[p["source"], p["destination"], p["protocol"], int(p["port"])] for p in batch]
+    payload = base64.b64encode(json.dumps(slim, separators=(",", ":")).encode()).decode()
     return f"echo {script} | base64 -d > /tmp/vms-forge.py && python3 /tmp/vms-forge.py {own_address} {payload}"
