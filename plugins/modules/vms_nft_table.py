@@ -32,10 +32,10 @@ options:
     type: str
     default: vms_deploy
   family:
-    description: Table family.
+    description: Table family (arp, bridge and netdev only to delete another tool's table, state=absent).
     type: str
     default: inet
-    choices: [inet, ip, ip6]
+    choices: [inet, ip, ip6, arp, bridge, netdev]
   content:
     description:
       - Full text of the table, C(table FAMILY NAME { ... }), as rendered by the vms_nft_host_ruleset or
@@ -293,7 +293,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", default="vms_deploy"),
-            family=dict(type="str", default="inet", choices=["inet", "ip", "ip6"]),
+            family=dict(type="str", default="inet", choices=["inet", "ip", "ip6", "arp", "bridge", "netdev"]),
             content=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             mode=dict(type="str", default="apply", choices=["apply", "audit"]),
@@ -307,7 +307,9 @@ def main():
     )
     p = module.params
     family, name = p["family"], p["name"]
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", name):
+    # Deleting another tool's table takes any name nft prints (Docker's, iptables-nft's, "my-nat").
+    pattern = r"^[A-Za-z_][A-Za-z0-9_./-]{0,255}$" if p["state"] == "absent" else r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+    if not re.match(pattern, name):
         module.fail_json(msg=f"name {name!r} is not a valid nftables table name (letters, digits, underscore)")
     nft = module.get_bin_path("nft", required=True)
     spath = state_path(p["state_dir"], family, name)

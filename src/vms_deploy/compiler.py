@@ -167,6 +167,8 @@ class _Compiler(Resolver):
         base = self.site.var(edge_host, "vms_edge_policy_id_base", None)
         if base is not None:
             out["policy_id_base"] = int(base)
+        if self.site.site_var("vms_nat_reflection") is True:
+            out["nat_reflection"] = True  # clients reach the forwards through the public address (docs/edge.md)
         return out
 
     def forwards(self, forwarded, services_by_host) -> list[dict]:

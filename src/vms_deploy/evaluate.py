@@ -6,8 +6,9 @@ through what the renderers enforce (the edge model and its nftables backend, ren
 the Windows rule group), not through the compiler's intentions:
 
 1. To the edge's public address from outside the site: a forward whose allow-list holds the
-   source is DNAT'ed to its host (internal sources are never DNAT'ed: no hairpin NAT); without a
-   forward the packet is for the edge itself (its input chain).
+   source is DNAT'ed to its host (internal sources are not DNAT'ed, except the client LAN's with
+   vms_nat_reflection on the nftables edge: then the connection goes as the client's direct one to
+   the forward's host); without a forward the packet is for the edge itself (its input chain).
 2. To a site address: inside one zone (one L2 network) only the destination's firewall filters.
    Between zones the edge's forward chain must have a zone flow whose sources and destinations
    hold the packet's addresses; a flow from the Internet zone matches only sources outside every
@@ -177,12 +178,38 @@ def _edge_input(site: _Site, src: str, label: str, port: int, protocol: str, ste
     return _host_verdict(site, site.edge_host, src, port, protocol, label, steps, rules, settings)
 
 
+def _reflection(site: _Site, src: str, src_host: str | None, port: int, protocol: str, label: str,
+                settings: dict | None) -> Verdict | None:
+    """vms_nat_reflection on the nftables edge: a client-LAN source to a forward's external port is
+    DNAT'ed to the forward's host and then goes exactly as its direct connection would (no source
+    NAT). None when reflection does not apply (off, another zone, no forward, a host on the client LAN)."""
+    edge = site.plan.get("edge") or {}
+    if not (edge.get("nat_reflection") and site.edge_host and edge.get("backend", "nftables") == "nftables"):
+        return None
+    if site.zone(src, src_host) != "clients":
+        return None
+    fwd = next((f for f in site.plan.get("forwards") or []
+                if f["protocol"] == protocol and _covers(f["external_ports"], port)), None)
+    if fwd is None or site.zone(fwd["to_address"], fwd["to_host"] if fwd["to_host"] in site.hosts else None) \
+            == "clients":
+        return None
+    inner = fwd["to_ports"][0] + (port - fwd["external_ports"][0])
+    direct = evaluate(site.plan, src, fwd["to_address"], inner, protocol, settings)
+    steps = [f"edge {site.edge_host}: NAT reflection of forward {fwd['name']} for the client LAN -> "
+             f"{fwd['to_host']} ({fwd['to_address']}) {protocol}/{inner}, then as the direct connection:",
+             *direct.steps]
+    return Verdict(direct.allowed, label, steps, [fwd, *direct.rules], direct.caveats)
+
+
 def _to_public(site: _Site, src: str, src_host: str | None, port: int, protocol: str,
                settings: dict | None) -> Verdict:
     label = f"{src}{f' ({src_host})' if src_host else ''} -> public {site.public} {protocol}/{port}"
     steps: list[str] = []
     rules: list[dict] = []
     if site.is_internal(src):
+        reflected = _reflection(site, src, src_host, port, protocol, label, settings)
+        if reflected is not None:
+            return reflected
         steps.append(f"{src} is a site address: forwards serve the Internet only (no hairpin NAT), so the "
                      f"packet is for the edge itself")
         return _edge_input(site, src, label, port, protocol, steps, rules, settings)

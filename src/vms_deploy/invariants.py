@@ -12,8 +12,9 @@ nftables rulesets (tests/kernel), or real packets in the container lab (playbook
    to an Internet-facing catalog service (the gateway / Mobile Server, an NVR's forwarded service, a
    declared custom service): seeds 000 and 002, "one gateway, not one forward per device".
 2. cameras: a camera reaches only recorders, and only on ports whose catalog service names cameras
-   as a source (or a service the inventory declares on that recorder); only recorders reach cameras
-   (seed 001: devices talk to recording servers).
+   as a source (or a service the inventory declares on that recorder), never a forward through the
+   public address (NAT reflection is for clients); only recorders reach cameras (seed 001: devices
+   talk to recording servers).
 3. management: SSH, WinRM, RDP and SMB only from the management networks.
 4. restricted and closed ports: a catalog service marked `restricted` admits only the hosts its
    connects_from names (XProtect Management Server TCP 9000: only recording servers, seed 001);
@@ -22,6 +23,12 @@ nftables rulesets (tests/kernel), or real packets in the container lab (playbook
    LAN cannot (only client-facing ports when the site has no client network), never management.
 6. catalog: every open port on every host is one the catalog (or a declared custom service) names
    for a component the host runs.
+7. ingress: a packet whose source does not belong to the zone it enters from (an internal or site
+   source arriving from the Internet, or a camera-network packet claiming a client's or server's
+   address) never reaches a site host, whatever port or rule it aims at: the managed edge does
+   ingress filtering (BCP 38 / RFC 3704; NIST SP 800-53 SC-7 as the seeds cite). A connection
+   attempt proves nothing here (no handshake completes with a forged source), so the judge counts
+   what arrives at the destination (forged_probes: the lab's verify, the kernel judge).
 """
 from __future__ import annotations
 
@@ -247,6 +254,12 @@ def probes(plan: dict, vantages: list[dict] | None = None) -> list[dict[str, Any
             for cam in facts.samples("cameras"):
                 for proto, port in CAMERA_PORTS:
                     add(src, cam, proto, port, True, "2 cameras: only recorders reach cameras")
+        # NAT reflection (vms_nat_reflection) serves the client LAN only: a camera never reaches a forward
+        # through the public address.
+        if facts.public and src_zone == "cameras":
+            for fwd in plan.get("forwards") or []:
+                add(src, facts.public, fwd["protocol"], fwd["external_ports"][0], True,
+                    "2 cameras: a camera never reaches a forward through the public address (no NAT reflection)")
         # The public address: only planned forwards, each from its allow-list.
         if facts.public and src_zone == "internet":
             for proto, port in _public_ports(plan, facts):
@@ -329,3 +342,53 @@ def violations(plan: dict, judge: Judge | None = None, vantages: list[dict] | No
             found.append(f"5 vpn: VPN peer {probe['source']} reaches {probe['destination']} {probe['protocol']}/"
                          f"{probe['port']}, which a client ({probe['not_beyond']}) cannot")
     return found
+
+
+FORGED_OFFSET = 77  # a forged source is this address of a zone's network (no host holds it), else a sample
+
+
+def _forged_sources(facts: _Facts, ingress_zone: str, outside: list[str]) -> list[tuple[str, str]]:
+    """(address, zone it claims) for every zone other than the one the packet enters from."""
+    out = []
+    for zone in ("servers", "clients", "cameras", "dmz", "management", "vpn"):
+        if zone == ingress_zone:
+            continue
+        for text in facts.zones.get(zone) or []:
+            net = ipaddress.ip_network(text, strict=False)
+            candidate = str(net.network_address + FORGED_OFFSET) if net.num_addresses > FORGED_OFFSET + 1 else None
+            if candidate is None or candidate in facts.host_addresses or facts.classify(candidate) != zone:
+                candidate = next(iter(facts.samples(zone)), None)
+            if candidate and all(candidate != a for a, _ in out):
+                out.append((candidate, zone))
+    if ingress_zone != "internet":
+        out += [(a, "internet") for a in outside if facts.classify(a) == "internet"]
+    return out
+
+
+def forged_probes(plan: dict, vantages: list[dict], outside: list[str] | None = None) -> list[dict[str, Any]]:
+    """Invariant 7's tuples: from each vantage (the zone it sends from), one forged source per other
+    zone (and an Internet address from inside zones) to every private address of every site host
+    except the edge's own, on each port the host's plan rules open (the ports a forged source
+    would be let in on, were it believed) and a stray one, TCP and UDP. Every one is forbidden.
+    A destination in the vantage's own zone is left out: that traffic never crosses the edge.
+
+    vantages: [{name, address}]; outside: Internet addresses to claim from inside zones (default
+    the invariants' samples; the lab passes its own Internet network so no reply leaves the lab)."""
+    facts = _Facts(plan)
+    outside = list(outside if outside is not None else facts.internet_samples())
+    out = []
+    for v in vantages:
+        zone = facts.classify(v["address"])
+        sources = _forged_sources(facts, zone, outside)
+        for host, h in sorted(facts.hosts.items()):
+            dst = h.get("address")
+            if not dst or host == facts.edge_host or (h.get("zone") or facts.classify(dst)) == zone:
+                continue
+            ports = {(r["protocol"], r["ports"][0]) for r in h.get("inbound") or []} | {("tcp", 4444), ("udp", 4444)}
+            for src, claims in sources:
+                for proto, port in sorted(ports):
+                    out.append({"vantage": v.get("name", v["address"]), "ingress": zone, "source": src,
+                                "claims": claims, "destination": dst, "host": host, "protocol": proto,
+                                "port": port, "forbidden": True,
+                                "invariant": f"7 ingress: a {claims} source entering from {zone} is forged"})
+    return out

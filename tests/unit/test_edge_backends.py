@@ -359,3 +359,14 @@ def test_a_changed_device_wiring_is_a_reviewed_difference():
     assert texts == ["~ edge interfaces: cameras=port4, clients=port3, dmz=port5, internet=port1, management=port6, "
                      "servers=port2 -> cameras=port4, clients=port7, dmz=port5, internet=port1, management=port6, "
                      "servers=port2", "~ edge first policy id: none -> 5000"]
+
+
+def test_nat_reflection_needs_the_nftables_edge_and_is_a_bool():
+    """Issue 21 item 6: vms_nat_reflection is validated (type, backend) before anything is touched."""
+    assert validate(valerus_split(vms_nat_reflection=True)) == []
+    assert plan_of(valerus_split(vms_nat_reflection=True))["edge"].get("nat_reflection") is True
+    assert "nat_reflection" not in plan_of(valerus_split())["edge"]
+    errors = _errors(nvr_home(vms_nat_reflection=True), "vms_nat_reflection")
+    assert len(errors) == 1 and "router_sheet" in errors[0].problem and "split DNS" in errors[0].fix
+    typed = _errors(valerus_split(vms_nat_reflection="sometimes"), "vms_nat_reflection")
+    assert len(typed) == 1 and "true or false" in typed[0].fix

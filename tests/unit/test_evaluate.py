@@ -117,3 +117,56 @@ def test_evaluator_follows_edits_to_a_plan_copy(aio):
     changed["forwards"] = []
     assert evaluate(aio, INTERNET_VANTAGE, aio["edge"]["public_address"], 80).allowed
     assert not evaluate(changed, INTERNET_VANTAGE, changed["edge"]["public_address"], 80).allowed
+
+
+def _dmz_valerus(reflection: bool) -> dict:
+    from pathlib import Path
+
+    from vms_deploy.inventory import load_inventory
+    from vms_deploy.pipeline import compile_plan
+    inv = load_inventory(Path(__file__).resolve().parents[2] / "inventories" / "lab" / "dmz_valerus")
+    plan = compile_plan(inv)
+    plan["edge"].pop("nat_reflection", None)  # the lab inventory turns it on; each test says which it wants
+    if reflection:
+        plan["edge"]["nat_reflection"] = True
+    return plan
+
+
+def test_nat_reflection_serves_clients_never_cameras():
+    """Issue 21 item 6: with vms_nat_reflection a client on the LAN reaches the gateway through the public
+    address, as it may directly; a camera and a server never do; without it nobody inside does."""
+    on, off = _dmz_valerus(True), _dmz_valerus(False)
+    client, camera, server = "172.28.43.100", "172.28.44.100", "172.28.42.10"
+    public = on["edge"]["public_address"]
+    got = evaluate(on, client, public, 80)
+    assert got.allowed and any("NAT reflection of forward valerus-gateway-http" in s for s in got.steps)
+    assert "gw1" in " ".join(got.steps) and "tcp/9080" in " ".join(got.steps)
+    assert not evaluate(on, camera, public, 80).allowed
+    assert not evaluate(on, server, public, 80).allowed
+    assert not evaluate(off, client, public, 80).allowed
+    assert not evaluate(on, client, public, 4444).allowed  # no forward: the edge's own input chain
+
+
+def test_nat_reflection_renders_dnat_for_the_client_set_only():
+    from vms_deploy.render.nftables_edge import render_edge_ruleset
+    text = render_edge_ruleset(_dmz_valerus(True), "edge1")
+    reflected = [ln.strip() for ln in text.splitlines() if "reflection" in ln]
+    assert reflected and all("ip saddr @zone_clients" in ln and "dnat ip to 172.28.41.20" in ln for ln in reflected)
+    assert 'ip daddr 172.28.40.2 ip saddr @zone_clients tcp dport 80 dnat ip to 172.28.41.20:9080 comment ' \
+           '"reflection valerus-gateway-http"' in reflected
+    assert "reflection" not in render_edge_ruleset(_dmz_valerus(False), "edge1")
+    # No source NAT is added: the only masquerade is the Internet-bound one.
+    assert text.count("masquerade") == 1
+
+
+def test_cameras_never_reach_a_forward_through_the_public_address_invariant():
+    from vms_deploy.invariants import probes, violations
+    plan = _dmz_valerus(True)
+    public = plan["edge"]["public_address"]
+    cam = [p for p in probes(plan, [{"name": "camera", "address": "172.28.44.100"}])
+           if p["destination"] == public]
+    assert cam and all(p["forbidden"] and p["invariant"].startswith("2 cameras") for p in cam)
+    assert not violations(plan)
+    # An edge that reflected for every zone (the judge: the public address answers everyone) breaks invariant 2.
+    broken = violations(plan, judge=lambda s, d, pr, po: d == public or evaluate(plan, s, d, po, pr).allowed)
+    assert any(b.startswith("2 cameras") and public in b for b in broken), broken

@@ -93,3 +93,23 @@ def test_a_judge_that_opens_everything_fails_every_class():
 
 def test_a_judge_that_opens_nothing_breaks_no_invariant():
     assert violations(plan_of(xprotect_dmz()), judge=lambda *_: False) == []
+
+
+def test_forged_probes_claim_every_other_zone_from_each_vantage():
+    """Invariant 7: from the Internet, a source of each internal zone; from the camera network, a
+    client's, a server's and an Internet source; never a destination on the vantage's own segment."""
+    from vms_deploy.invariants import forged_probes
+    from vms_deploy.pipeline import compile_plan
+    root = Path(__file__).resolve().parents[2]
+    plan = compile_plan(load_inventory(root / "inventories" / "lab" / "dmz_valerus"))
+    probes = forged_probes(plan, [{"name": "internet", "address": "172.28.40.100"},
+                                  {"name": "camera", "address": "172.28.44.100"}], ["172.28.40.77"])
+    claims = {(p["vantage"], p["source"]) for p in probes}
+    assert {("internet", "172.28.42.77"), ("internet", "172.28.43.77"), ("internet", "172.28.44.77"),
+            ("internet", "172.28.41.77")} <= claims
+    assert {("camera", "172.28.42.77"), ("camera", "172.28.43.77"), ("camera", "172.28.40.77")} <= claims
+    assert not {s for v, s in claims if v == "camera" and s.startswith("172.28.44.")}
+    assert {p["host"] for p in probes} == {"app1", "rec1", "gw1"}
+    assert {p["protocol"] for p in probes} == {"tcp", "udp"} and all(p["forbidden"] for p in probes)
+    tried = {(p["host"], p["protocol"], p["port"]) for p in probes}
+    assert {("gw1", r["protocol"], r["ports"][0]) for r in plan["hosts"]["gw1"]["inbound"]} <= tried

@@ -315,3 +315,20 @@ def test_table_without_digest_reports_none(ns, content):
 def test_ip_forward_is_read_in_the_same_module_run(ns, content):
     res = ns.module(content=content)
     assert res["ip_forward"] == ns.run(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.strip()
+
+
+def test_another_tools_table_is_deleted_by_name_in_check_and_apply(ns, content):
+    """vms_remove_foreign_tables (issue 21 item 7): a foreign table with a name nft allows and ours does
+    not ("my-nat"), and a bridge table, are shown in check mode and deleted in apply; ours stays."""
+    ns.module(content=content)
+    assert ns.nft("add", "table", "ip", "my-nat")[0] == 0
+    assert ns.nft("add", "table", "bridge", "br_filter")[0] == 0
+    checked = ns.module(check=True, name="my-nat", family="ip", state="absent", keep_management_connection=False)
+    assert checked["changed"] is True and "table ip my-nat" in ns.nft("list", "ruleset")[1]
+    done = ns.module(name="my-nat", family="ip", state="absent", keep_management_connection=False)
+    bridge = ns.module(name="br_filter", family="bridge", state="absent", keep_management_connection=False)
+    assert done["changed"] is True and bridge["changed"] is True
+    out = ns.nft("list", "ruleset")[1]
+    assert "my-nat" not in out and "br_filter" not in out and "table inet vms_deploy" in out
+    bad = ns.module(content=content, name="my-nat", family="ip")
+    assert bad.get("failed") is True and "not a valid nftables table name" in bad["msg"]

@@ -117,8 +117,12 @@ def test_edge_structure():
             "dnat ip to 172.28.12.10:9080") in text
     fwd = text[text.index("chain forward"):text.index("chain prerouting")]
     assert "policy drop" in fwd and "log prefix" in fwd and "limit rate" in fwd
-    assert ("ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 accept"
-            in fwd)
+    # Issue 21 item 7: the connection's original destination too (public address and external port), so a
+    # DNAT another table adds toward the gateway (public 8888 -> 9080) is not a planned forward.
+    assert ("ct status dnat ip saddr != @internal ip saddr @src_anywhere ip daddr 172.28.12.10 tcp dport 9080 "
+            "ct original ip daddr 172.28.10.2 ct original proto-dst 80 accept" in fwd)
+    assert all("ct original ip daddr 172.28.10.2 ct original proto-dst" in ln
+               for ln in fwd.splitlines() if "ct status dnat" in ln)
     # same-zone flows never reach the edge
     assert "servers->servers" not in fwd
     # cameras only towards recorders: no rule has the camera zone as source except plan flows
@@ -376,3 +380,13 @@ def test_nft_accepts_the_merged_edge_of_a_generated_site(tmp_path):
     path.write_text(render_edge_ruleset(_generated_plan(tmp_path, 10), "edge1"))
     res = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_edge_refuses_forged_sources_before_conntrack_and_dnat():
+    """Issue 21 item 5 (BCP 38 / RFC 3704 strict): a strict reverse-path check in a prerouting chain
+    of raw priority, binding every zone to the interface its networks are routed on (no names)."""
+    text = render_edge_ruleset(load("plan_valerus_aio"), "edge1")
+    chain = text[text.index("chain ingress {"):text.index("chain forward {")]
+    assert "type filter hook prerouting priority raw; policy accept;" in chain
+    assert "fib saddr . iif oif missing drop" in chain
+    assert "eth0" not in text and "iifname" not in text

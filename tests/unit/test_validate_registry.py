@@ -74,6 +74,7 @@ EXPECTED = [
                      "vpn.check_vpn_peer_names", "vpn.check_vpn_peer_wireguard_keys", "vpn.check_vpn_peer_addresses",
                      "vpn.check_vpn_listen_port",                        # check_remote_access, check_vpn
                      "edge_backend.check_edge_backend",                  # check_edge_backend
+                     "edge_backend.check_nat_reflection",                # new with issue 21 (item 6)
                      "edge_device.check_edge_device_settings_read", "edge_device.check_edge_interfaces",
                      "edge_device.check_vendor_edge_remote_access",
                      "edge_device.check_edge_policy_id_base",            # new with issue 21 (vendor edges)

@@ -25,6 +25,8 @@ The contract every backend keeps (tests/kernel judges the nftables backend with 
 
 1. DNAT only from outside the site: a forward is DNAT'ed for sources in its allow-list that are in
    no site zone (`model.internal` is never DNAT'ed: no hairpin NAT), and only those are forwarded.
+   The one exception is `model.nat_reflection` (vms_nat_reflection, nftables only): the client
+   zone's sources are DNAT'ed too and then get exactly their direct connection (never cameras).
 2. A routed Internet accept only for routed_public hosts: the Internet reaches a private site
    address through the forwards alone; a flow from the internet zone (`Flow.outside_only`) exists
    only towards `model.routed_public` hosts (the model refuses any other).

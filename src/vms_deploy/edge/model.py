@@ -9,7 +9,8 @@ in its own syntax (nftables, a router sheet, later RouterOS address lists or OPN
 - the edge's own input services (`InputService`): management, the services the plan opens on the
   edge host, the WireGuard listen port (only when the plan has an edge host);
 - the port forwards (`Forward`): DNAT from the public address, for sources outside the site only
-  (`internal` is never DNAT'ed: no hairpin NAT), limited to the forward's allow-list;
+  (`internal` is never DNAT'ed: no hairpin NAT, except the client zone with `nat_reflection`),
+  limited to the forward's allow-list;
 - the zone flows that cross the edge (`Flow`), merged by destination: flows that differ only in
   their destination become one flow whose destination set is the union. Only flows with the same
   (collapsed) source list are merged, so sources x union(destinations) is exactly the union of the
@@ -131,6 +132,8 @@ class EdgeModel:
     # edge host (plan edge.interfaces); what a vendor backend binds its rules to. Empty for the others.
     interfaces: tuple[tuple[str, str], ...] = ()
     policy_id_base: int | None = None  # a FortiGate's first policy id (vms_edge_policy_id_base), when set
+    # vms_nat_reflection: clients on the LAN reach the forwards through the public address (nftables only).
+    nat_reflection: bool = False
 
     def address_set(self, name: str) -> AddressSet:
         for entry in self.sets:
@@ -338,4 +341,4 @@ def build(plan: dict, host: str | None = None, backend: str | None = None) -> Ed
         flows=tuple(flows), routed_public=tuple(sorted(n for n, h in hosts.items() if h.get("routed_public"))),
         vpn=vpn, warnings=tuple(plan.get("warnings") or ()),
         interfaces=tuple(sorted((str(z), str(i)) for z, i in (edge.get("interfaces") or {}).items())),
-        policy_id_base=edge.get("policy_id_base"))
+        policy_id_base=edge.get("policy_id_base"), nat_reflection=bool(edge.get("nat_reflection")))

@@ -9,7 +9,9 @@ camera LAN). Its table `inet vms_deploy` holds:
 - prerouting DNAT from `vms_public_address` for each plan forward, limited to the forward's
   source allow-list;
 - forward chain, policy drop: established/related, the DNAT'ed forwards (source allow-list
-  again, so a forward cannot be reached by a source that slipped past prerouting), the plan's
+  again, so a forward cannot be reached by a source that slipped past prerouting; and the
+  connection's original destination, public address and external ports, so a DNAT that another
+  table or a hand-made rule adds toward a planned destination is not accepted), the plan's
   zone flows whose zones differ (same-zone flows never cross the edge; host firewalls enforce
   them), and a rate-limited log of every drop. Cameras get nothing but what the plan's
   zone flows give them, which is the recorders only. The plan has one flow per destination
@@ -19,7 +21,19 @@ camera LAN). Its table `inet vms_deploy` holds:
   destinations) is then exactly the union of the flows, never a wider cross product;
 - postrouting masquerade only for internal sources leaving toward the internet, so DNAT'ed
   flows keep their real source address and host firewalls can enforce allow-lists;
-- input chain: the edge's own services, default drop (same as a host firewall).
+- with vms_nat_reflection, prerouting DNAT of the same forwards for the client LAN's sources
+  (hairpin NAT: a laptop or the mobile app using the site's public name on the LAN), never for
+  cameras or any other zone; the reflected connection is then the client's direct one (zone
+  flows and the host firewall decide it), with no source NAT;
+- input chain: the edge's own services, default drop (same as a host firewall);
+- ingress chain (prerouting, raw priority, before conntrack and DNAT): a strict reverse-path
+  check, `fib saddr . iif oif missing drop`. A packet is kept only when the edge would route
+  its source back out of the interface it came in on, so a packet from the Internet with an
+  internal or site source, and a packet from a zone's interface with a source outside the
+  networks routed there, never reach the forward or input chains (BCP 38 / RFC 3704 strict
+  mode; NIST SP 800-53 SC-7). The interfaces are the kernel's, so the table names none (no
+  eth0/eth1): each zone is bound to the interface its networks are routed on. rp_filter is
+  not relied on (it is off in containers and per-namespace elsewhere).
 """
 
 from __future__ import annotations
@@ -38,16 +52,27 @@ from .nft_common import (
     render_set,
 )
 
+INGRESS_RULE = ("fib saddr . iif oif missing drop comment \"source not routed back out its ingress interface "
+                "(forged, BCP 38)\"")
+CLIENTS_ZONE = "clients"  # NAT reflection serves this zone only, never cameras (issue 21 item 6)
 MAX_EXPANDED_PORTS = 1024  # a generic NVR media range (seed 002: 100 ports) moved to other external ports
 
 
-def _dnat_rules(fwd: Forward, public: str, internal: str) -> list[str]:
-    """Prerouting rule(s) for one forward; equal-length port ranges are mapped port by port."""
+def _dnat_rules(fwd: Forward, public: str, internal: str, reflect: str | None = None) -> list[str]:
+    """Prerouting rule(s) for one forward; equal-length port ranges are mapped port by port.
+    reflect: the clients' set, for the forward's NAT reflection rule(s) (vms_nat_reflection)."""
     proto, to = fwd.protocol, fwd.to_address
     ext, dst = list(fwd.external_ports), list(fwd.to_ports)
-    comment = f"forward {fwd.name}"
-    # Forwards serve the Internet; internal hosts use the internal addresses (no hairpin NAT).
-    match = f"ip daddr {public} ip saddr != @{internal} ip saddr @{fwd.sources} {proto} dport"
+    if reflect:
+        # Hairpin NAT for the client LAN only: cameras and every other zone keep reaching the edge itself
+        # (its input chain drops them). No source NAT: the reflected connection is then exactly the client's
+        # direct one (zone flow and host firewall decide), and the answer returns through the edge.
+        comment = f"reflection {fwd.name}"
+        match = f"ip daddr {public} ip saddr @{reflect} {proto} dport"
+    else:
+        # Forwards serve the Internet; internal hosts use the internal addresses (or reflection, above).
+        comment = f"forward {fwd.name}"
+        match = f"ip daddr {public} ip saddr != @{internal} ip saddr @{fwd.sources} {proto} dport"
     if ext == dst:
         return [f'\t\t{match} {port_expr(ext)} dnat ip to {to} comment "{quote(comment)}"']
     if dst[0] == dst[1]:
@@ -80,6 +105,17 @@ def render_edge_ruleset(plan: dict, host: str) -> str:
     return ruleset(build(plan, host, backend=NAME))
 
 
+def reflection_set(model: EdgeModel) -> str | None:
+    """The set NAT reflection admits (the client LAN's zone set), or None when it is off or the site has
+    no client network. A forward to a host on the client LAN itself is not reflected: without source NAT
+    its answer would not return through the edge."""
+    if not model.nat_reflection:
+        return None
+    name = f"zone_{CLIENTS_ZONE}"
+    entry = next((e for e in model.sets if e.name == name), None)
+    return name if entry is not None and entry.cidrs else None
+
+
 def ruleset(model: EdgeModel) -> str:
     host = model.host
     if host is None:
@@ -88,11 +124,17 @@ def ruleset(model: EdgeModel) -> str:
     public, internal = model.public_address, model.internal
 
     pre, fwd_lines = [], []
+    reflect = reflection_set(model)
     for fwd in sorted(model.forwards, key=lambda f: f.name):
         pre += _dnat_rules(fwd, public, internal)
+        if reflect and fwd.to_zone != "clients":
+            pre += _dnat_rules(fwd, public, internal, reflect)
+        # The connection's original destination too: a DNAT nobody planned (another table's, a
+        # hand-made rule) to a planned destination is not a planned forward.
         fwd_lines.append(
             f'\t\tct status dnat ip saddr != @{internal} ip saddr @{fwd.sources} ip daddr {fwd.to_address} '
-            f'{fwd.protocol} dport {port_expr(fwd.to_ports)} accept comment "{quote("forward " + fwd.name)}"')
+            f'{fwd.protocol} dport {port_expr(fwd.to_ports)} ct original ip daddr {public} '
+            f'ct original proto-dst {port_expr(fwd.external_ports)} accept comment "{quote("forward " + fwd.name)}"')
     for flow in model.flows:
         # "internet" is every address no other zone holds: 0.0.0.0/0 must not let cameras or clients in.
         outside = f"ip saddr != @{internal} " if flow.outside_only else ""
@@ -105,6 +147,10 @@ def ruleset(model: EdgeModel) -> str:
         lines += render_set(entry.name, entry.cidrs, entry.comment)
     lines += input_chain_lines({"kind": s.kind, "sources": s.sources, "protocol": s.protocol, "ports": s.ports,
                                 "comment": s.comment} for s in model.input_services)
+    lines += ["\tchain ingress {",
+              "\t\ttype filter hook prerouting priority raw; policy accept;",
+              f"\t\t{INGRESS_RULE}",
+              "\t}"]
     lines += ["\tchain forward {",
               "\t\ttype filter hook forward priority filter; policy drop;",
               "\t\tct state established,related accept",

@@ -21,7 +21,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
 | `groups`, `features` | the product's groups and optional features |
 | `ports`, `segmentation` | management port, overrides, custom services, camera ports; who may reach them |
-| `forwards`, `remote_access`, `vpn`, `edge_backend` | router forwards, remote access, the VPN, the edge backend |
+| `forwards`, `remote_access`, `vpn`, `edge_backend` | forwards, remote access, VPN, edge backend, NAT reflection |
 | `edge_device` | a FortiGate's or MikroTik's wiring (vms_edge_interfaces, vms_edge_policy_id_base) |
 | `windows` | Windows installer inputs (and, after compile, each Windows host's install) |
 | `windows_inputs` | how Ansible reaches the Windows hosts: WinRM kept open, winrm/psrp connections, none on Linux |

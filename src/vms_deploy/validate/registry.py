@@ -166,6 +166,7 @@ RULES: tuple[Rule, ...] = (
             vpn.check_vpn_peer_addresses,
             vpn.check_vpn_listen_port,
             edge_backend.check_edge_backend,
+            edge_backend.check_nat_reflection,
             edge_device.check_edge_device_settings_read,
             edge_device.check_edge_interfaces,
             edge_device.check_vendor_edge_remote_access,
