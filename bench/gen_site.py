@@ -76,7 +76,7 @@ def plan_site(recorders: int, cameras: int | None = None, clients: int | None = 
         "vms_app_servers": {"hosts": {"app1": {"vms_address": "10.1.250.10"}}},
         "vms_gateways": {"hosts": {"gw1": {"vms_address": "10.2.0.10"}}},
         "vms_recorders": {"hosts": recs},
-        "vms_edge": {"hosts": {"edge1": {"vms_address": "10.1.250.1", "vms_public_address": "100.64.0.10",
+        "vms_edge": {"hosts": {"edge1": {"vms_address": "10.1.250.1", "vms_public_address": "100.64.0.20",
                                          "vms_platform": "linux"}}},
     }}}
     group_vars = {
@@ -112,8 +112,9 @@ def lab_site(recorders: int, lab_name: str | None = None) -> tuple[dict, dict]:
     hosts = {"all": {"children": {
         "vms_app_servers": {"hosts": {"app1": everyone["app1"]}},
         "vms_recorders": {"hosts": recs},
+        # No vms_public_address: nothing is forwarded (vms_remote_access: none), and the bench's one subnet
+        # is the server network, which a public address may not sit in (validate.network_meaning).
         "vms_edge": {"hosts": {"edge1": {"ansible_host": f"{lab_name}-edge1", "vms_address": edge_ip,
-                                         "vms_public_address": edge_ip,
                                          "vms_lab_interfaces": {"servers": edge_ip}}}},
     }}}
     group_vars = {

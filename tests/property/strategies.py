@@ -278,7 +278,9 @@ def sites(draw, products=PRODUCTS) -> dict:
             hvars["vms_forwarded_services"] = forwards
             any_forward = True
         hosts[host] = hvars
-    if not edge and (any_forward or port_forward) and draw(st.integers(0, 3)):
-        for hvars in hosts.values():  # a consumer router: the sheet needs the public address
+    # A consumer router: the sheet needs the public address, and forwarding through a gateway requires it
+    # (validate.public_address); an NVR's own forwards may still be planned without one (a warning).
+    if not edge and (any_forward or port_forward) and ((port_forward and has_gateway) or draw(st.integers(0, 3))):
+        for hvars in hosts.values():
             hvars["vms_public_address"] = public
     return {"hosts": hosts, "groups": {g: sorted(set(m)) for g, m in groups.items()}}
