@@ -118,3 +118,15 @@ def plan_of(data: dict) -> dict:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_ansible_config():
+    """An in-process `vms-deploy ... --untrusted` points ANSIBLE_CONFIG at an empty file for the rest of its
+    process (cli._ignore_ansible_cfg); in the test session that would leak into later tests' playbook runs."""
+    before = os.environ.get("ANSIBLE_CONFIG")
+    yield
+    if before is None:
+        os.environ.pop("ANSIBLE_CONFIG", None)
+    else:
+        os.environ["ANSIBLE_CONFIG"] = before
