@@ -447,12 +447,13 @@ _INPUT_FILES = (("vms_tls_cert_file", "cert_file"), ("vms_tls_key_file", "key_fi
 
 
 def resolve_path(path: str, base_dir: str | None) -> str:
-    """A controller path as vms_cert_check resolves it: absolute, else relative to the inventory
-    directory when the file is there, else relative to the working directory."""
+    """A controller path by the one rule (docs/tls.md, "Controller paths"): absolute, else relative to the
+    directory of the inventory file that defines the host (Ansible's inventory_dir, which the certificates
+    role joins it to as well); the working directory only when no inventory directory is known."""
     expanded = Path(path).expanduser()
     if expanded.is_absolute():
         return str(expanded)
-    if base_dir and (Path(base_dir) / expanded).exists():
+    if base_dir:
         return str(Path(base_dir) / expanded)
     return str(expanded.resolve())
 
