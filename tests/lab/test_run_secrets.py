@@ -97,6 +97,8 @@ def test_an_unreachable_windows_host_leaves_no_opened_pfx(site):
     assert proc.returncode == 4, out[-4000:]
     assert _left(tmpdir, parent) == []
     assert PFX_PASSWORD not in out
+    # Item 9: one line says what the stopped run did and did not change (the controller-side PKI is not a host).
+    assert "vms-deploy: the run stopped (unreachable: win1). Changed:" in out, out[-3000:]
 
 
 def test_a_failing_task_leaves_no_opened_pfx(site):

@@ -115,3 +115,27 @@ def test_run_dir_is_made_private_and_removed_only_by_its_maker(tmp_path):
     run.owner = os.getpid()
     run.remove()
     assert not os.path.exists(run.path)
+
+
+SUMMARY = ROOT / "plugins" / "callback" / "vms_run_summary.py"
+
+
+def _summary():
+    spec = importlib.util.spec_from_file_location("vms_run_summary_under_test", SUMMARY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_that_finished_says_nothing_more():
+    stats = {"app1": {"changed": 3, "failures": 0, "unreachable": 0}, "edge1": {"changed": 0}}
+    assert _summary().summary_line(stats) is None
+
+
+def test_a_stopped_run_says_what_changed_and_what_did_not():
+    stats = {"app1": {"changed": 3, "failures": 0, "unreachable": 0}, "rec2": {"changed": 0, "unreachable": 1},
+             "rec3": {"changed": 1, "failures": 1}, "edge1": {"changed": 0}}
+    line = _summary().summary_line(stats)
+    assert "\n" not in line
+    assert "(unreachable: rec2; failed: rec3)" in line
+    assert "Changed: app1 (3 tasks), rec3 (1 task)." in line and "Not changed: edge1, rec2." in line
