@@ -14,6 +14,8 @@ description:
     C(ansible-playbook) process exits (atexit) and on SIGTERM, SIGHUP and SIGINT (then hands the signal to the
     handler that was there before). An unreachable host leaves its play without running the roles'
     C(always) sections, and a run may fail, be interrupted or be stopped; the key material goes anyway.
+  - On those signals Ansible's own per-process temporary directory (C(ansible-local-PID...), where it puts
+    the decrypted copies of vault-encrypted files for modules) is removed too; Ansible removes it only at exit.
   - A run killed with SIGKILL cannot clean up; the next run removes the run directories of processes that
     no longer exist (their names carry the pid), and C(/dev/shm) does not survive a reboot.
 requirements:
@@ -35,6 +37,7 @@ import shutil
 import signal
 import tempfile
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
 PREFIX = "vms-run-"
@@ -127,6 +130,12 @@ class CallbackModule(CallbackBase):
 
     def _on_signal(self, signum, frame):
         self._remove()
+        if self.run_dir is not None and os.getpid() == self.run_dir.owner:
+            # Ansible's own per-process temporary directory (ansible-local-PID...: the decrypted copies of
+            # vault-encrypted files it hands to modules) goes only at exit, which a stopped run never reaches.
+            local_tmp = getattr(C, "DEFAULT_LOCAL_TMP", None)
+            if local_tmp and os.path.basename(local_tmp).startswith(f"ansible-local-{os.getpid()}"):
+                shutil.rmtree(local_tmp, ignore_errors=True)
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)

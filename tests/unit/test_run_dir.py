@@ -53,7 +53,8 @@ def _start(tmp_path: Path, ending: str) -> tuple[subprocess.Popen, Path, Path]:
     book.write_text(PLAYBOOK)
     parent.mkdir()
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), VMS_RUN_DIR_PARENT=str(parent),
-               ANSIBLE_NOCOLOR="1", VMS_LOCK_DIR=str(tmp_path / "locks"), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path))
+               ANSIBLE_NOCOLOR="1", VMS_LOCK_DIR=str(tmp_path / "locks"), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-tmp"))
     env.pop("VMS_RUN_DIR", None)
     proc = subprocess.Popen(["ansible-playbook", "-i", "localhost,", str(book), "-v", "-e", f"ending={ending}",
                              "-e", f"marker={marker}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -88,6 +89,8 @@ def test_sigterm_removes_the_run_directory(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, out[-3000:]
     assert list(parent.iterdir()) == []
+    # Ansible's own temporary directory of the run (decrypted vault files) is gone too.
+    assert [p.name for p in (tmp_path / "local-tmp").iterdir()] == []
 
 
 def test_a_killed_run_is_swept_by_the_next(tmp_path):
