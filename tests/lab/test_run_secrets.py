@@ -108,3 +108,18 @@ def test_a_failing_task_leaves_no_opened_pfx(site):
     assert "Read the opened PFX" in out and "FAILED" in out, out[-4000:]
     assert proc.returncode == 2, out[-4000:]
     assert _left(tmpdir, parent) == []
+
+
+def test_check_mode_on_a_site_never_deployed(site):
+    """Issue 20, item 1, the controller's side: `--check --diff` on a site whose PKI was never made passes, says
+    what the real run makes, and creates nothing (before: the CA key task failed, "The directory ... does not
+    exist", hidden by no_log; then the Windows play failed on the PFX that was never written)."""
+    tmp, inventory = site
+    fresh = tmp / "never-made-pki"
+    proc, tmpdir, parent = _run(tmp, inventory, "check", "--check", "--diff", "-e", f"vms_tls_dir={fresh}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "would make or renew" in out and "ca.key, ca.crt, server.key" in out and "win1.pfx" in out, out[-4000:]
+    assert "not on the controller yet" in out, out[-4000:]
+    assert not fresh.exists()
+    assert _left(tmpdir, parent) == []
