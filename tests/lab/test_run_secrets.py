@@ -10,11 +10,13 @@ A real `site.yml --tags certificates` run against a Windows host that is not the
 loopback: unreachable at the first task on the host, "Is the certificate already in LocalMachine\\My", right
 after the PFX was opened), and one where the task on the host fails (a local connection, where the
 PowerShell module cannot run). TMPDIR and the run directory's parent are the test's own, so anything left
-behind is seen. No containers; about 2 minutes (two runs, the site's PKI made in the first).
+behind is seen. The same site also shows check mode on a site never deployed (item 1) and the CLI keeping
+the PKI beside the inventory (item 7). No containers; about 3 minutes (four runs, two make a PKI).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -123,3 +125,28 @@ def test_check_mode_on_a_site_never_deployed(site):
     assert "not on the controller yet" in out, out[-4000:]
     assert not fresh.exists()
     assert _left(tmpdir, parent) == []
+
+
+def test_the_cli_keeps_the_site_pki_beside_the_inventory(site, tmp_path):
+    """Issue 20, item 7, without containers: `vms-deploy deploy` from the site's own directory, outside the
+    checkout, with no vms_tls_dir, makes the site CA under SITE/build/pki (0700), none in the checkout; the
+    unreachable host ends the run with its one summary line (item 9)."""
+    _tmp, inventory = site
+    repo = tmp_path / "acme"
+    shutil.copytree(inventory, repo)
+    main = repo / "group_vars" / "all.yml"
+    main.write_text("".join(line for line in main.read_text().splitlines(keepends=True)
+                            if not line.startswith("vms_tls_dir:")))
+    checkout_pki = ROOT / "build" / "pki" / "runsec"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") and k != "VMS_BUILD_DIR"}
+    proc = subprocess.run(["vms-deploy", "deploy", ".", "--tags", "certificates"], cwd=repo,
+                          env=dict(env, ANSIBLE_NOCOLOR="1", VMS_RUN_DIR_PARENT=str(tmp_path)),
+                          capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out[-4000:]  # win1 unreachable, as in the tests above
+    pki = repo / "build" / "pki" / "runsec"
+    assert (pki / "ca.key").is_file() and (pki / "win1" / "win1.pfx").is_file(), out[-4000:]
+    assert oct(pki.stat().st_mode & 0o777) == "0o700"
+    assert not checkout_pki.exists()
+    assert "vms-deploy: the run stopped (unreachable: win1)." in out
+    assert "CryptographyDeprecationWarning" not in out
