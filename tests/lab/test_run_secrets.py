@@ -60,6 +60,7 @@ vms_server_networks: [10.10.1.0/24]
 vms_client_networks: [10.10.2.0/24]
 vms_camera_networks: [10.10.50.0/24]
 vms_public_address: 100.64.0.9
+vms_management_networks: [10.10.1.5/32]
 vms_tls_dir: {tmp / "pki"}
 vms_tls_pfx_password: "{PFX_PASSWORD}"
 ansible_connection: winrm
