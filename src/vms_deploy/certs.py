@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 SYSTEM_TRUST_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -178,14 +180,31 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
+# Debian's (and others') system bundle holds old roots with a serial number that is not positive: python
+# cryptography warns on each, on every check of every host (issue 20, item 9). They are the operating system's
+# roots, not the site's certificates: only this warning, only while reading the system bundle, is silenced.
+_SYSTEM_ROOT_SERIAL_WARNING = r"Parsed a serial number which wasn't positive"
+
+
+def _load_system_anchors(data: bytes) -> list[x509.Certificate]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SYSTEM_ROOT_SERIAL_WARNING, category=CryptographyDeprecationWarning)
+        certificates = _load_pem_certs(data)
+        for cert in certificates:
+            _ = cert.extensions  # parsed (and warned about) lazily: do it inside the filter
+    return certificates
+
+
 def load_trust_anchors(extra_files: Sequence[str] = (), use_system: bool = True) -> list[x509.Certificate]:
     anchors: list[x509.Certificate] = []
-    files = list(extra_files) + (list(SYSTEM_TRUST_FILES) if use_system else [])
-    for name in files:
+    files = [(name, False) for name in extra_files] + [(name, True) for name in (SYSTEM_TRUST_FILES if use_system
+                                                                               else ())]
+    for name, system in files:
         path = Path(name)
         if path.is_file() and path.stat().st_size <= MAX_TLS_FILE_BYTES:
             try:
-                anchors.extend(_load_pem_certs(path.read_bytes()))
+                data = path.read_bytes()
+                anchors.extend(_load_system_anchors(data) if system else _load_pem_certs(data))
             except ValueError:
                 continue
     return anchors

@@ -271,10 +271,36 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK if found else EXIT_FAIL
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """deploy | check (dry run) | audit | rotate: the toolkit's playbook for a site, from any directory."""
+    from vms_deploy.runner import RunnerError, prepare
+
+    extra = list(args.playbook_args)
+    if args.vault_password_file and args.vault_password_file != os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
+        extra = ["--vault-password-file", args.vault_password_file, *extra]
+    try:
+        run = prepare(args.command, args.target, args.build_dir, extra)
+    except RunnerError as exc:
+        raise UserError(str(exc)) from None
+    if shutil.which(run.argv[0], path=run.env.get("PATH")) is None:
+        raise UserError(f"{run.argv[0]} is not on PATH; fix: activate the venv vms-deploy was installed in "
+                        "(bin/setup makes .venv) or install ansible-core")
+    run.build_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    print(f"vms-deploy {args.command}: {' '.join(run.argv)}\n  ANSIBLE_CONFIG={run.env['ANSIBLE_CONFIG']}\n"
+          f"  site files under {run.build_dir}", file=sys.stderr, flush=True)
+    return subprocess.run(run.argv, env=run.env, cwd=run.cwd, check=False).returncode
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from vms_deploy.claims import settings_from_inventory
     from vms_deploy.explain import check_flow
 
+    flow = (args.source, args.destination, args.port)
+    if not any(flow) and args.format == "text":
+        return cmd_run(args)  # `vms-deploy check SITE`: the dry run of the whole site
+    if args.playbook_args or not all(flow):
+        raise UserError("give --from, --to and --port (would this flow be allowed), or none of them (a dry run of the "
+                        "site: site.yml --check --diff, with ansible-playbook options after the inventory)")
     plan, _inventory, data = load_target(args.target)
     verdict = check_flow(plan, args.source, args.destination, args.port, args.protocol,
                          settings=settings_from_inventory(data))
@@ -394,6 +420,15 @@ def _untrusted_option(parser: argparse.ArgumentParser) -> None:
                              "vault values (docs/security.md)")
 
 
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--build-dir", help="where the run keeps the site's plan, PKI (the site CA key), audit, VPN "
+                        "keys, locks and facts (default: build/ beside the inventory)")
+    # Filled from the options argparse does not know (main): they go to ansible-playbook as given.
+    parser.set_defaults(playbook_args=[])
+    parser.epilog = ("Any other option goes to ansible-playbook as given, e.g. --limit app1 --tags firewall "
+                     "--vault-password-file FILE (docs/site-repo.md).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vms_deploy.sitegen import PRODUCTS, REMOTE_ACCESS, TOPOLOGIES
 
@@ -431,15 +466,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("check", parents=[vault], help="would traffic from A to B:PORT be allowed")
-    p.add_argument("target", help="site inventory or plan.json")
-    p.add_argument("--from", dest="source", required=True, help="source IP address or host name")
-    p.add_argument("--to", dest="destination", required=True,
+    p = sub.add_parser("check", parents=[vault], allow_abbrev=False,
+                       help="dry run of a site (site.yml --check --diff), or with --from/--to/--port: "
+                       "would traffic from A to B:PORT be allowed")
+    p.add_argument("target", help="site inventory (or plan.json, for a flow)")
+    p.add_argument("--from", dest="source", help="source IP address or host name")
+    p.add_argument("--to", dest="destination",
                    help="destination host name, IP address, or the site's public address (router forwards)")
-    p.add_argument("--port", required=True, type=_port)
+    p.add_argument("--port", type=_port)
     p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _run_options(p)
     p.set_defaults(func=cmd_check)
+
+    for name, text in (("deploy", "deploy a site: playbooks/site.yml with the toolkit's configuration"),
+                       ("audit", "compare a deployed site with its plan: playbooks/audit.yml"),
+                       ("rotate", "rotate the site's certificates: playbooks/rotate_certificates.yml")):
+        p = sub.add_parser(name, parents=[vault], allow_abbrev=False,
+                           help=text + ", from any directory (site files under build/ beside it)")
+        p.add_argument("target", metavar="inventory", help="site inventory directory or hosts file")
+        _run_options(p)
+        p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", parents=[vault], help="self-contained HTML report with a network picture")
     p.add_argument("target", help="site inventory or plan.json")
@@ -484,7 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vms_deploy.report.pdf import PdfUnavailable
     from vms_deploy.sitegen import SiteGenError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.func not in (cmd_run, cmd_check):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.playbook_args = unknown
     error_code = DIFF_ERROR if args.command == "diff" else EXIT_USAGE
     try:
         _TRUST["untrusted"] = bool(getattr(args, "untrusted", False))

@@ -147,6 +147,11 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(_SKIPPED_SUFFIXES)
 
 
+# What the runs write beside a site's inventory (vms_deploy.runner: plans, PKI, facts): not inventory, so
+# neither measured here nor parsed by Ansible (ansible.cfg, [inventory] ignore_patterns).
+RUN_FILES_DIR = "build"
+
+
 def _inventory_files(path: Path) -> list[Path]:
     """The files Ansible may read for an inventory: every entry that is not a directory (a FIFO, a device or
     a symlink to one too: entry_problems refuses those before _measure would open them)."""
@@ -155,7 +160,8 @@ def _inventory_files(path: Path) -> list[Path]:
     for root in roots:
         if root.is_dir():
             files.extend(sorted(f for f in root.rglob("*") if not f.is_dir() and not _skipped(f.name)
-                                and not any(part.startswith(".") for part in f.relative_to(root).parts)))
+                                and not any(part.startswith(".") for part in f.relative_to(root).parts)
+                                and f.relative_to(root).parts[0] != RUN_FILES_DIR))
         elif root.exists() or root.is_symlink():
             files.append(root)
         if len(files) > MAX_FILES:

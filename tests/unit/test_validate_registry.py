@@ -29,7 +29,7 @@ PACKAGE_DIR = Path(validate_pkg.__file__).parent
 # The modules that run rules rather than hold them.
 MACHINERY = {"context", "registry", "runner", "spec"}
 # A "From:" paragraph naming where the rule comes from: a seed document, a doc of the repository, the catalogs.
-SOURCE = re.compile(r"^From: (?:.|\n(?!\n))*?(seeds? 00[0-2]|docs/[\w.-]+\.md|product catalogs)", re.M)
+SOURCE = re.compile(r"^From: (?:.|\n(?!\n))*?(seeds? 00[0-2]|docs/[\w./-]+\.md|product catalogs)", re.M)
 
 # The old _Validator.run() order (git show 802567f:src/vms_deploy/validate.py), each old method's checks in
 # the order that method made them.
@@ -59,7 +59,8 @@ EXPECTED = [
                     "reserved.check_generated_groups", "reserved.check_lab_variables",
                     "reserved.check_controller_address",  # issue 23, class 8
                     "cameras.check_camera_keys", "cameras.check_camera_addresses",  # issue 25, after the package
-                    "cameras.check_camera_fields", "cameras.check_camera_audit_settings"]),
+                    "cameras.check_camera_fields", "cameras.check_camera_audit_settings",
+                    "install.check_install_mode"]),  # issue 20, item 2
     (Phase.PRODUCT, ["groups.check_required_groups", "groups.check_product_groups", "groups.check_reserved_groups",
                      "groups.check_unknown_groups", "groups.check_single_host_groups", "groups.check_edge_alone",
                      "groups.check_one_edge",                            # check_groups
@@ -99,7 +100,7 @@ def test_every_rule_states_its_rule_and_source(rule):
     assert len(first.split()) >= 5 and first.endswith("."), f"{rule.name}: the docstring's first paragraph " \
                                                              "states the rule in a sentence"
     assert SOURCE.search(doc), f"{rule.name}: no 'From: <seed 00N | docs/....md>' line beside the rule"
-    for path in re.findall(r"docs/[\w.-]+\.md", doc):
+    for path in re.findall(r"docs/[\w./-]+\.md", doc):
         assert (ROOT / path).is_file(), f"{rule.name} cites {path}, which does not exist"
 
 

@@ -19,6 +19,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `zones` | a host's address against its zone's networks |
 | `tls` | TLS mode, lifetimes, provided certificate files |
 | `tls_mode` | the one certificate switch (vms_tls_mode) and the one CA name (vms_tls_trust_file) |
+| `install` | the install switch (vms_install: install, or skip on a site already installed) |
 | `groups`, `features` | the product's groups and optional features |
 | `ports`, `segmentation` | management port, overrides, custom services, camera ports; who may reach them |
 | `forwards`, `remote_access`, `vpn`, `edge_backend` | forwards, remote access, VPN, edge backend, NAT reflection |

@@ -669,7 +669,8 @@ class FakeSite:
         text = json.dumps(calls, indent=1, sort_keys=True)
         text = text.replace(str(self.tmp), "<tmp>").replace(str(GOLDEN), "<golden>")
         text = re.sub(r'"/tmp/tmp[\w.-]+"', '"<win_tempfile>"', text)
-        text = re.sub(r'"/tmp/ansible\.[\w.-]+"', '"<controller tempfile>"', text)
+        # The opened PFX is in the run's private directory (plugins/callback/vms_run_dir.py), /tmp without it.
+        text = re.sub(r'"(?:/tmp|[\w/.-]*/vms-run-\d+-[\w]+)/ansible\.[\w.-]+"', '"<controller tempfile>"', text)
         text = text.replace(PFX_PASSWORD, "<vaulted>")
         for host, thumb in self.thumbprints.items():
             text = text.replace(thumb, f"<thumbprint of {host}>")
