@@ -80,7 +80,8 @@ EXPECTED = [
                      "edge_device.check_vendor_edge_remote_access",
                      "edge_device.check_edge_policy_id_base",            # new with issue 21 (vendor edges)
                      "windows.check_windows_installer_source", "windows.check_windows_packages",
-                     "windows_inputs.check_winrm_source", "windows_inputs.check_windows_connection",
+                     "windows_inputs.check_winrm_source", "windows_inputs.check_controller_address",
+                     "windows_inputs.check_windows_connection",
                      "windows_inputs.check_linux_connection", "windows_inputs.check_windows_installer_files",
                      "public_address.check_forward_public_address",
                      "public_address.check_placeholder_public_address"]),
