@@ -198,15 +198,20 @@ class _Compiler(Resolver):
         def by_zone(zone):
             return sorted_cidrs(h["address"] for h in hosts.values() if h["zone"] == zone)
 
-        return {"internet": [ANYWHERE], "dmz": s.dmz_networks or by_zone("dmz"),
-                "servers": s.server_networks or by_zone("servers"), "clients": list(s.clients),
-                "cameras": list(s.cameras), "vpn": [s.vpn_network] if s.vpn_network else [],
-                "management": self.management_zone()}
+        zones = {"internet": [ANYWHERE], "dmz": s.dmz_networks or by_zone("dmz"),
+                 "servers": s.server_networks or by_zone("servers"), "clients": list(s.clients),
+                 "cameras": list(s.cameras), "vpn": [s.vpn_network] if s.vpn_network else []}
+        zones["management"] = self.management_zone(zones)
+        return zones
 
-    def management_zone(self) -> list[str]:
-        """vms_management_networks, then the Windows hosts' controller addresses: Ansible's own source is
-        management, so `check` and the invariants judge it as the WinRM rule does."""
-        extra = sorted_cidrs(c for h in self.site.hosts for c in self.controller_cidrs(h))
+    def management_zone(self, site_zones: dict) -> list[str]:
+        """vms_management_networks, then the Windows hosts' controller addresses that no site network holds:
+        Ansible's own source is management, so `check` and the invariants judge it as the WinRM rule does. A
+        controller on a site LAN (the usual case: a laptop on the server network) stays in that LAN's zone, which
+        it shares with the hosts; it is no boundary of its own, and a vendor edge needs no interface for it."""
+        lans = [ipaddress.ip_network(c) for zone, cidrs in site_zones.items() if zone != "internet" for c in cidrs]
+        extra = sorted_cidrs(c for h in self.site.hosts for c in self.controller_cidrs(h)
+                             if not any(ipaddress.ip_network(c).subnet_of(n) for n in lans))
         return list(self.s.management) + [c for c in extra if c not in self.s.management]
 
     @staticmethod

@@ -194,7 +194,7 @@ def test_the_pipelines_do_call_the_toolkit():
 
 @pytest.mark.parametrize("bad_line, message", [
     ('vms-deploy plan "inventories/sites/$SITE" --outdir build/plan', "unrecognized arguments: --outdir"),
-    ("vms-deploy deploy inventories/sites/hq", "invalid choice: 'deploy'"),
+    ("vms-deploy install inventories/sites/hq", "invalid choice: 'install'"),
     ("vms-deploy diff --format html a b", "invalid choice: 'html'"),
     ("ansible-playbook -i inventories/sites/hq playbooks/deploy.yml", "playbooks/deploy.yml"),
     ("ansible-playbook -i inventories/sites/hq playbooks/site.yml --chekc", "unrecognized arguments: --chekc"),

@@ -52,8 +52,10 @@ MODULES = {("fortinet", "fortios"): ["fortios_configuration_fact", "fortios_fire
                                      "fortios_firewall_addrgrp", "fortios_firewall_service_custom",
                                      "fortios_firewall_vip", "fortios_firewall_policy"],
            ("community", "routeros"): ["api_modify", "api_info", "api"]}
-WIRING = {"fortios": {"internet": "port1", "servers": "port2", "clients": "port3", "cameras": "port4"},
-          "routeros": {"internet": "ether1", "servers": "ether2", "clients": "ether3", "cameras": "ether4"}}
+WIRING = {"fortios": {"internet": "port1", "servers": "port2", "clients": "port3", "cameras": "port4",
+                      "management": "port5"},  # the controller (vms_win_controller_address) is outside every site LAN
+          "routeros": {"internet": "ether1", "servers": "ether2", "clients": "ether3", "cameras": "ether4",
+                       "management": "ether5"}}
 SECRET = "s3cret-api-pw"
 
 

@@ -88,3 +88,16 @@ def test_the_policy_id_base_leaves_room_for_the_block(base):
     assert [(e.variable, e.value) for e in errors] == [("vms_edge_policy_id_base", base)]
     data["hosts"]["edge"]["vms_edge_policy_id_base"] = 100000
     assert validate(data) == []
+
+
+def test_a_controller_outside_every_site_network_is_a_zone_to_wire():
+    """The Windows controller address (vms_win_controller_address) outside every declared network is the plan's
+    management zone (compiler.management_zone): a vendor edge binds it to an interface, refused before the edge
+    stage; on a site LAN it is that LAN's zone and needs none."""
+    outside = _site(interfaces=dict(WIRED), vms_win_controller_address="10.99.7.5")
+    assert "10.99.7.5/32" in plan_of(_site("nftables", vms_win_controller_address="10.99.7.5"))["zones"]["management"]
+    errors = _errors(outside)
+    assert len(errors) == 1 and "lacks zone(s) management" in errors[0].problem, errors
+    inside = _site(interfaces=dict(WIRED), vms_win_controller_address="10.9.1.5", vms_server_networks=["10.9.1.0/24"])
+    assert _errors(inside) == []
+    assert plan_of(inside)["zones"]["management"] == []

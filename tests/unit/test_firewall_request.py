@@ -132,9 +132,10 @@ def test_the_markdown_says_what_is_left_open_per_boundary():
     text = firewall_request.to_markdown(PLANS["cityhall"])
     section = text[text.index("### dmz -> servers"):text.index("### dmz -> clients")]
     assert "deny all other traffic from dmz to servers" in section
-    # The controller (vms_win_controller_address 10.70.1.5) is the management zone: not part of this boundary.
-    assert ("If this boundary is left open, the dmz zone reaches 10.70.1.0/24 except 10.70.1.5, 10.70.1.10, "
+    # The controller (vms_win_controller_address 10.70.1.5) sits on the server LAN: it stays in that zone.
+    assert ("If this boundary is left open, the dmz zone reaches 10.70.1.0/24 except 10.70.1.10, "
             "10.70.1.21, 10.70.1.22 on every port") in section
+    assert "| management | 10.70.1.5/32 |" not in text
     assert "mobile1 (10.70.9.40)" in section and "rec1, rec2 (10.70.1.21, 10.70.1.22)" in section
     assert "\\" not in text  # no Markdown escapes in what people read
 

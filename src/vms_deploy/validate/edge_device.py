@@ -3,11 +3,13 @@ backends (phase PRODUCT, after edge_backend). The renderers (vms_deploy.render.f
 the same cases; these rules say so before anything is compiled, naming the host and the fix."""
 from __future__ import annotations
 
+import ipaddress
+
 from .. import checks
 from ..errors import MISSING
 from ..render.edge_vendor import BOUND_ZONES
 from ..render.fortios import POLICY_BLOCK, POLICY_ID_MAX
-from ..resolve import zone_of
+from ..resolve import platform_of, zone_of
 from .context import Context
 
 VENDOR_BACKENDS = {"fortios": "FortiGate", "routeros": "MikroTik"}
@@ -26,11 +28,36 @@ def _vendor(ctx: Context) -> str | None:
 
 
 def _zones_in_use(ctx: Context) -> list[str]:
-    """internet and every zone the site has networks in, in the renderers' order."""
+    """internet and every zone the site has networks in, in the renderers' order; a Windows controller address
+    outside every declared network is the management zone too (compiler.management_zone)."""
     site = ctx.site
     zones = {"internet"} | {zone_of(site, h) for h in site.hosts} - {"edge"}
     zones |= {zone for variable, zone in ZONE_VARIABLES if site.site_var(variable)}
+    if "management" not in zones and _controller_outside_networks(ctx):
+        zones.add("management")
     return [z for z in BOUND_ZONES if z in zones]
+
+
+def _controller_outside_networks(ctx: Context) -> bool:
+    site = ctx.site
+    nets = []
+    for variable, _zone in ZONE_VARIABLES:
+        for value in site.site_var(variable) or ():
+            try:
+                nets.append(ipaddress.ip_network(str(value), strict=False))
+            except ValueError:
+                continue  # reported by the networks rules
+    for host in site.hosts:
+        value = site.hosts[host].get("vms_win_controller_address") or site.site_var("vms_win_controller_address")
+        if not isinstance(value, str) or platform_of(site, host, site.site_var("vms_product")) != "windows":
+            continue
+        try:
+            address = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            continue  # reported by windows_inputs
+        if address.version == 4 and not any(address.subnet_of(n) for n in nets if n.version == 4):
+            return True
+    return False
 
 
 def _example(backend: str, zones: list[str]) -> str:

@@ -556,14 +556,20 @@ class FakeSite:
     def __init__(self, example: str, tmp: Path, settings: dict | None = None):
         self.example, self.tmp = example, tmp
         self.inventory = ROOT / "inventories" / "examples" / example
-        self.plan = compile_plan(load_inventory(self.inventory))
+        self.settings = {k: v for k, v in SETTINGS.items() if k.startswith("vms_win_")}
+        self.settings.update(settings or {})
+        # The plan the run compiles: the harness's controller address reaches every host as an extra var, and
+        # the WinRM rule's sources (so the plan digest the hosts record) come from it.
+        data = load_inventory(self.inventory)
+        if "vms_win_controller_address" in self.settings:
+            for hvars in data["hosts"].values():
+                hvars["vms_win_controller_address"] = self.settings["vms_win_controller_address"]
+        self.plan = compile_plan(data)
         self.windows = sorted(h for h, e in self.plan["hosts"].items() if e["platform"] == "windows")
         build_fake_collections(tmp / "collections")
         self.state_path, self.log_path = tmp / "state", tmp / "calls.jsonl"
         self.thumbprints = {}
         self.ca_thumbprint = _ca_pem(tmp / "site-ca.crt")
-        self.settings = {k: v for k, v in SETTINGS.items() if k.startswith("vms_win_")}
-        self.settings.update(settings or {})
         extra_hosts, state = {}, {}
         for host in self.plan["hosts"]:
             wrapper = tmp / "bin" / f"python-{host}"  # tells the fake modules which host they run on
