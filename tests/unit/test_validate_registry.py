@@ -70,9 +70,12 @@ EXPECTED = [
                      "segmentation.check_restricted_sources", "segmentation.check_override_camera_sources",
                      "segmentation.check_custom_camera_sources", "ports.check_camera_ports",
                      "forwards.check_forwarded_services",                # check_host_ports
+                     "port_meaning.check_forwarded_once",                # issue 23, class 2
                      "remote_access.check_gateway_for_port_forward", "vpn.check_vpn_edge", "vpn.check_vpn_network",
                      "vpn.check_vpn_network_apart", "vpn.check_vpn_edge_key", "vpn.check_vpn_peer_keys",
-                     "vpn.check_vpn_peer_names", "vpn.check_vpn_peer_wireguard_keys", "vpn.check_vpn_peer_addresses",
+                     "vpn.check_vpn_peer_names", "vpn.check_vpn_peer_wireguard_keys",
+                     "port_meaning.check_vpn_peer_keys_unique",          # issue 23, class 2
+                     "vpn.check_vpn_peer_addresses",
                      "vpn.check_vpn_listen_port",                        # check_remote_access, check_vpn
                      "edge_backend.check_edge_backend",                  # check_edge_backend
                      "edge_backend.check_nat_reflection",                # new with issue 21 (item 6)
@@ -85,7 +88,9 @@ EXPECTED = [
                      "windows_inputs.check_linux_connection", "windows_inputs.check_windows_installer_files",
                      "public_address.check_forward_public_address",
                      "public_address.check_placeholder_public_address"]),
-    (Phase.CLEAN, ["conflicts.check_port_claims", "conflicts.check_forward_collisions"]),  # check_conflicts
+    (Phase.CLEAN, ["conflicts.check_port_claims", "conflicts.check_forward_collisions",  # check_conflicts
+                   "port_meaning.check_local_only_ports", "port_meaning.check_management_ports_kept",
+                   "port_meaning.check_forward_keeps_internet", "port_meaning.check_vpn_port_free"]),  # issue 23, 2
     (Phase.COMPILED, ["windows.check_windows_install"]),                 # windows_install_errors
 ]
 

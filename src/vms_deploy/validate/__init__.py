@@ -29,6 +29,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `public_address` | the public address the router forwards from: given, and not the template's placeholder |
 | `reserved` | names the playbooks own: generated groups, lab-only variables, the controller's WinRM address |
 | `conflicts` | two services on one port, one router port forwarded twice |
+| `port_meaning` | ports that land where they must not: local-only or management ports, a forward without `internet`, one service forwarded twice, the VPN port taken, one key for two peers |
 | `cameras` | the camera list (vms_cameras) and the camera audit's settings (docs/cameras.md) |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".
