@@ -41,6 +41,7 @@ EXPECTED = [
                   "variables.check_known_variables", "variables.check_not_null", "variables.check_types",
                   "variables.check_list_items", "variables.check_choices",  # check_variables
                   "site_wide.check_site_consistency",                    # check_site_consistency
+                  "site_wide.check_site_vars_on_every_host",             # issue 23, class 3
                   "site_wide.check_product_set",                         # check_product
                   "site_wide.check_site_name"]),                         # check_site_name
     (Phase.ALWAYS, ["addresses.check_host_addresses", "addresses.check_duplicate_addresses",
@@ -52,6 +53,7 @@ EXPECTED = [
                     "network_meaning.check_sources_not_cameras",
                     "network_meaning.check_public_address_outside_site",
                     "network_meaning.check_clients_not_internet",  # issue 23, class 1
+                    "site_wide.check_edge_zone_only_edge",  # issue 23, class 3
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names

@@ -12,7 +12,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `sizes` | huge or alias-expanded values |
 | `names` | host names, DNS and TLS names |
 | `variables` | documented names, types, list items, choices (from `spec`) |
-| `site_wide` | site-wide variables equal on every host, the product, the site name |
+| `site_wide` | site-wide variables equal on every host (and set on all or none), the edge zone only for the edge, the product, the site name |
 | `addresses` | host addresses, duplicates, the public address |
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
 | `network_meaning` | networks that contradict each other or the seeds (management in the DMZ, camera sources) |

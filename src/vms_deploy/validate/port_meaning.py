@@ -47,7 +47,7 @@ def check_local_only_ports(ctx: Context) -> None:
     are never opened)."""
     comp = _resolver(ctx)
     for host in ctx.site.hosts:
-        local = [svc for cname in comp.comps[host] for svc in
+        local = [svc for cname in comp.comps.get(host, ()) for svc in
                  (ctx.catalog.components[cname].services.values() if cname in ctx.catalog.components else ())
                  if svc.local_only]
         if not local:
