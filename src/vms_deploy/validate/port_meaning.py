@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from ..catalog import port_pair
 from ..inventory import VAULTED
-from ..ports import WIREGUARD_PORT, port_range
+from ..ports import SSH_PORT, WINRM_PORTS, WIREGUARD_PORT, port_range
 from .conflicts import _resolver
 from .context import Context
 from .remote_access import remote_access
 from .vpn import _peers
-
-WINRM_PORTS = (5985, 5986)
-SSH_PORT = 22
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
