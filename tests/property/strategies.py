@@ -277,6 +277,12 @@ def sites(draw, products=PRODUCTS) -> dict:
                                 if len(groups["vms_recorders"]) > 1 or draw(st.booleans()) else name)
             hvars["vms_forwarded_services"] = forwards
             any_forward = True
+        listed = {f if isinstance(f, str) else f["service"] for f in hvars.get("vms_forwarded_services", [])}
+        for name, ovr in (hvars.get("vms_port_overrides") or {}).items():
+            # A forwarded service keeps 'internet' in its sources (validate.port_meaning, issue 23 class 2).
+            if "connects_from" in ovr and "internet" not in ovr["connects_from"] and (
+                    name in listed or (port_forward and services[name].forward_external)):
+                ovr["connects_from"] = [*ovr["connects_from"], "internet"]
         hosts[host] = hvars
     # A consumer router: the sheet needs the public address, and forwarding through a gateway requires it
     # (validate.public_address); an NVR's own forwards may still be planned without one (a warning).

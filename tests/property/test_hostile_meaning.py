@@ -118,3 +118,56 @@ def test_class4_a_key_written_twice_in_one_mapping_is_refused(tmp_path_factory, 
     assert error is not None and "twice in one mapping" in error.problem, text
     path.write_text(f"{head}{indent}{key}: {values[0]}\n{body}")
     assert file_problem(path) is None
+
+
+# Class 2: a custom service on a local-only port of the host's own components (seed 001: local connection only).
+def _local_only_ports(site_data: dict, host: str) -> list[tuple[str, int]]:
+    from vms_deploy.model import Site
+    from vms_deploy.resolve import Resolver
+    comp = Resolver(Site.from_dict(site_data))
+    return sorted({(svc.protocol, svc.ports[0]) for cname in comp.comps.get(host, ())
+                   if cname in comp.catalog.components
+                   for svc in comp.catalog.components[cname].services.values() if svc.local_only
+                   and svc.protocol in ("tcp", "udp")})
+
+
+@SETTINGS
+@given(site=sites(), data=st.data())
+def test_class2_a_custom_service_on_a_local_only_port_is_refused(site, data):
+    site = copy.deepcopy(site)
+    hosts = [h for h in sorted(site["hosts"]) if _local_only_ports(site, h)]
+    assume(hosts)
+    host = data.draw(st.sampled_from(hosts))
+    protocol, number = data.draw(st.sampled_from(_local_only_ports(site, host)))
+    site["hosts"][host]["vms_custom_services"] = [{"name": "agent", "protocol": protocol, "port": number}]
+    lines = _refused(site)
+    assert any(f"host {host}: vms_custom_services[0].port = {number}" in line and "local-only" in line
+               for line in lines), lines
+
+
+# Class 3: a site-wide variable set on one host only, and vms_zone: edge on a host outside vms_edge.
+ONE_HOST_VALUES = {"vms_remote_access": "none", "vms_tls_enabled": False, "vms_web_player": True,
+                   "vms_device_count": 7, "vms_management_networks": ["10.255.99.0/24"]}
+
+
+@SETTINGS
+@given(site=sites(), name=st.sampled_from(sorted(ONE_HOST_VALUES)), data=st.data())
+def test_class3_a_site_wide_variable_on_one_host_is_refused(site, name, data):
+    site = copy.deepcopy(site)
+    hosts = sorted(site["hosts"])
+    assume(len(hosts) > 1 and not any(name in site["hosts"][h] for h in hosts))
+    host = data.draw(st.sampled_from(hosts))
+    site["hosts"][host][name] = ONE_HOST_VALUES[name]
+    lines = _refused(site)
+    assert any(f"host {host}: {name} = " in line and "hosts only" in line for line in lines), lines
+
+
+@SETTINGS
+@given(site=sites(), data=st.data())
+def test_class3_the_edge_zone_on_a_server_is_refused(site, data):
+    site = copy.deepcopy(site)
+    hosts = [h for h in sorted(site["hosts"]) if h not in site["groups"].get("vms_edge", [])]
+    host = data.draw(st.sampled_from(hosts))
+    site["hosts"][host]["vms_zone"] = "edge"
+    lines = _refused(site)
+    assert any(f"host {host}: vms_zone = 'edge'" in line for line in lines), lines

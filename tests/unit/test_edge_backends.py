@@ -126,8 +126,9 @@ def test_an_unknown_backend_is_refused_with_the_choices():
 
 def test_the_backend_is_site_wide():
     data = valerus_split()
-    data["hosts"]["app"]["vms_edge_backend"] = "nftables"  # one host alone: named, not "all"
-    assert validate(data) == []
+    data["hosts"]["app"]["vms_edge_backend"] = "nftables"  # one host alone: named, not "all" (issue 23, class 3:
+    errors = _errors(data)                                  # it would be taken for the whole site, so refused)
+    assert {e.host for e in errors} == {"app"} and "hosts only" in errors[0].problem
     data["hosts"]["gw"]["vms_edge_backend"] = "router_sheet"
     assert {e.host for e in _errors(data)} == {"app", "gw"}
 

@@ -30,6 +30,13 @@ SAMPLES = {
     # class 1: event sources on the camera network (seed 001: cameras talk to recorders only)
     "1-events-from-cameras": ("vms_event_source_networks: [10.50.50.0/24]\n", {},
                               "vms_event_source_networks = '10.50.50.0/24' overlaps vms_camera_networks"),
+    # class 2: a custom service on the Management Server's local-only port (seed 001: local connection only)
+    "2-custom-on-local-only": ("", {"host_vars/xmgmt.yml":
+                                    "vms_custom_services:\n  - {name: agent, protocol: tcp, port: 8080}\n"},
+                               "vms_custom_services[0].port = 8080 is the local-only port of"),
+    # class 3: a site-wide setting on one host only (the first host carrying it won for the whole site)
+    "3-remote-access-on-one-host": ("", {"host_vars/xmobile.yml": "vms_remote_access: none\n"},
+                                    "vms_remote_access = 'none' is set on 1 of 7 hosts only"),
 }
 
 

@@ -41,6 +41,7 @@ EXPECTED = [
                   "variables.check_known_variables", "variables.check_not_null", "variables.check_types",
                   "variables.check_list_items", "variables.check_choices",  # check_variables
                   "site_wide.check_site_consistency",                    # check_site_consistency
+                  "site_wide.check_site_vars_on_every_host",             # issue 23, class 3
                   "site_wide.check_product_set",                         # check_product
                   "site_wide.check_site_name"]),                         # check_site_name
     (Phase.ALWAYS, ["addresses.check_host_addresses", "addresses.check_duplicate_addresses",
@@ -52,6 +53,7 @@ EXPECTED = [
                     "network_meaning.check_sources_not_cameras",
                     "network_meaning.check_public_address_outside_site",
                     "network_meaning.check_clients_not_internet",  # issue 23, class 1
+                    "site_wide.check_edge_zone_only_edge",  # issue 23, class 3
                     "zones.check_address_not_network_edge", "zones.check_host_in_zone_networks",
                     "zones.check_routed_public", "zones.check_servers_outside_camera_networks",  # check_host_zone
                     "names.check_public_name", "names.check_tls_names",  # check_names
@@ -70,9 +72,12 @@ EXPECTED = [
                      "segmentation.check_restricted_sources", "segmentation.check_override_camera_sources",
                      "segmentation.check_custom_camera_sources", "ports.check_camera_ports",
                      "forwards.check_forwarded_services",                # check_host_ports
+                     "port_meaning.check_forwarded_once",                # issue 23, class 2
                      "remote_access.check_gateway_for_port_forward", "vpn.check_vpn_edge", "vpn.check_vpn_network",
                      "vpn.check_vpn_network_apart", "vpn.check_vpn_edge_key", "vpn.check_vpn_peer_keys",
-                     "vpn.check_vpn_peer_names", "vpn.check_vpn_peer_wireguard_keys", "vpn.check_vpn_peer_addresses",
+                     "vpn.check_vpn_peer_names", "vpn.check_vpn_peer_wireguard_keys",
+                     "port_meaning.check_vpn_peer_keys_unique",          # issue 23, class 2
+                     "vpn.check_vpn_peer_addresses",
                      "vpn.check_vpn_listen_port",                        # check_remote_access, check_vpn
                      "edge_backend.check_edge_backend",                  # check_edge_backend
                      "edge_backend.check_nat_reflection",                # new with issue 21 (item 6)
@@ -85,7 +90,9 @@ EXPECTED = [
                      "windows_inputs.check_linux_connection", "windows_inputs.check_windows_installer_files",
                      "public_address.check_forward_public_address",
                      "public_address.check_placeholder_public_address"]),
-    (Phase.CLEAN, ["conflicts.check_port_claims", "conflicts.check_forward_collisions"]),  # check_conflicts
+    (Phase.CLEAN, ["conflicts.check_port_claims", "conflicts.check_forward_collisions",  # check_conflicts
+                   "port_meaning.check_local_only_ports", "port_meaning.check_management_ports_kept",
+                   "port_meaning.check_forward_keeps_internet", "port_meaning.check_vpn_port_free"]),  # issue 23, 2
     (Phase.COMPILED, ["windows.check_windows_install"]),                 # windows_install_errors
 ]
 

@@ -12,7 +12,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `sizes` | huge or alias-expanded values |
 | `names` | host names, DNS and TLS names |
 | `variables` | documented names, types, list items, choices (from `spec`) |
-| `site_wide` | site-wide variables equal on every host, the product, the site name |
+| `site_wide` | site-wide variables equal on all hosts (or none), zone edge for the edge only, product, site |
 | `addresses` | host addresses, duplicates, the public address |
 | `networks` | network lists: CIDRs, the whole Internet however spelled, zones kept apart |
 | `network_meaning` | networks that contradict each other or the seeds (management in the DMZ, camera sources) |
@@ -29,6 +29,7 @@ phase each runs in) and sharing one `context.Context` (the site, the error sink,
 | `public_address` | the public address the router forwards from: given, and not the template's placeholder |
 | `reserved` | names the playbooks own: generated groups, lab-only variables, the controller's WinRM address |
 | `conflicts` | two services on one port, one router port forwarded twice |
+| `port_meaning` | local-only or management ports used, forwards without internet or twice, VPN port/keys |
 | `cameras` | the camera list (vms_cameras) and the camera audit's settings (docs/cameras.md) |
 
 How to add a rule: CONTRIBUTING.md, "Adding an input check".

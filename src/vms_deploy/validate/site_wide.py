@@ -37,6 +37,58 @@ def check_site_consistency(ctx: Context) -> None:
                         "host and group variables")
 
 
+# Reported as missing by their own rules (check_product_set, check_site_name).
+REQUIRED_SITE_VARS = ("vms_product", "vms_site")
+MAX_HOSTS_SHOWN = 5
+
+
+def check_site_vars_on_every_host(ctx: Context) -> None:
+    """A site-wide variable (SITE_VARS) is carried by every host or by none: one set on some hosts only (in
+    host_vars or a group's variables) would silently be taken for the whole site (the first host carrying it
+    wins) or ignored.
+
+    From: docs/inventory.md (site-wide variables belong in group_vars/all); issue 23, class 3."""
+    every = len(ctx.site.hosts)
+    for name in SITE_VARS:
+        if name in REQUIRED_SITE_VARS or ctx.reported_on_any_host(name):
+            continue
+        carriers = [h for h, hvars in ctx.site.hosts.items() if name in hvars]
+        if not carriers or len(carriers) == every:
+            continue
+        missing = sorted(set(ctx.site.hosts) - set(carriers))
+        shown = ", ".join(missing[:MAX_HOSTS_SHOWN]) + (", ..." if len(missing) > MAX_HOSTS_SHOWN else "")
+        for host in sorted(carriers):
+            ctx.err(host, name, ctx.site.hosts[host][name],
+                    f"is set on {len(carriers)} of {every} hosts only (not on {shown}); it is site-wide and would "
+                    "be taken for the whole site, or ignored",
+                    f"set {name} once, in group_vars/all/main.yml (or group_vars/all.yml), and remove it from "
+                    "host and group variables")
+
+
+# Groups whose hosts the edge zone may hold: the edge itself (docs/inventory.md, vms_zone).
+EDGE_GROUPS = ("vms_edge",)
+RECORDER_GROUPS = ("vms_recorders", "vms_failover_recorders")
+
+
+def check_edge_zone_only_edge(ctx: Context) -> None:
+    """vms_zone: edge is only for a host of vms_edge: the edge zone is the router's, between the Internet and the
+    site, and a server (a recorder above all) put there by an override is judged and filtered as the router.
+
+    From: docs/inventory.md (vms_zone: default edge for vms_edge hosts); seed 001 (the recording servers sit on
+    the server network, and the cameras talk only to them)."""
+    for host in ctx.site.hosts:
+        if ctx.site.var(host, "vms_zone", None) != "edge" or ctx.reported(host, "vms_zone"):
+            continue
+        groups = set(ctx.site.host_groups(host))
+        if groups & set(EDGE_GROUPS):
+            continue
+        what = ("a recorder (" + ", ".join(sorted(groups & set(RECORDER_GROUPS))) + ")"
+                if groups & set(RECORDER_GROUPS) else "not in vms_edge")
+        ctx.err(host, "vms_zone", "edge", f"puts {host} in the edge zone, but it is {what}",
+                "remove vms_zone (servers is the default), or use vms_zone: servers or dmz; only the edge host "
+                "(vms_edge) is in zone edge")
+
+
 def check_product_set(ctx: Context) -> None:
     """Every host has vms_product (the product's catalog decides ports, groups and traits).
 
